@@ -1,0 +1,27 @@
+package cache
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// Store keeps credentials across processes, so that a new process, or many
+// processes started at once, reuse credentials another one already fetched
+// instead of calling STS again. [FileStore] is the implementation on disk.
+//
+// Implementations must be safe for concurrent use by goroutines and, for a
+// shared store, by processes. A Store never logs or returns credential
+// values in errors.
+type Store interface {
+	// Load returns the credentials stored under key. A missing, corrupt,
+	// truncated or foreign entry is a miss (ok == false, err == nil); err is
+	// for failures worth reporting, such as an unreadable directory.
+	Load(ctx context.Context, key string) (creds aws.Credentials, ok bool, err error)
+	// Save stores creds under key, replacing any previous entry atomically.
+	Save(ctx context.Context, key string, creds aws.Credentials) error
+	// Lock takes the cross-process lock of key, waiting until it is held or
+	// ctx is done. The caller that holds it fetches; the others wait and
+	// then Load what it saved. unlock releases the lock.
+	Lock(ctx context.Context, key string) (unlock func() error, err error)
+}

@@ -1,0 +1,97 @@
+package clock_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/awsoidc/awsoidc/clock"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func TestFakeFiresInOrder(t *testing.T) {
+	f := clock.NewFake(t0)
+	late := f.NewTimer(2 * time.Second)
+	early := f.NewTimer(time.Second)
+	if got := f.Timers(); got != 2 {
+		t.Fatalf("Timers() = %d, want 2", got)
+	}
+	if next, ok := f.NextDeadline(); !ok || !next.Equal(t0.Add(time.Second)) {
+		t.Fatalf("NextDeadline() = %v, %v", next, ok)
+	}
+	f.Advance(1500 * time.Millisecond)
+	select {
+	case at := <-early.C():
+		if !at.Equal(t0.Add(time.Second)) {
+			t.Fatalf("early fired at %v", at)
+		}
+	default:
+		t.Fatal("early timer did not fire")
+	}
+	select {
+	case <-late.C():
+		t.Fatal("late timer fired too soon")
+	default:
+	}
+	if !late.Stop() {
+		t.Fatal("Stop() of a waiting timer = false")
+	}
+	if late.Stop() {
+		t.Fatal("second Stop() = true")
+	}
+	f.Advance(time.Hour)
+	select {
+	case <-late.C():
+		t.Fatal("stopped timer fired")
+	default:
+	}
+	if got, want := f.Now(), t0.Add(time.Hour+1500*time.Millisecond); !got.Equal(want) {
+		t.Fatalf("Now() = %v, want %v", got, want)
+	}
+}
+
+func TestSleep(t *testing.T) {
+	f := clock.NewFake(t0)
+	done := make(chan error, 1)
+	go func() { done <- clock.Sleep(context.Background(), f, time.Minute) }()
+	if err := f.WaitForTimers(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Advance(time.Minute)
+	if err := <-done; err != nil {
+		t.Fatalf("Sleep() = %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { done <- clock.Sleep(ctx, f, time.Minute) }()
+	if err := f.WaitForTimers(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Sleep() after cancel = %v, want context.Canceled", err)
+	}
+	if err := clock.Sleep(context.Background(), f, 0); err != nil {
+		t.Fatalf("Sleep(0) = %v", err)
+	}
+}
+
+func TestWaitForTimersHonoursContext(t *testing.T) {
+	f := clock.NewFake(t0)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := f.WaitForTimers(ctx, 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WaitForTimers() = %v", err)
+	}
+}
+
+func TestRealClock(t *testing.T) {
+	c := clock.OrReal(nil)
+	tm := c.NewTimer(time.Millisecond)
+	<-tm.C()
+	if c.Now().IsZero() {
+		t.Fatal("Now() is zero")
+	}
+}
