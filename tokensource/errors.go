@@ -1,0 +1,73 @@
+package tokensource
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// Sentinel errors, wrapped in an [*Error] (or, for [ParseExpiry], returned
+// with detail) and matched with [errors.Is]. Their text never contains a
+// token.
+var (
+	// ErrEmpty means the source produced an empty token (after trimming
+	// surrounding whitespace).
+	ErrEmpty = errors.New("token is empty")
+	// ErrNotSet means the environment variable read by [Env] is not set.
+	ErrNotSet = errors.New("variable is not set")
+	// ErrTooLarge means the token file is larger than [FileOptions].MaxSize.
+	ErrTooLarge = errors.New("token is too large")
+	// ErrNoIDToken means the oauth2.Token given to [FromOAuth2] has no
+	// "id_token" extra field.
+	ErrNoIDToken = errors.New(`token response has no "id_token"`)
+
+	// ErrNotJWT is returned by [ParseExpiry] when the value is not a JWS
+	// compact serialization with a JSON claims set (for example an opaque
+	// OAuth 2.0 access token). Callers that only want the expiry when there
+	// is one can ignore it.
+	ErrNotJWT = errors.New("not a JWT")
+	// ErrNoExpiry is returned by [ParseExpiry] when the value is a JWT
+	// without a usable "exp" claim (missing, not a number, or out of range).
+	ErrNoExpiry = errors.New(`JWT has no usable "exp" claim`)
+)
+
+// Error is the error of every [Source] in this package. It says which source
+// failed and names the file or variable it read, never the token.
+//
+// The cause is in Err and stays reachable with [errors.Is] and [errors.As]:
+// for example errors.Is(err, os.ErrNotExist) for a missing token file,
+// errors.Is(err, context.DeadlineExceeded) when the caller's context ended
+// the wait, or errors.Is(err, [ErrEmpty]).
+type Error struct {
+	// Source is the kind of source that failed: "static", "file", "env",
+	// "oauth2" or "retriever".
+	Source string
+	// Name is the file path (for "file"), the variable name (for "env"),
+	// the missing field (for "oauth2"), or empty.
+	Name string
+	// Err is the cause.
+	Err error
+}
+
+// Error returns "tokensource: <source> <quoted name>: <cause>". The name is
+// left out when the cause already mentions it (an *fs.PathError names its
+// path), so that it appears exactly once.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("tokensource: ")
+	b.WriteString(e.Source)
+	cause := "<nil>"
+	if e.Err != nil {
+		cause = e.Err.Error()
+	}
+	if e.Name != "" && !strings.Contains(cause, e.Name) {
+		b.WriteByte(' ')
+		b.WriteString(strconv.Quote(e.Name))
+	}
+	b.WriteString(": ")
+	b.WriteString(cause)
+	return b.String()
+}
+
+// Unwrap returns the cause, for [errors.Is] and [errors.As].
+func (e *Error) Unwrap() error { return e.Err }

@@ -1,0 +1,150 @@
+package tokensource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/awsoidc/awsoidc/clock"
+	"github.com/awsoidc/awsoidc/internal/backoff"
+)
+
+// Defaults of [FileOptions].
+const (
+	// DefaultMaxFileSize is the default [FileOptions].MaxSize: 64 KiB, far
+	// above any real token (Kubernetes service account tokens are about 1 KiB).
+	DefaultMaxFileSize = 64 << 10
+	// DefaultFileRetryFor is the default [FileOptions].RetryFor.
+	DefaultFileRetryFor = time.Second
+)
+
+// fileRetry is the schedule of the re-reads of a missing or empty file:
+// 10 ms, 20 ms, 40 ms, ... up to 250 ms apart. It has no jitter: the
+// contention is with the kubelet on one machine, not across a fleet.
+var fileRetry = backoff.Policy{Min: 10 * time.Millisecond, Max: 250 * time.Millisecond}
+
+// FileOptions configures [File].
+type FileOptions struct {
+	// MaxSize is the largest token file accepted, in bytes. A larger file is
+	// an error wrapping [ErrTooLarge] that names the path and the limit.
+	// Zero or less means [DefaultMaxFileSize].
+	MaxSize int64
+
+	// RetryFor is how long a missing or empty file is re-read, with a short
+	// backoff, before Token gives up. The kubelet replaces a projected token
+	// by swapping a symlink, and a reader can catch the moment when the file
+	// is briefly missing (aws/amazon-eks-pod-identity-webhook#34). The
+	// caller's ctx can end the wait sooner. Zero means [DefaultFileRetryFor];
+	// a negative value disables the retry.
+	RetryFor time.Duration
+
+	// Clock times the retries. Nil means the wall clock; tests pass a
+	// clock.Fake.
+	Clock clock.Clock
+}
+
+// File returns a [Source] that reads a token file, such as the projected
+// service account token of IRSA (AWS_WEB_IDENTITY_TOKEN_FILE).
+//
+// Every call reads the file again, through any symlink, because the kubelet
+// rotates the token in place (it writes a new "..data" directory and renames
+// a symlink over the old one). Surrounding whitespace is removed, and the
+// expiry comes from the JWT "exp" claim (zero when the content is not a JWT).
+//
+// A missing or empty file is re-read for up to [FileOptions].RetryFor within
+// ctx; other failures, such as a permission error or a file over
+// [FileOptions].MaxSize, are returned at once. Errors are [*Error] values that
+// name the path and never the content; errors.Is(err, os.ErrNotExist) reports
+// a missing file.
+//
+// File is safe for concurrent use.
+func File(path string, optFns ...func(*FileOptions)) Source {
+	var o FileOptions
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if o.MaxSize <= 0 {
+		o.MaxSize = DefaultMaxFileSize
+	}
+	if o.RetryFor == 0 {
+		o.RetryFor = DefaultFileRetryFor
+	}
+	o.Clock = clock.OrReal(o.Clock)
+	return &fileSource{path: path, opts: o}
+}
+
+type fileSource struct {
+	path string
+	opts FileOptions // normalized by File; read-only
+}
+
+// Token reads the file, re-reading a missing or empty one as described in
+// [File].
+func (s *fileSource) Token(ctx context.Context) (Token, error) {
+	if err := ctx.Err(); err != nil {
+		return Token{}, s.fail(err)
+	}
+	clk := s.opts.Clock
+	deadline := clk.Now().Add(s.opts.RetryFor)
+	for attempt := 0; ; attempt++ {
+		v, err := s.read()
+		if err == nil {
+			return newToken(v), nil
+		}
+		if !retryable(err) || s.opts.RetryFor < 0 {
+			return Token{}, s.fail(err)
+		}
+		left := deadline.Sub(clk.Now())
+		if left <= 0 {
+			return Token{}, s.fail(fmt.Errorf("%w (after retrying for %s)", err, s.opts.RetryFor))
+		}
+		if serr := clock.Sleep(ctx, clk, min(fileRetry.Ceiling(attempt), left)); serr != nil {
+			return Token{}, s.fail(fmt.Errorf("%w while waiting for the token file: %w", serr, err))
+		}
+	}
+}
+
+// read reads the file once, through symlinks, with a size limit.
+func (s *fileSource) read() (string, error) {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, s.opts.MaxSize+1))
+	if err != nil {
+		return "", err
+	}
+	if int64(len(b)) > s.opts.MaxSize {
+		return "", fmt.Errorf("%w: the file is larger than %d bytes (FileOptions.MaxSize)", ErrTooLarge, s.opts.MaxSize)
+	}
+	v := trimToken(string(b))
+	if v == "" {
+		return "", ErrEmpty
+	}
+	return v, nil
+}
+
+// retryable reports whether a read failure may be the kubelet's symlink swap
+// in progress.
+func retryable(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrEmpty)
+}
+
+func (s *fileSource) fail(err error) error { return &Error{Source: "file", Name: s.path, Err: err} }
+
+func (s *fileSource) describe() string { return "tokensource.File(" + strconv.Quote(s.path) + ")" }
+
+// String describes the source by its path.
+func (s *fileSource) String() string { return s.describe() }
+
+// GoString returns the same description, for %#v.
+func (s *fileSource) GoString() string { return s.describe() }
+
+// Format prints the description for every verb.
+func (s *fileSource) Format(f fmt.State, _ rune) { formatDescribed(f, s) }

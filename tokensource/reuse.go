@@ -1,0 +1,165 @@
+package tokensource
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/awsoidc/awsoidc/clock"
+)
+
+// Defaults of [ReuseOptions].
+const (
+	// DefaultReuseMargin is the default [ReuseOptions].Margin.
+	DefaultReuseMargin = time.Minute
+	// DefaultReuseFetchTimeout is the default [ReuseOptions].FetchTimeout.
+	// It is long because a fetch may wait for a person (a device-flow
+	// login); it bounds a fetch that every caller has given up on.
+	DefaultReuseFetchTimeout = 15 * time.Minute
+)
+
+// ReuseOptions configures [Reuse].
+type ReuseOptions struct {
+	// Margin is how long before its expiry a token stops being reused: a
+	// token is served again while now < Expiry − Margin. It leaves time for
+	// the token to reach STS and for clock skew. Zero or less means
+	// [DefaultReuseMargin]. A token that arrives with less than Margin left
+	// is returned to the callers that waited for it, but not kept.
+	Margin time.Duration
+
+	// MaxAge is how long a token without an expiry (not a JWT, or a JWT
+	// without "exp") is reused after it was fetched. Zero or less means such
+	// tokens are never reused: every call fetches.
+	MaxAge time.Duration
+
+	// FetchTimeout bounds one fetch from the wrapped source. The fetch is
+	// shared by every caller waiting for it, so it runs without their
+	// cancellation (each caller still returns as soon as its own ctx is done)
+	// and with this timeout instead. Zero or less means
+	// [DefaultReuseFetchTimeout].
+	FetchTimeout time.Duration
+
+	// Clock tells the time for the expiry decisions. Nil means the wall
+	// clock.
+	Clock clock.Clock
+}
+
+// Reuse returns a [Source] that serves the last token of src until shortly
+// before it expires ([ReuseOptions].Margin), and only then asks src again.
+// Use it in front of a source that is slow or rate limited (an OAuth 2.0
+// token endpoint, a device flow); a [File] is cheap to read and needs none.
+//
+// Concurrent callers share one fetch from src: never more than one call to
+// src.Token is in flight. Each caller waits for it under its own ctx and
+// returns ctx.Err() when ctx is done first; the fetch goes on for the others
+// (see [ReuseOptions].FetchTimeout). When a fetch fails while the token held
+// has not expired yet (by its "exp"), that token is returned instead of the
+// error.
+//
+// Reuse is safe for concurrent use. The fast path is an atomic load and a
+// time comparison. The token held never appears in %v of the source.
+func Reuse(src Source, optFns ...func(*ReuseOptions)) Source {
+	var o ReuseOptions
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if o.Margin <= 0 {
+		o.Margin = DefaultReuseMargin
+	}
+	if o.MaxAge < 0 {
+		o.MaxAge = 0
+	}
+	if o.FetchTimeout <= 0 {
+		o.FetchTimeout = DefaultReuseFetchTimeout
+	}
+	o.Clock = clock.OrReal(o.Clock)
+	return &reuseSource{src: src, opts: o}
+}
+
+type reuseSource struct {
+	src  Source
+	opts ReuseOptions // normalized by Reuse; read-only
+
+	held  atomic.Pointer[heldToken] // last token worth reusing; nil at first
+	group singleflight.Group        // one fetch at a time, key ""
+}
+
+// heldToken is a token and when it was fetched. It is only ever reached
+// through a pointer, so fmt cannot print the token by reflection.
+type heldToken struct {
+	tok     Token
+	fetched time.Time
+}
+
+// reusable reports whether h may be served at now, a pure function of now.
+func (h *heldToken) reusable(now time.Time, margin, maxAge time.Duration) bool {
+	if h == nil || h.tok.Value == "" {
+		return false
+	}
+	if !h.tok.Expiry.IsZero() {
+		return now.Before(h.tok.Expiry.Add(-margin))
+	}
+	return maxAge > 0 && now.Before(h.fetched.Add(maxAge)) && !now.Before(h.fetched)
+}
+
+// Token returns the token held, or fetches a new one as described in
+// [Reuse].
+func (s *reuseSource) Token(ctx context.Context) (Token, error) {
+	if err := ctx.Err(); err != nil {
+		return Token{}, err
+	}
+	if h := s.held.Load(); h.reusable(s.opts.Clock.Now(), s.opts.Margin, s.opts.MaxAge) {
+		return h.tok, nil
+	}
+	ch := s.group.DoChan("", func() (any, error) { return s.fetch(ctx) })
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return Token{}, r.Err
+		}
+		return r.Val.(*heldToken).tok, nil
+	case <-ctx.Done():
+		return Token{}, ctx.Err()
+	}
+}
+
+// fetch runs inside the single flight: it asks src for a token and keeps it
+// when it is worth reusing.
+func (s *reuseSource) fetch(ctx context.Context) (*heldToken, error) {
+	now := s.opts.Clock.Now()
+	// A flight that ended just before this one started may have stored a
+	// token that this caller did not see.
+	if h := s.held.Load(); h.reusable(now, s.opts.Margin, s.opts.MaxAge) {
+		return h, nil
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.FetchTimeout)
+	defer cancel()
+	tok, err := s.src.Token(fctx)
+	now = s.opts.Clock.Now()
+	if err != nil {
+		// Static stability: a token that STS still accepts beats an error.
+		if old := s.held.Load(); old != nil && !old.tok.Expiry.IsZero() && !old.tok.Expired(now) {
+			return old, nil
+		}
+		return nil, err
+	}
+	h := &heldToken{tok: tok, fetched: now}
+	if h.reusable(now, s.opts.Margin, s.opts.MaxAge) {
+		s.held.Store(h)
+	}
+	return h, nil
+}
+
+func (s *reuseSource) describe() string { return "tokensource.Reuse(" + describeSource(s.src) + ")" }
+
+// String describes the source and the source it wraps, never the token held.
+func (s *reuseSource) String() string { return s.describe() }
+
+// GoString returns the same description, for %#v.
+func (s *reuseSource) GoString() string { return s.describe() }
+
+// Format prints the description for every verb.
+func (s *reuseSource) Format(f fmt.State, _ rune) { formatDescribed(f, s) }
