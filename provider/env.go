@@ -1,0 +1,124 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/awsoidc/awsoidc/tokensource"
+)
+
+// The IRSA environment variables, set in a pod by the EKS pod identity
+// webhook and read by every AWS SDK.
+const (
+	EnvRoleARN         = "AWS_ROLE_ARN"
+	EnvTokenFile       = "AWS_WEB_IDENTITY_TOKEN_FILE"
+	EnvRoleSessionName = "AWS_ROLE_SESSION_NAME"
+)
+
+// MissingEnvError reports the required environment variables that
+// [FromEnvironment] found unset or empty, all of them at once.
+type MissingEnvError struct {
+	// Names are the missing variables, in a fixed order.
+	Names []string
+}
+
+// Error lists the missing variables.
+func (e *MissingEnvError) Error() string {
+	return fmt.Sprintf("provider: environment variable%s %s not set (IRSA sets %s and %s in the pod; set them by hand elsewhere)",
+		plural(len(e.Names), "", "s"), strings.Join(e.Names, ", "), EnvRoleARN, EnvTokenFile)
+}
+
+// regionOfPartition is the STS region used when neither cfg nor the
+// environment names one, by the role ARN's partition.
+var regionOfPartition = map[string]string{
+	"aws":        DefaultRegion,
+	"aws-cn":     "cn-north-1",
+	"aws-us-gov": "us-gov-west-1",
+}
+
+// FromEnvironment returns a Provider configured the way the SDK configures
+// web identity from the environment (IRSA): the role from AWS_ROLE_ARN,
+// tokens read again on every call from the file AWS_WEB_IDENTITY_TOKEN_FILE
+// (with [tokensource.File]), the session name from AWS_ROLE_SESSION_NAME
+// when set, and an anonymous STS client built from cfg by [NewSTSClient]
+// (an empty region becomes the role partition's usual STS region).
+//
+// Options.SourceID is the token file's path, and ProviderSources reports
+// web identity from environment variables, as the SDK does. optFns run
+// after these, so they may override any of them.
+//
+// When AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE is unset or empty, the
+// error is a [MissingEnvError] naming every missing variable. ctx is only
+// checked, never kept: the provider reads the file on each Retrieve within
+// that call's context.
+func FromEnvironment(ctx context.Context, cfg aws.Config, optFns ...func(*Options)) (*Provider, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+	roleARN := strings.TrimSpace(os.Getenv(EnvRoleARN))
+	path := strings.TrimSpace(os.Getenv(EnvTokenFile))
+	var missing []string
+	if roleARN == "" {
+		missing = append(missing, EnvRoleARN)
+	}
+	if path == "" {
+		missing = append(missing, EnvTokenFile)
+	}
+	if len(missing) > 0 {
+		return nil, &MissingEnvError{Names: missing}
+	}
+	region := DefaultRegion
+	if parts := strings.SplitN(roleARN, ":", 3); len(parts) == 3 && regionOfPartition[parts[1]] != "" {
+		region = regionOfPartition[parts[1]]
+	}
+	client := newSTSClient(cfg, region)
+	sessionName := strings.TrimSpace(os.Getenv(EnvRoleSessionName))
+	fns := make([]func(*Options), 0, len(optFns)+1)
+	fns = append(fns, func(o *Options) {
+		o.RoleSessionName = sessionName
+		o.SourceID = path
+		o.CredentialSources = []aws.CredentialSource{
+			aws.CredentialSourceEnvVarsSTSWebIDToken,
+			aws.CredentialSourceSTSAssumeRoleWebID,
+		}
+	})
+	fns = append(fns, optFns...)
+	p, err := New(client, roleARN, tokensource.File(path), fns...)
+	if err != nil {
+		renameFields(err, map[string]string{
+			"roleARN":                 "roleARN (" + EnvRoleARN + ")",
+			"Options.RoleSessionName": "Options.RoleSessionName (" + EnvRoleSessionName + ")",
+		}, sessionName != "")
+		return nil, err
+	}
+	return p, nil
+}
+
+// renameFields points the ValidationErrors of err at the environment
+// variables their values came from. The session name came from the
+// environment only when AWS_ROLE_SESSION_NAME was set (optFns may still
+// have overridden it; the message then names both).
+func renameFields(err error, names map[string]string, sessionFromEnv bool) {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	for _, e := range errs {
+		ve, ok := e.(*ValidationError)
+		if !ok {
+			continue
+		}
+		if ve.Field == "Options.RoleSessionName" && !sessionFromEnv {
+			continue
+		}
+		if n, ok := names[ve.Field]; ok {
+			ve.Field = n
+		}
+	}
+}

@@ -1,0 +1,215 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/awsoidc/awsoidc/internal/redact"
+)
+
+// ValidationError reports an input that [New] or [Provider.Retrieve] refused
+// before any request reached STS. Field names the input ("roleARN",
+// "Options.Duration", "WebIdentityToken", ...), Rule says what it must be.
+//
+// When several inputs are bad, New returns every ValidationError joined with
+// [errors.Join]; errors.As finds the first.
+type ValidationError struct {
+	// Field is the name of the refused input.
+	Field string
+	// Value is the refused value, shortened when long; empty when the value
+	// is empty or must not be shown (a token is never shown).
+	Value string
+	// Rule is what the value must be.
+	Rule string
+}
+
+// Error returns "provider: invalid <Field> <Value>: <Rule>".
+func (e *ValidationError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("provider: invalid %s: %s", e.Field, e.Rule)
+	}
+	return fmt.Sprintf("provider: invalid %s %q: %s", e.Field, e.Value, e.Rule)
+}
+
+// Class is the classification of a failed Retrieve: what the caller can do
+// about it. See [RetrieveError] and [IsRetryable].
+type Class string
+
+const (
+	// ClassInvalidInput: an input is invalid (a [ValidationError]); nothing
+	// was sent. Fix the configuration.
+	ClassInvalidInput Class = "invalid-input"
+	// ClassTokenSource: the token source failed; nothing was sent.
+	ClassTokenSource Class = "token-source"
+	// ClassTransient: IDPCommunicationError, throttling, a 5xx answer, an
+	// unreadable answer or a transport error, still failing after the
+	// provider's retries. Trying again later may succeed.
+	ClassTransient Class = "transient"
+	// ClassTokenRejected: ExpiredTokenException or InvalidIdentityToken,
+	// still returned after one retry with a fresh token from the source.
+	ClassTokenRejected Class = "token-rejected"
+	// ClassPermanent: STS refused the request for a reason that retrying
+	// does not change (IDPRejectedClaim, AccessDenied,
+	// MalformedPolicyDocument, PackedPolicyTooLarge, RegionDisabled,
+	// ValidationError, or any code the provider does not know).
+	ClassPermanent Class = "permanent"
+	// ClassCanceled: the caller's context ended first.
+	ClassCanceled Class = "canceled"
+)
+
+// RetrieveError is the error of a failed [Provider.Retrieve]. It wraps the
+// cause with %w, so the SDK's typed errors (types.IDPRejectedClaimException,
+// smithy.APIError, ...) and [ValidationError] stay reachable with
+// [errors.As]. Its message never contains the token.
+type RetrieveError struct {
+	// Class says what the caller can do about the failure.
+	Class Class
+	// Code is the STS error code ("IDPRejectedClaim", "Throttling", ...), or
+	// empty when the failure has none (transport error, token source).
+	Code string
+	// RoleARN is the role that was to be assumed.
+	RoleARN string
+	// Attempts is the number of requests sent to STS.
+	Attempts int
+	// TokenRefreshed reports whether a fresh token was fetched after
+	// ExpiredTokenException or InvalidIdentityToken.
+	TokenRefreshed bool
+	// PackedPolicyPercent is the share of the packed policy limit the
+	// session policies and tags used, from PackedPolicyTooLarge; 0 when
+	// unknown.
+	PackedPolicyPercent int
+	// Err is the cause.
+	Err error
+
+	token redact.Secret // scrubbed from messages, in case a server echoes it
+}
+
+// Error describes the failure, its class and, where one helps, what to do.
+func (e *RetrieveError) Error() string {
+	var b strings.Builder
+	b.WriteString("provider: ")
+	if e.RoleARN != "" {
+		b.WriteString("assume role ")
+		b.WriteString(e.RoleARN)
+		b.WriteString(": ")
+	}
+	if e.Err != nil {
+		b.WriteString(strings.TrimPrefix(e.Err.Error(), "provider: "))
+	} else {
+		b.WriteString("failed")
+	}
+	fmt.Fprintf(&b, " [%s", e.Class)
+	if e.Attempts > 0 {
+		fmt.Fprintf(&b, ", %d STS %s", e.Attempts, plural(e.Attempts, "request", "requests"))
+	}
+	if e.TokenRefreshed {
+		b.WriteString(", token refreshed once")
+	}
+	b.WriteString("]")
+	if h := e.hint(); h != "" {
+		b.WriteString(": ")
+		b.WriteString(h)
+	}
+	return scrub(b.String(), e.token.Reveal())
+}
+
+// GoString keeps %#v as safe as %v.
+func (e *RetrieveError) GoString() string {
+	return fmt.Sprintf("&provider.RetrieveError{Class:%q, Code:%q, RoleARN:%q, Attempts:%d, TokenRefreshed:%t, PackedPolicyPercent:%d, Err:%q}",
+		e.Class, e.Code, e.RoleARN, e.Attempts, e.TokenRefreshed, e.PackedPolicyPercent, e.errText())
+}
+
+func (e *RetrieveError) errText() string {
+	if e.Err == nil {
+		return ""
+	}
+	return scrub(e.Err.Error(), e.token.Reveal())
+}
+
+// Unwrap returns the cause.
+func (e *RetrieveError) Unwrap() error { return e.Err }
+
+// Retryable reports whether trying again later may succeed: true for
+// [ClassTransient].
+func (e *RetrieveError) Retryable() bool { return e.Class == ClassTransient }
+
+func (e *RetrieveError) hint() string {
+	switch e.Code {
+	case "IDPCommunicationError":
+		return "STS could not reach the identity provider (its discovery document or JWKS); check the issuer is reachable from AWS"
+	case "IDPRejectedClaim":
+		return "the role's trust policy rejected the token's claims; compare its conditions (aud, sub, amr) with the token"
+	case "InvalidIdentityToken":
+		return "STS could not verify the token; check the IAM OIDC provider's issuer URL, audience and signing keys match the token"
+	case "ExpiredTokenException", "ExpiredToken":
+		return "the token source keeps returning an expired token; check that it is refreshed (e.g. the projected token file is rotated)"
+	case "AccessDenied", "AccessDeniedException":
+		return "check that the role's trust policy allows sts:AssumeRoleWithWebIdentity for this identity provider, audience and subject"
+	case "RegionDisabled", "RegionDisabledException":
+		return "activate STS for this region in the IAM account settings, or use another region"
+	case "MalformedPolicyDocument":
+		return "fix Options.Policy or Options.PolicyARNs"
+	case "PackedPolicyTooLarge":
+		if e.PackedPolicyPercent > 0 {
+			return fmt.Sprintf("session policies and tags use %d%% of the packed size limit; shorten Options.Policy or use fewer Options.PolicyARNs", e.PackedPolicyPercent)
+		}
+		return "session policies and tags exceed the packed size limit; shorten Options.Policy or use fewer Options.PolicyARNs"
+	case "ValidationError":
+		return "STS refused a parameter; check Options.Duration against the role's maximum session duration"
+	}
+	if e.Class == ClassTransient {
+		return "transient failure, retry later"
+	}
+	return ""
+}
+
+// IsRetryable reports whether err, from [Provider.Retrieve] or from the STS
+// client itself, is transient: IDPCommunicationError, throttling, a 5xx
+// answer, an unreadable answer or a transport error. Trying again later may
+// succeed. It is false for nil, for a canceled context, for invalid input and
+// for every refusal by STS.
+func IsRetryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var re *RetrieveError
+	if errors.As(err, &re) {
+		return re.Retryable()
+	}
+	c, _ := classify(err)
+	return c == ClassTransient
+}
+
+var percentRE = regexp.MustCompile(`(\d+)\s*%`)
+
+// packedPercent extracts the percentage from a PackedPolicyTooLarge message
+// such as "Packed policy consumes 107% of allotted space".
+func packedPercent(msg string) int {
+	m := percentRE.FindStringSubmatch(msg)
+	if m == nil {
+		return 0
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// scrub replaces every occurrence of secret in s.
+func scrub(s, secret string) string {
+	if secret == "" || !strings.Contains(s, secret) {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, redact.Placeholder)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

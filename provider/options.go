@@ -1,0 +1,104 @@
+package provider
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/awsoidc/awsoidc/clock"
+)
+
+// Defaults and limits of the retry policy. [New] fills in a default for each
+// zero value and rejects values outside the limits.
+const (
+	// DefaultMaxAttempts is the default number of STS calls a Retrieve makes
+	// for transient errors (the first call included).
+	DefaultMaxAttempts = 5
+	// MaxMaxAttempts is the largest accepted Options.MaxAttempts.
+	MaxMaxAttempts = 10
+	// DefaultMinBackoff is the default ceiling of the first retry delay.
+	DefaultMinBackoff = 200 * time.Millisecond
+	// DefaultMaxBackoff is the default cap of every retry delay.
+	DefaultMaxBackoff = 5 * time.Second
+	// MaxBackoffLimit is the largest accepted Options.MaxBackoff.
+	MaxBackoffLimit = 5 * time.Minute
+)
+
+// Options configures a [Provider]. Pass functions that modify it to [New] or
+// [FromEnvironment], like the SDK's stscreds.WebIdentityRoleOptions:
+//
+//	p, err := provider.New(client, roleARN, src, func(o *provider.Options) {
+//		o.Duration = time.Hour
+//	})
+//
+// Options holds no secret, so it prints safely with every fmt verb.
+type Options struct {
+	// RoleSessionName is sent as RoleSessionName: 2 to 64 characters of
+	// [\w+=,.@-]. Empty means a default that keeps sessions attributable in
+	// CloudTrail: the token's "sub" claim when it is not personal data (no
+	// email address), else the host name, else "awsoidc". See
+	// [DefaultSessionName].
+	RoleSessionName string
+
+	// Duration is sent as DurationSeconds, truncated to whole seconds: 0
+	// lets STS pick its default (one hour), otherwise 15 minutes to 12 hours
+	// (and no more than the role's maximum session duration, which only STS
+	// knows).
+	Duration time.Duration
+
+	// Policy is an inline session policy in JSON: at most 2,048 characters,
+	// each in \u0020-\u00FF or tab, LF, CR. Together with PolicyARNs it must
+	// fit the 2,048-character plaintext budget STS allows session policies.
+	Policy string
+
+	// PolicyARNs are the ARNs of up to 10 managed session policies.
+	PolicyARNs []string
+
+	// ProviderID is sent as ProviderId: the bare host name of an OAuth 2.0
+	// identity provider (www.amazon.com, graph.facebook.com), without scheme,
+	// port or path. Set it only for OAuth 2.0 access tokens, never for OpenID
+	// Connect ID tokens.
+	ProviderID string
+
+	// SourceID identifies the token source (e.g. the token file's path) in
+	// [Provider.CacheKey], so that two providers that differ only by their
+	// token source do not share cached credentials. [FromEnvironment] sets it
+	// to the token file's path.
+	SourceID string
+
+	// CredentialSources is what [Provider.ProviderSources] reports to the
+	// SDK's user-agent feature tracking. Nil means web identity
+	// (aws.CredentialSourceSTSAssumeRoleWebID); [FromEnvironment] adds
+	// aws.CredentialSourceEnvVarsSTSWebIDToken in front, as the SDK does.
+	CredentialSources []aws.CredentialSource
+
+	// MaxAttempts is the most STS calls one Retrieve makes for transient
+	// errors (IDPCommunicationError, throttling, 5xx, transport errors), the
+	// first call included: 1 disables retries, 0 means [DefaultMaxAttempts],
+	// at most [MaxMaxAttempts]. The single retry with a fresh token after
+	// ExpiredTokenException or InvalidIdentityToken comes on top.
+	MaxAttempts int
+
+	// MinBackoff is the ceiling of the first retry delay; each further retry
+	// doubles the ceiling up to MaxBackoff, and the delay is drawn uniformly
+	// below the ceiling (full jitter). 0 means [DefaultMinBackoff].
+	MinBackoff time.Duration
+
+	// MaxBackoff caps every retry delay. 0 means [DefaultMaxBackoff]; at
+	// most [MaxBackoffLimit] and at least MinBackoff.
+	MaxBackoff time.Duration
+
+	// Jitter returns numbers in [0, 1) that place each retry delay below its
+	// ceiling. Nil means math/rand/v2. Tests set it for a deterministic
+	// schedule.
+	Jitter func() float64
+
+	// Clock times the retry delays. Nil means the wall clock; tests use a
+	// clock.Fake.
+	Clock clock.Clock
+
+	// Logger receives one record per attempt, retry delay and failure, with
+	// the error class; never a token or credential. Nil discards.
+	Logger *slog.Logger
+}

@@ -1,0 +1,338 @@
+// Package provider trades a web identity token for AWS credentials through
+// STS AssumeRoleWithWebIdentity. A [Provider] is an aws.CredentialsProvider:
+// put a cache in front of it (the awsoidc cache package, or the SDK's
+// aws.CredentialsCache), since every Retrieve calls STS.
+//
+// Compared with the SDK's stscreds.WebIdentityRoleProvider, a Provider
+//   - checks every input in [New], before any request, with a
+//     [ValidationError] that names the field and the rule;
+//   - sends every parameter of the API, ProviderId included;
+//   - owns its retry policy (see [Options.MaxAttempts]): IDPCommunicationError,
+//     throttling and transport errors are retried with capped exponential
+//     backoff and full jitter inside the caller's context, without the STS
+//     client's own retryer multiplying the attempts; ExpiredTokenException and
+//     InvalidIdentityToken get one fresh token and one more try
+//     (aws/aws-sdk-go-v2#2962); everything else fails at once;
+//   - returns a [RetrieveError] that classifies the failure, keeps the SDK's
+//     error reachable with errors.As and never contains the token;
+//   - names the session after the token's subject or the host, not a
+//     timestamp ([DefaultSessionName]);
+//   - reports what STS answered besides the credentials ([Metadata]).
+//
+// See the AssumeRoleWithWebIdentity API reference:
+// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/aws-sdk-go-v2/service/sts/types"
+
+	"github.com/awsoidc/awsoidc/clock"
+	"github.com/awsoidc/awsoidc/internal/backoff"
+	"github.com/awsoidc/awsoidc/internal/redact"
+	"github.com/awsoidc/awsoidc/tokensource"
+)
+
+// STSClient is the one STS operation a [Provider] needs, satisfied by
+// *sts.Client and by stscreds.AssumeRoleWithWebIdentityAPIClient. Use
+// [NewSTSClient] to build one, or [STSClientFunc] to fake one in tests.
+type STSClient interface {
+	AssumeRoleWithWebIdentity(ctx context.Context, params *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error)
+}
+
+// STSClientFunc adapts a function to an [STSClient].
+type STSClientFunc func(ctx context.Context, params *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error)
+
+// AssumeRoleWithWebIdentity calls f.
+func (f STSClientFunc) AssumeRoleWithWebIdentity(ctx context.Context, params *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+	return f(ctx, params, optFns...)
+}
+
+// Provider retrieves AWS credentials with STS AssumeRoleWithWebIdentity,
+// using a token from a [tokensource.Source]. Build it with [New] or
+// [FromEnvironment].
+//
+// A Provider is safe for concurrent use. It holds no lock: concurrent
+// Retrieve calls each call STS, so put a cache in front of it. It formats
+// without its token source (which may hold a token) in every fmt verb.
+type Provider struct {
+	client   STSClient
+	roleARN  string
+	src      tokensource.Source
+	opts     Options // validated, defaults filled, slices owned
+	arns     []types.PolicyDescriptorType
+	hostname string // fallback of the default session name
+	backoff  backoff.Policy
+	clock    clock.Clock
+	log      *slog.Logger
+
+	last atomic.Pointer[Metadata] // metadata of the latest successful Retrieve
+}
+
+// New returns a Provider that assumes roleARN with tokens from src through
+// client (see [NewSTSClient]).
+//
+// Every input is checked here, before any request: the role ARN
+// (arn:<partition>:iam::<12-digit account>:role/<path><name> in the AWS
+// partitions; any well-formed ARN for other STS-compatible servers, e.g.
+// MinIO's arn:minio:iam:::role/<id>), and each field of [Options]. A bad
+// input returns a [ValidationError] naming the field and the rule; several
+// are joined with [errors.Join]. Zero retry options get their defaults.
+func New(client STSClient, roleARN string, src tokensource.Source, optFns ...func(*Options)) (*Provider, error) {
+	var o Options
+	for _, fn := range optFns {
+		if fn != nil {
+			fn(&o)
+		}
+	}
+	o.PolicyARNs = slices.Clone(o.PolicyARNs)
+	o.CredentialSources = slices.Clone(o.CredentialSources)
+	if errs := validate(client, roleARN, src, &o); len(errs) == 1 {
+		return nil, errs[0]
+	} else if len(errs) > 1 {
+		return nil, errors.Join(errs...)
+	}
+	p := &Provider{
+		client:  client,
+		roleARN: roleARN,
+		src:     src,
+		opts:    o,
+		backoff: backoff.Policy{Min: o.MinBackoff, Max: o.MaxBackoff, Rand: o.Jitter},
+		clock:   clock.OrReal(o.Clock),
+		log:     o.Logger,
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	for _, a := range o.PolicyARNs {
+		p.arns = append(p.arns, types.PolicyDescriptorType{Arn: aws.String(a)})
+	}
+	if o.RoleSessionName == "" {
+		p.hostname, _ = os.Hostname()
+	}
+	return p, nil
+}
+
+// RoleARN returns the role the provider assumes.
+func (p *Provider) RoleARN() string { return p.roleARN }
+
+// Options returns a copy of the provider's options, defaults filled in.
+func (p *Provider) Options() Options {
+	o := p.opts
+	o.PolicyARNs = slices.Clone(o.PolicyARNs)
+	o.CredentialSources = slices.Clone(o.CredentialSources)
+	return o
+}
+
+// Retrieve returns fresh credentials from STS. It implements
+// aws.CredentialsProvider. See [Provider.RetrieveWithMetadata].
+func (p *Provider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	creds, _, err := p.RetrieveWithMetadata(ctx)
+	return creds, err
+}
+
+// ProviderSources reports web identity to the SDK's user-agent feature
+// tracking (aws.CredentialProviderSource), or Options.CredentialSources
+// when set.
+func (p *Provider) ProviderSources() []aws.CredentialSource {
+	if len(p.opts.CredentialSources) == 0 {
+		return []aws.CredentialSource{aws.CredentialSourceSTSAssumeRoleWebID}
+	}
+	return slices.Clone(p.opts.CredentialSources)
+}
+
+// LastMetadata returns the metadata of the latest successful Retrieve, and
+// false before the first. Callers behind a cache, which do not see
+// RetrieveWithMetadata, read it here.
+func (p *Provider) LastMetadata() (Metadata, bool) {
+	if m := p.last.Load(); m != nil {
+		return *m, true
+	}
+	return Metadata{}, false
+}
+
+// RetrieveWithMetadata gets a token from the source and calls STS
+// AssumeRoleWithWebIdentity with every configured parameter. It returns the
+// credentials (Source [ProviderName], CanExpire, Expires from STS, AccountID
+// from the assumed role ARN) and what STS said about the session.
+//
+// Transient failures (IDPCommunicationError, throttling, 5xx, unreadable
+// answers, transport errors) are retried up to Options.MaxAttempts calls in
+// all, waiting a capped exponential backoff with full jitter on
+// Options.Clock between calls; ExpiredTokenException and InvalidIdentityToken
+// get one fresh token from the source and one more call. All waiting ends
+// when ctx does. Every failure is a *[RetrieveError].
+func (p *Provider) RetrieveWithMetadata(ctx context.Context) (aws.Credentials, Metadata, error) {
+	r := &retrieval{p: p}
+	creds, md, err := r.run(ctx)
+	if err != nil {
+		return aws.Credentials{}, Metadata{}, err
+	}
+	p.last.Store(&md)
+	return creds, md, nil
+}
+
+// retrieval is the state of one RetrieveWithMetadata call.
+type retrieval struct {
+	p         *Provider
+	token     redact.Secret
+	attempts  int
+	refreshed bool
+}
+
+func (r *retrieval) run(ctx context.Context) (aws.Credentials, Metadata, error) {
+	p := r.p
+	if err := ctx.Err(); err != nil {
+		return r.fail(ClassCanceled, "", err)
+	}
+	in, err := r.input(ctx)
+	if err != nil {
+		return aws.Credentials{}, Metadata{}, err
+	}
+	for {
+		r.attempts++
+		start := p.clock.Now()
+		p.log.LogAttrs(ctx, slog.LevelDebug, "provider: calling STS AssumeRoleWithWebIdentity",
+			slog.String("role_arn", p.roleARN), slog.Int("attempt", r.attempts),
+			slog.String("token", redact.Fingerprint(r.token.Reveal())))
+		out, err := p.client.AssumeRoleWithWebIdentity(ctx, in, noSDKRetries)
+		if err == nil {
+			creds, md, err := result(out)
+			if err != nil {
+				return r.fail(ClassPermanent, "", err)
+			}
+			md.RoleSessionName = aws.ToString(in.RoleSessionName)
+			md.Attempts = r.attempts
+			md.TokenRefreshed = r.refreshed
+			p.log.LogAttrs(ctx, slog.LevelDebug, "provider: assumed role",
+				slog.String("role_arn", p.roleARN), slog.String("assumed_role_arn", md.AssumedRoleARN),
+				slog.Int("attempts", r.attempts), slog.Time("expires", md.Expires), slog.String("request_id", md.RequestID))
+			return creds, md, nil
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return r.fail(ClassCanceled, "", fmt.Errorf("%w (last error: %w)", ctxErr, err))
+		}
+		class, code := classify(err)
+		attrs := []slog.Attr{slog.String("role_arn", p.roleARN), slog.Int("attempt", r.attempts),
+			slog.String("class", string(class)), slog.String("code", code), slog.Duration("elapsed", p.clock.Now().Sub(start))}
+		switch class {
+		case classRefresh:
+			if r.refreshed {
+				return r.fail(ClassTokenRejected, code, err)
+			}
+			r.refreshed = true
+			p.log.LogAttrs(ctx, slog.LevelInfo, "provider: STS rejected the token, retrying once with a fresh token", attrs...)
+			if in, err = r.input(ctx); err != nil {
+				return aws.Credentials{}, Metadata{}, err
+			}
+			continue
+		case ClassTransient:
+			if r.attempts >= p.opts.MaxAttempts+r.refreshCall() {
+				p.log.LogAttrs(ctx, slog.LevelWarn, "provider: STS failed, attempts exhausted", attrs...)
+				return r.fail(ClassTransient, code, err)
+			}
+		default:
+			p.log.LogAttrs(ctx, slog.LevelDebug, "provider: STS failed permanently", attrs...)
+			return r.fail(class, code, err)
+		}
+		delay := p.backoff.Delay(r.attempts - 1 - r.refreshCall())
+		p.log.LogAttrs(ctx, slog.LevelInfo, "provider: STS failed, retrying", append(attrs, slog.Duration("backoff", delay))...)
+		if serr := clock.Sleep(ctx, p.clock, delay); serr != nil {
+			return r.fail(ClassCanceled, code, fmt.Errorf("%w while waiting to retry (last error: %w)", serr, err))
+		}
+	}
+}
+
+// refreshCall is 1 once the one retry with a fresh token has been spent: it
+// does not count against Options.MaxAttempts.
+func (r *retrieval) refreshCall() int {
+	if r.refreshed {
+		return 1
+	}
+	return 0
+}
+
+// input fetches a token and builds the request around it.
+func (r *retrieval) input(ctx context.Context) (*sts.AssumeRoleWithWebIdentityInput, error) {
+	p := r.p
+	tok, err := p.src.Token(ctx)
+	if err != nil {
+		class := ClassTokenSource
+		if ctx.Err() != nil {
+			class = ClassCanceled
+		}
+		_, _, err = r.fail(class, "", fmt.Errorf("token source: %w", err))
+		return nil, err
+	}
+	r.token = redact.New(tok.Value)
+	if err := checkToken(tok.Value); err != nil {
+		_, _, err = r.fail(ClassInvalidInput, "", err)
+		return nil, err
+	}
+	name := p.opts.RoleSessionName
+	if name == "" {
+		name = DefaultSessionName(tok.Value, p.hostname)
+	}
+	in := &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn:          aws.String(p.roleARN),
+		RoleSessionName:  aws.String(name),
+		WebIdentityToken: aws.String(tok.Value),
+		PolicyArns:       slices.Clone(p.arns),
+	}
+	if d := p.opts.Duration; d != 0 {
+		in.DurationSeconds = aws.Int32(int32(d / time.Second))
+	}
+	if p.opts.Policy != "" {
+		in.Policy = aws.String(p.opts.Policy)
+	}
+	if p.opts.ProviderID != "" {
+		in.ProviderId = aws.String(p.opts.ProviderID)
+	}
+	return in, nil
+}
+
+// fail builds the RetrieveError of this retrieval.
+func (r *retrieval) fail(class Class, code string, err error) (aws.Credentials, Metadata, error) {
+	e := &RetrieveError{
+		Class:          class,
+		Code:           code,
+		RoleARN:        r.p.roleARN,
+		Attempts:       r.attempts,
+		TokenRefreshed: r.refreshed,
+		Err:            err,
+		token:          r.token,
+	}
+	if code == "PackedPolicyTooLarge" {
+		e.PackedPolicyPercent = packedPercent(err.Error())
+	}
+	return aws.Credentials{}, Metadata{}, e
+}
+
+// String describes the provider without its token source.
+func (p *Provider) String() string {
+	return fmt.Sprintf("provider.Provider{RoleARN:%q, RoleSessionName:%q, SourceID:%q, Duration:%s, MaxAttempts:%d}",
+		p.roleARN, p.opts.RoleSessionName, p.opts.SourceID, p.opts.Duration, p.opts.MaxAttempts)
+}
+
+// GoString keeps %#v as safe as %v.
+func (p *Provider) GoString() string { return "&" + p.String() }
+
+// Format implements [fmt.Formatter]: every verb prints [Provider.String], so
+// no reflection ever reaches the token source.
+func (p *Provider) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = f.Write([]byte(p.GoString()))
+		return
+	}
+	_, _ = f.Write([]byte(p.String()))
+}

@@ -1,0 +1,445 @@
+package provider_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/awsoidc/awsoidc/clock"
+	"github.com/awsoidc/awsoidc/provider"
+)
+
+func TestRetrieveSendsEveryParameter(t *testing.T) {
+	fake := newFake()
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+	arns := []string{"arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::123456789012:policy/team/Mine"}
+	p, err := provider.New(fake.client(), testRole, newTokens(secretToken), func(o *provider.Options) {
+		o.RoleSessionName = "my-session"
+		o.Duration = 2*time.Hour + 500*time.Millisecond
+		o.Policy = policy
+		o.PolicyARNs = arns
+		o.ProviderID = "www.amazon.com"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arns[0] = "changed after New" // the provider keeps its own copy
+	if _, err := p.Retrieve(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	in := fake.input(0)
+	got := fmt.Sprintf("%s|%s|%s|%d|%s|%s", aws.ToString(in.RoleArn), aws.ToString(in.RoleSessionName), aws.ToString(in.WebIdentityToken),
+		aws.ToInt32(in.DurationSeconds), aws.ToString(in.Policy), aws.ToString(in.ProviderId))
+	want := fmt.Sprintf("%s|my-session|%s|7200|%s|www.amazon.com", testRole, secretToken, policy)
+	if got != want {
+		t.Errorf("input = %s\nwant    %s", got, want)
+	}
+	if len(in.PolicyArns) != 2 || aws.ToString(in.PolicyArns[0].Arn) != "arn:aws:iam::aws:policy/ReadOnlyAccess" ||
+		aws.ToString(in.PolicyArns[1].Arn) != "arn:aws:iam::123456789012:policy/team/Mine" {
+		t.Errorf("PolicyArns = %+v", in.PolicyArns)
+	}
+	if _, nop := fake.options[0].Retryer.(aws.NopRetryer); !nop {
+		t.Errorf("per-call Retryer = %T, want aws.NopRetryer (the provider owns retries)", fake.options[0].Retryer)
+	}
+}
+
+func TestRetrieveOmitsUnsetParameters(t *testing.T) {
+	fake := newFake()
+	p, err := provider.New(fake.client(), testRole, newTokens(secretToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Retrieve(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	in := fake.input(0)
+	if in.DurationSeconds != nil || in.Policy != nil || in.PolicyArns != nil || in.ProviderId != nil {
+		t.Errorf("unset options sent: %+v", in)
+	}
+	if got := aws.ToString(in.RoleSessionName); got != "system-serviceaccount-prod-billing" {
+		t.Errorf("default RoleSessionName = %q, want the sanitized sub", got)
+	}
+}
+
+func TestRetrieveCredentialsAndMetadata(t *testing.T) {
+	fake := newFake()
+	p, err := provider.New(fake.client(), testRole, newTokens(secretToken), func(o *provider.Options) { o.RoleSessionName = "s1" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.LastMetadata(); ok {
+		t.Fatal("LastMetadata() before Retrieve: ok = true")
+	}
+	creds, md, err := p.RetrieveWithMetadata(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCreds := aws.Credentials{
+		AccessKeyID: "ASIAEXAMPLE", SecretAccessKey: "SECRET-ACCESS-KEY-VALUE", SessionToken: "SESSION-TOKEN-VALUE",
+		Source: provider.ProviderName, CanExpire: true, Expires: t0.Add(time.Hour), AccountID: testAccount,
+	}
+	if creds != wantCreds {
+		t.Errorf("credentials = %+v\nwant %+v", creds, wantCreds)
+	}
+	wantMD := provider.Metadata{
+		AssumedRoleARN: "arn:aws:sts::123456789012:assumed-role/test-role/s1", AssumedRoleID: "AROAEXAMPLE:s1",
+		SubjectFromWebIdentityToken: "system:serviceaccount:prod:billing", Audience: "sts.amazonaws.com",
+		Provider: "https://issuer.example", SourceIdentity: "source-id", PackedPolicySize: 7, Expires: t0.Add(time.Hour),
+		RoleSessionName: "s1", Attempts: 1,
+	}
+	if md != wantMD {
+		t.Errorf("metadata = %+v\nwant %+v", md, wantMD)
+	}
+	if last, ok := p.LastMetadata(); !ok || last != md {
+		t.Errorf("LastMetadata() = %+v, %v", last, ok)
+	}
+	if got := p.ProviderSources(); len(got) != 1 || got[0] != aws.CredentialSourceSTSAssumeRoleWebID {
+		t.Errorf("ProviderSources() = %v", got)
+	}
+	var _ aws.CredentialsProvider = p
+	var _ aws.CredentialProviderSource = p
+}
+
+func TestRetrieveRejectsAnswerWithoutCredentials(t *testing.T) {
+	for name, mutate := range map[string]func(*sts.AssumeRoleWithWebIdentityOutput){
+		"no credentials":  func(o *sts.AssumeRoleWithWebIdentityOutput) { o.Credentials = nil },
+		"no expiration":   func(o *sts.AssumeRoleWithWebIdentityOutput) { o.Credentials.Expiration = nil },
+		"no secret":       func(o *sts.AssumeRoleWithWebIdentityOutput) { o.Credentials.SecretAccessKey = nil },
+		"no session":      func(o *sts.AssumeRoleWithWebIdentityOutput) { o.Credentials.SessionToken = aws.String("") },
+		"no access key":   func(o *sts.AssumeRoleWithWebIdentityOutput) { o.Credentials.AccessKeyId = nil },
+		"no assumed user": nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			fake := newFake(func(in *sts.AssumeRoleWithWebIdentityInput) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+				out, _ := ok(in)
+				if mutate == nil {
+					out.AssumedRoleUser = nil
+				} else {
+					mutate(out)
+				}
+				return out, nil
+			})
+			p, err := provider.New(fake.client(), testRole, newTokens(secretToken))
+			if err != nil {
+				t.Fatal(err)
+			}
+			creds, err := p.Retrieve(context.Background())
+			if mutate == nil {
+				if err != nil || creds.AccountID != "" {
+					t.Fatalf("without AssumedRoleUser: %+v, %v; want credentials without AccountID", creds, err)
+				}
+				return
+			}
+			if re := mustRetrieveError(t, err); re.Class != provider.ClassPermanent || fake.calls() != 1 {
+				t.Fatalf("error %v class %s after %d calls", err, re.Class, fake.calls())
+			}
+		})
+	}
+}
+
+// TestRetrieveErrorClasses runs every STS error code through the retry
+// policy and checks the class, the number of STS calls, the token fetches and
+// that the SDK's error stays reachable.
+func TestRetrieveErrorClasses(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		class     provider.Class
+		code      string
+		calls     int // with MaxAttempts 3
+		tokens    int
+		retryable bool
+		target    any // pointer for errors.As
+		msg       string
+	}{
+		{"IDPCommunicationError", idpErr(), provider.ClassTransient, "IDPCommunicationError", 3, 1, true, new(*types.IDPCommunicationErrorException), "verification key"},
+		{"Throttling", generic(400, "Throttling", "Rate exceeded"), provider.ClassTransient, "Throttling", 3, 1, true, new(smithy.APIError), "Rate exceeded"},
+		{"InternalFailure 500", generic(500, "InternalFailure", "oops"), provider.ClassTransient, "InternalFailure", 3, 1, true, new(smithy.APIError), "oops"},
+		{"ServiceUnavailable 503", generic(503, "ServiceUnavailable", "later"), provider.ClassTransient, "ServiceUnavailable", 3, 1, true, new(*smithyhttp.ResponseError), "later"},
+		{"unknown code 502", generic(502, "BadGateway", "proxy"), provider.ClassTransient, "BadGateway", 3, 1, true, new(smithy.APIError), "proxy"},
+		{"transport", &smithyhttp.RequestSendError{Err: errors.New("dial tcp 127.0.0.1:1: connect: connection refused")}, provider.ClassTransient, "", 3, 1, true, new(*smithyhttp.RequestSendError), "connection refused"},
+		{"malformed answer", &smithy.DeserializationError{Err: errors.New("unexpected EOF")}, provider.ClassTransient, "", 3, 1, true, new(*smithy.DeserializationError), "unexpected EOF"},
+		{"ExpiredToken", apiError(400, &types.ExpiredTokenException{Message: aws.String("Token expired: current date/time 1 must be before the expiration date/time 0")}), provider.ClassTokenRejected, "ExpiredTokenException", 2, 2, false, new(*types.ExpiredTokenException), "Token expired"},
+		{"InvalidIdentityToken", apiError(400, &types.InvalidIdentityTokenException{Message: aws.String("No OpenIDConnect provider found in your account")}), provider.ClassTokenRejected, "InvalidIdentityToken", 2, 2, false, new(*types.InvalidIdentityTokenException), "No OpenIDConnect provider"},
+		{"IDPRejectedClaim", apiError(403, &types.IDPRejectedClaimException{Message: aws.String("Incorrect token audience")}), provider.ClassPermanent, "IDPRejectedClaim", 1, 1, false, new(*types.IDPRejectedClaimException), "trust policy rejected"},
+		{"MalformedPolicyDocument", apiError(400, &types.MalformedPolicyDocumentException{Message: aws.String("Syntax errors in policy")}), provider.ClassPermanent, "MalformedPolicyDocument", 1, 1, false, new(*types.MalformedPolicyDocumentException), "fix Options.Policy"},
+		{"PackedPolicyTooLarge", apiError(400, &types.PackedPolicyTooLargeException{Message: aws.String("Packed policy consumes 107% of allotted space, please use smaller policy.")}), provider.ClassPermanent, "PackedPolicyTooLarge", 1, 1, false, new(*types.PackedPolicyTooLargeException), "use 107% of the packed size limit"},
+		{"RegionDisabled", apiError(403, &types.RegionDisabledException{Message: aws.String("STS is not activated in this region")}), provider.ClassPermanent, "RegionDisabledException", 1, 1, false, new(*types.RegionDisabledException), "activate STS"},
+		{"AccessDenied", generic(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity"), provider.ClassPermanent, "AccessDenied", 1, 1, false, new(smithy.APIError), "Not authorized"},
+		{"ValidationError", generic(400, "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."), provider.ClassPermanent, "ValidationError", 1, 1, false, new(smithy.APIError), "MaxSessionDuration"},
+		{"JWTPayloadSizeExceeded", apiError(400, &types.JWTPayloadSizeExceededException{Message: aws.String("too big")}), provider.ClassPermanent, "JWTPayloadSizeExceededException", 1, 1, false, new(*types.JWTPayloadSizeExceededException), "too big"},
+		{"MinIO InvalidParameterValue", generic(400, "InvalidParameterValue", "Role arn:minio:iam:::role/x does not exist (MinIO specific detail)"), provider.ClassPermanent, "InvalidParameterValue", 1, 1, false, new(smithy.APIError), "Role arn:minio:iam:::role/x does not exist (MinIO specific detail)"},
+		{"plain error", errors.New("something odd"), provider.ClassPermanent, "", 1, 1, false, nil, "something odd"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := newFake(fail(tt.err))
+			src := newTokens(secretToken, jwt(map[string]any{"sub": "second"}))
+			p, err := provider.New(fake.client(), testRole, src, noWait, func(o *provider.Options) { o.MaxAttempts = 3 })
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = p.Retrieve(context.Background())
+			re := mustRetrieveError(t, err)
+			if re.Class != tt.class || re.Code != tt.code {
+				t.Errorf("class %s code %q, want %s %q", re.Class, re.Code, tt.class, tt.code)
+			}
+			if fake.calls() != tt.calls || re.Attempts != tt.calls || src.calls() != tt.tokens {
+				t.Errorf("STS calls %d (Attempts %d), token fetches %d; want %d, %d", fake.calls(), re.Attempts, src.calls(), tt.calls, tt.tokens)
+			}
+			if provider.IsRetryable(err) != tt.retryable || provider.IsRetryable(tt.err) != tt.retryable {
+				t.Errorf("IsRetryable(err) = %v, IsRetryable(sdk error) = %v, want %v", provider.IsRetryable(err), provider.IsRetryable(tt.err), tt.retryable)
+			}
+			if tt.target != nil && !errors.As(err, tt.target) {
+				t.Errorf("errors.As(err, %T) = false; err = %v", tt.target, err)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "provider: assume role "+testRole+": ") || !strings.Contains(msg, tt.msg) || !strings.Contains(msg, string(tt.class)) {
+				t.Errorf("Error() = %q, want the prefix, %q and the class", msg, tt.msg)
+			}
+			if strings.Contains(msg, secretToken) || strings.Contains(formats(err), "S3CR3T") {
+				t.Errorf("error shows the token: %q", msg)
+			}
+			if tt.code == "PackedPolicyTooLarge" && re.PackedPolicyPercent != 107 {
+				t.Errorf("PackedPolicyPercent = %d, want 107", re.PackedPolicyPercent)
+			}
+		})
+	}
+}
+
+// TestRetrieveIDPCommunicationErrorThreeTimes is the acceptance case of the
+// foundation issue: three IDPCommunicationErrors, then success, within one
+// Retrieve and at most 6 requests.
+func TestRetrieveIDPCommunicationErrorThreeTimes(t *testing.T) {
+	fake := newFake(append(repeat(3, fail(idpErr())), ok)...)
+	p, err := provider.New(fake.client(), testRole, newTokens(secretToken), noWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, md, err := p.RetrieveWithMetadata(context.Background())
+	if err != nil {
+		t.Fatalf("first Retrieve: %v", err)
+	}
+	if n := fake.calls(); n != 4 || md.Attempts != 4 {
+		t.Fatalf("STS calls = %d (metadata %d), want 4 (3 failures + 1 success, the limit is 6)", n, md.Attempts)
+	}
+}
+
+func TestRetrieveRefreshesTokenOnce(t *testing.T) {
+	second := jwt(map[string]any{"sub": "second-subject"})
+	expired := fail(apiError(400, &types.ExpiredTokenException{Message: aws.String("Token expired")}))
+	fake := newFake(expired, ok)
+	src := newTokens(secretToken, second)
+	p, err := provider.New(fake.client(), testRole, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, md, err := p.RetrieveWithMetadata(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fake.calls() != 2 || src.calls() != 2 || !md.TokenRefreshed || md.Attempts != 2 {
+		t.Fatalf("calls %d, token fetches %d, metadata %+v", fake.calls(), src.calls(), md)
+	}
+	if got := aws.ToString(fake.input(1).WebIdentityToken); got != second {
+		t.Fatal("the retry did not send the fresh token")
+	}
+	if got := aws.ToString(fake.input(1).RoleSessionName); got != "second-subject" {
+		t.Fatalf("the retry's default session name = %q, want the fresh token's subject", got)
+	}
+}
+
+func TestRetrieveRefreshDoesNotCountAgainstMaxAttempts(t *testing.T) {
+	invalid := fail(apiError(400, &types.InvalidIdentityTokenException{Message: aws.String("Couldn't retrieve verification key")}))
+	fake := newFake(invalid, fail(idpErr()), fail(idpErr()), ok)
+	p, err := provider.New(fake.client(), testRole, newTokens(secretToken), noWait, func(o *provider.Options) { o.MaxAttempts = 3 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Retrieve(context.Background()); err != nil {
+		t.Fatalf("Retrieve after a refresh and 2 transient errors: %v", err)
+	}
+	if fake.calls() != 4 {
+		t.Fatalf("STS calls = %d, want 4", fake.calls())
+	}
+	// With one transient error more, MaxAttempts 3 (+1 refresh) is spent.
+	fake = newFake(invalid, fail(idpErr()), fail(idpErr()), fail(idpErr()), ok)
+	p, _ = provider.New(fake.client(), testRole, newTokens(secretToken), noWait, func(o *provider.Options) { o.MaxAttempts = 3 })
+	_, err = p.Retrieve(context.Background())
+	if re := mustRetrieveError(t, err); re.Class != provider.ClassTransient || re.Attempts != 4 || !re.TokenRefreshed {
+		t.Fatalf("error %#v", err)
+	}
+}
+
+func TestRetrieveMaxAttemptsOneDisablesRetries(t *testing.T) {
+	fake := newFake(fail(idpErr()), ok)
+	p, _ := provider.New(fake.client(), testRole, newTokens(secretToken), func(o *provider.Options) { o.MaxAttempts = 1 })
+	if _, err := p.Retrieve(context.Background()); !provider.IsRetryable(err) || fake.calls() != 1 {
+		t.Fatalf("Retrieve() = %v after %d calls, want a retryable error after 1", err, fake.calls())
+	}
+}
+
+func TestRetrieveTokenSourceError(t *testing.T) {
+	fake := newFake()
+	srcErr := errors.New("token file missing")
+	p, err := provider.New(fake.client(), testRole, sourceFunc(func(context.Context) (string, error) { return "", srcErr }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Retrieve(context.Background())
+	re := mustRetrieveError(t, err)
+	if re.Class != provider.ClassTokenSource || !errors.Is(err, srcErr) || fake.calls() != 0 || provider.IsRetryable(err) {
+		t.Fatalf("error %v class %s, %d calls", err, re.Class, fake.calls())
+	}
+
+	// A failing refresh after ExpiredToken reports the source's error.
+	n := 0
+	fake = newFake(fail(apiError(400, &types.ExpiredTokenException{Message: aws.String("expired")})))
+	p, _ = provider.New(fake.client(), testRole, sourceFunc(func(context.Context) (string, error) {
+		if n++; n > 1 {
+			return "", srcErr
+		}
+		return secretToken, nil
+	}))
+	_, err = p.Retrieve(context.Background())
+	if re := mustRetrieveError(t, err); re.Class != provider.ClassTokenSource || !errors.Is(err, srcErr) || fake.calls() != 1 || !re.TokenRefreshed {
+		t.Fatalf("refresh failure: %#v", err)
+	}
+}
+
+// TestRetryTimingOnFakeClock checks the backoff schedule: capped
+// exponential ceilings 1s, 2s, 4s, 4s with the jitter at its top, on a fake
+// clock, without sleeping.
+func TestRetryTimingOnFakeClock(t *testing.T) {
+	clk := clock.NewFake(t0)
+	fake := newFake(append(repeat(4, fail(generic(400, "Throttling", "slow down"))), ok)...)
+	p, err := provider.New(fake.client(), testRole, newTokens(secretToken), func(o *provider.Options) {
+		o.Clock = clk
+		o.MaxAttempts = 5
+		o.MinBackoff = time.Second
+		o.MaxBackoff = 4 * time.Second
+		o.Jitter = func() float64 { return 0.5 }
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Retrieve(context.Background())
+		done <- err
+	}()
+	ctx := context.Background()
+	for i, want := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 2 * time.Second} {
+		if err := clk.WaitForTimers(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		next, _ := clk.NextDeadline()
+		if got := next.Sub(clk.Now()); got != want {
+			t.Errorf("delay %d = %s, want %s", i, got, want)
+		}
+		if got := fake.calls(); got != i+1 {
+			t.Errorf("calls before delay %d = %d, want %d", i, got, i+1)
+		}
+		clk.Advance(want)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := clk.Now().Sub(t0); got != 5500*time.Millisecond {
+		t.Errorf("total backoff = %s, want 5.5s", got)
+	}
+}
+
+// TestRetrieveCanceledDuringBackoff cancels the caller's context while the
+// provider waits between attempts: Retrieve returns at once, without
+// another call, and the error keeps both causes.
+func TestRetrieveCanceledDuringBackoff(t *testing.T) {
+	clk := clock.NewFake(t0)
+	fake := newFake(fail(idpErr()), ok)
+	p, err := provider.New(fake.client(), testRole, newTokens(secretToken), func(o *provider.Options) { o.Clock = clk })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Retrieve(ctx)
+		done <- err
+	}()
+	if err := clk.WaitForTimers(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	err = <-done // returns without the clock moving
+	re := mustRetrieveError(t, err)
+	if re.Class != provider.ClassCanceled || !errors.Is(err, context.Canceled) || fake.calls() != 1 || provider.IsRetryable(err) {
+		t.Fatalf("error %v, class %s, %d calls", err, re.Class, fake.calls())
+	}
+	var idp *types.IDPCommunicationErrorException
+	if !errors.As(err, &idp) {
+		t.Errorf("the last STS error is not reachable: %v", err)
+	}
+	if clk.Timers() != 0 {
+		t.Errorf("%d timers left running", clk.Timers())
+	}
+}
+
+func TestRetrieveCanceledBeforeAndDuringCall(t *testing.T) {
+	fake := newFake()
+	p, _ := provider.New(fake.client(), testRole, newTokens(secretToken))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := p.Retrieve(ctx)
+	if re := mustRetrieveError(t, err); re.Class != provider.ClassCanceled || fake.calls() != 0 {
+		t.Fatalf("canceled before: %v, %d calls", err, fake.calls())
+	}
+
+	ctx, cancel = context.WithCancel(context.Background())
+	fake = newFake(func(*sts.AssumeRoleWithWebIdentityInput) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+		cancel() // the caller gives up while the request is in flight
+		return nil, &smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRoleWithWebIdentity", Err: &smithyhttp.RequestSendError{Err: context.Canceled}}
+	})
+	p, _ = provider.New(fake.client(), testRole, newTokens(secretToken))
+	_, err = p.Retrieve(ctx)
+	if re := mustRetrieveError(t, err); re.Class != provider.ClassCanceled || fake.calls() != 1 || !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled during: %v, %d calls", err, fake.calls())
+	}
+}
+
+func TestRetrieveConcurrent(t *testing.T) {
+	fake := newFake()
+	p, _ := provider.New(fake.client(), testRole, newTokens(secretToken))
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := p.Retrieve(context.Background()); err != nil {
+				t.Error(err)
+			}
+			p.LastMetadata()
+		}()
+	}
+	wg.Wait()
+	if fake.calls() != 8 {
+		t.Fatalf("calls = %d, want 8 (the provider does not cache)", fake.calls())
+	}
+}
+
+// sourceFunc adapts a function returning a token value to a source.
+type sourceFunc func(context.Context) (string, error)
+
+func (f sourceFunc) Token(ctx context.Context) (tok tokenT, err error) {
+	tok.Value, err = f(ctx)
+	return tok, err
+}
