@@ -218,4 +218,5 @@ func mustRetrieveError(t *testing.T, err error) *provider.RetrieveError {
 func formats(v any) string {
 	return fmt.Sprintf("%v\n%+v\n%#v\n%s\n", v, v, v, v)
 }
+
 type tokenT = tokensource.Token

@@ -14,7 +14,9 @@ import (
 func TestNewRejectsBadInput(t *testing.T) {
 	longPolicy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"` + strings.Repeat("a", 2048) + `"}]}`
 	smallPolicy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`
-	arn := func(i int) string { return "arn:aws:iam::123456789012:policy/" + strings.Repeat("p", 190) + "/N" + string(rune('a'+i)) }
+	arn := func(i int) string {
+		return "arn:aws:iam::123456789012:policy/" + strings.Repeat("p", 190) + "/N" + string(rune('a'+i))
+	}
 	var elevenARNs []string
 	for i := 0; i < 11; i++ {
 		elevenARNs = append(elevenARNs, "arn:aws:iam::aws:policy/Policy"+string(rune('A'+i)))
