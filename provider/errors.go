@@ -116,6 +116,17 @@ func (e *RetrieveError) Error() string {
 	return scrub(b.String(), e.token.Reveal())
 }
 
+// Format implements [fmt.Formatter] for RetrieveError values and pointers
+// alike: %#v prints [RetrieveError.GoString], every other verb the message,
+// so that no verb prints the cause unscrubbed.
+func (e RetrieveError) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = f.Write([]byte(e.GoString()))
+		return
+	}
+	_, _ = f.Write([]byte(e.Error()))
+}
+
 // GoString keeps %#v as safe as %v.
 func (e *RetrieveError) GoString() string {
 	return fmt.Sprintf("&provider.RetrieveError{Class:%q, Code:%q, RoleARN:%q, Attempts:%d, TokenRefreshed:%t, PackedPolicyPercent:%d, Err:%q}",

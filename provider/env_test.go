@@ -1,0 +1,153 @@
+package provider_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/awsoidc/awsoidc/provider"
+)
+
+// clearEnv unsets every variable the package reads, for the test's duration.
+func clearEnv(t *testing.T) {
+	for _, name := range []string{provider.EnvRoleARN, provider.EnvTokenFile, provider.EnvRoleSessionName,
+		"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"} {
+		t.Setenv(name, "")
+	}
+}
+
+func TestFromEnvironmentMissingVariables(t *testing.T) {
+	tests := []struct {
+		role, file string
+		missing    []string
+	}{
+		{"", "", []string{provider.EnvRoleARN, provider.EnvTokenFile}},
+		{testRole, "", []string{provider.EnvTokenFile}},
+		{"", "/token", []string{provider.EnvRoleARN}},
+		{"  ", " ", []string{provider.EnvRoleARN, provider.EnvTokenFile}},
+	}
+	for _, tt := range tests {
+		clearEnv(t)
+		t.Setenv(provider.EnvRoleARN, tt.role)
+		t.Setenv(provider.EnvTokenFile, tt.file)
+		_, err := provider.FromEnvironment(context.Background(), aws.Config{})
+		var me *provider.MissingEnvError
+		if !errors.As(err, &me) || !slices.Equal(me.Names, tt.missing) {
+			t.Fatalf("role %q file %q: error %v, want MissingEnvError%v", tt.role, tt.file, err, tt.missing)
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "provider: environment variable") || !strings.Contains(msg, strings.Join(tt.missing, ", ")) {
+			t.Errorf("Error() = %q", msg)
+		}
+	}
+}
+
+func TestFromEnvironment(t *testing.T) {
+	clearEnv(t)
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte(secretToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(provider.EnvRoleARN, testRole)
+	t.Setenv(provider.EnvTokenFile, path)
+	t.Setenv(provider.EnvRoleSessionName, "from-env")
+	p, err := provider.FromEnvironment(context.Background(), aws.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := p.Options()
+	if p.RoleARN() != testRole || o.RoleSessionName != "from-env" || o.SourceID != path {
+		t.Errorf("provider %v, options %+v", p, o)
+	}
+	want := []aws.CredentialSource{aws.CredentialSourceEnvVarsSTSWebIDToken, aws.CredentialSourceSTSAssumeRoleWebID}
+	if got := p.ProviderSources(); !slices.Equal(got, want) {
+		t.Errorf("ProviderSources() = %v, want %v", got, want)
+	}
+
+	// optFns run after the environment.
+	p, err = provider.FromEnvironment(context.Background(), aws.Config{}, func(o *provider.Options) { o.RoleSessionName = "override" })
+	if err != nil || p.Options().RoleSessionName != "override" {
+		t.Fatalf("override: %v, %v", p, err)
+	}
+}
+
+func TestFromEnvironmentNamesVariablesInValidationErrors(t *testing.T) {
+	clearEnv(t)
+	t.Setenv(provider.EnvRoleARN, "arn:aws:iam::123:role/x")
+	t.Setenv(provider.EnvTokenFile, "/token")
+	t.Setenv(provider.EnvRoleSessionName, "bad name")
+	_, err := provider.FromEnvironment(context.Background(), aws.Config{})
+	msg := err.Error()
+	for _, want := range []string{"invalid roleARN (AWS_ROLE_ARN)", "invalid Options.RoleSessionName (AWS_ROLE_SESSION_NAME)"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	var ve *provider.ValidationError
+	if !errors.As(err, &ve) {
+		t.Errorf("not a ValidationError: %v", err)
+	}
+}
+
+func TestFromEnvironmentCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := provider.FromEnvironment(ctx, aws.Config{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("FromEnvironment(canceled) = %v", err)
+	}
+}
+
+func TestNewSTSClient(t *testing.T) {
+	type env map[string]string
+	tests := []struct {
+		name         string
+		env          env
+		cfg          aws.Config
+		opt          func(*sts.Options)
+		wantEndpoint string
+		wantRegion   string
+	}{
+		{"defaults", nil, aws.Config{}, nil, "", provider.DefaultRegion},
+		{"region kept", nil, aws.Config{Region: "eu-west-1"}, nil, "", "eu-west-1"},
+		{"STS endpoint", env{"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9000"}, aws.Config{}, nil, "http://127.0.0.1:9000", provider.DefaultRegion},
+		{"STS endpoint beats global and cfg", env{"AWS_ENDPOINT_URL_STS": "http://sts", "AWS_ENDPOINT_URL": "http://all"}, aws.Config{BaseEndpoint: aws.String("http://cfg")}, nil, "http://sts", provider.DefaultRegion},
+		{"global endpoint", env{"AWS_ENDPOINT_URL": "http://all"}, aws.Config{}, nil, "http://all", provider.DefaultRegion},
+		{"cfg endpoint beats global", env{"AWS_ENDPOINT_URL": "http://all"}, aws.Config{BaseEndpoint: aws.String("http://cfg")}, nil, "http://cfg", provider.DefaultRegion},
+		{"ignored", env{"AWS_ENDPOINT_URL_STS": "http://sts", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}, aws.Config{}, nil, "", provider.DefaultRegion},
+		{"option wins", env{"AWS_ENDPOINT_URL_STS": "http://sts"}, aws.Config{}, func(o *sts.Options) { o.BaseEndpoint = aws.String("http://code"); o.Region = "ap-south-1" }, "http://code", "ap-south-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			tt.cfg.Credentials = aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+				t.Error("the STS client asked the configuration's credentials")
+				return aws.Credentials{}, errors.New("no")
+			}))
+			var opts []func(*sts.Options)
+			if tt.opt != nil {
+				opts = append(opts, tt.opt)
+			}
+			o := provider.NewSTSClient(tt.cfg, opts...).Options()
+			if got := aws.ToString(o.BaseEndpoint); got != tt.wantEndpoint {
+				t.Errorf("BaseEndpoint = %q, want %q", got, tt.wantEndpoint)
+			}
+			if o.Region != tt.wantRegion {
+				t.Errorf("Region = %q, want %q", o.Region, tt.wantRegion)
+			}
+			// The SDK turns aws.AnonymousCredentials into nil: unsigned.
+			if _, anon := o.Credentials.(aws.AnonymousCredentials); o.Credentials != nil && !anon {
+				t.Errorf("Credentials = %T, want none (anonymous)", o.Credentials)
+			}
+		})
+	}
+}
