@@ -1,0 +1,554 @@
+// Package deviceflow is a [tokensource.Source] for people at a terminal: it
+// signs the user in with the OAuth 2.0 device authorization grant (RFC
+// 8628) of an OpenID Connect issuer, and supplies the ID token (or, for
+// identity providers that issue JWT access tokens, the access token) that
+// STS AssumeRoleWithWebIdentity takes.
+//
+// A login happens once: the tokens, the refresh token included, are kept in
+// a [TokenStore] (by default a 0600 file under the user's cache directory),
+// and [Source.Token] renews the ID token silently with the refresh token
+// (RFC 6749 §6) before it expires, in this process and in the next ones.
+//
+// The endpoints come from the issuer's /.well-known/openid-configuration
+// (OpenID Connect Discovery 1.0; device_authorization_endpoint is defined by
+// RFC 8628 §4), read with github.com/coreos/go-oidc/v3 on first use. The
+// device authorization request and the token requests go through
+// golang.org/x/oauth2; the polling loop is this package's own, because
+// oauth2's Config.DeviceAccessToken waits a whole interval before its first
+// poll (golang/oauth2#775) and gives up on the first network error or 5xx.
+//
+// Every URL the device flow uses must be https, or plain http on a loopback
+// host (for tests and local identity providers); every response body is
+// capped at [MaxResponseSize]. Tokens never appear in errors, logs or in the
+// fmt output of this package's types.
+package deviceflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/awsoidc/awsoidc/clock"
+	"github.com/awsoidc/awsoidc/internal/backoff"
+	"github.com/awsoidc/awsoidc/internal/redact"
+	"github.com/awsoidc/awsoidc/tokensource"
+)
+
+// Source is a [tokensource.Source] backed by a device-flow login. Create it
+// with [New].
+//
+// Token serves the token held in memory while it is valid, with no lock
+// and no I/O. Otherwise one goroutine at a time (per Source) renews it:
+// under the [TokenStore] lock of the issuer and client, which excludes other
+// Sources and other processes, it re-loads the stored tokens (another
+// process may have renewed them already), else refreshes with the refresh
+// token and saves the result before it unlocks, so that a rotated refresh
+// token is never lost. Other callers wait for that renewal, each until its
+// own ctx is done.
+//
+// A Source is safe for concurrent use.
+type Source struct {
+	issuer, clientID string
+	secret           redact.Secret
+	scopes           []string
+	authParams       url.Values
+	authStyle        oauth2.AuthStyle
+	useAccessToken   bool
+	interactive      bool
+	openBrowser      bool
+	margin           time.Duration
+	loginHint        string
+	store            TokenStore
+	key              string
+	prompt           Prompter
+	http             *http.Client
+	clk              clock.Clock
+	log              *slog.Logger
+	pollBackoff      backoff.Policy
+
+	// renewing has capacity 1: holding its token is being the one goroutine
+	// that renews, logs in or logs out. Waiters select on their ctx.
+	renewing chan struct{}
+
+	mu      sync.Mutex       // guards the fields below; never held across I/O
+	ep      *oauth2.Endpoint // discovered endpoints, nil until discovery succeeds
+	cur     *Tokens          // the tokens last loaded or obtained
+	unsaved bool             // cur could not be saved: prefer it to the store's
+}
+
+// loginMu serializes device logins in this process, so that two [Source]s
+// never prompt the user at the same time. It is a channel so that waiters
+// can give up with their ctx.
+var loginMu = make(chan struct{}, 1)
+
+// discardLogger is the logger used when none is given.
+var discardLogger = slog.New(slog.DiscardHandler)
+
+func orDiscard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return discardLogger
+	}
+	return l
+}
+
+// New returns a [Source] that signs in to issuer as the OAuth 2.0 client
+// clientID. It checks its arguments and options, and makes no network call:
+// discovery happens on first use.
+//
+// issuer must be an https URL (plain http only on a loopback host, for
+// tests), exactly as the issuer writes it in its "iss" claim. clientID must
+// not be empty. Unless [Options] Store is set, New creates the directory of
+// the default [FileStore].
+func New(issuer, clientID string, optFns ...func(*Options)) (*Source, error) {
+	if err := validateIssuer(issuer); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(clientID) == "" {
+		return nil, &ConfigError{Field: "clientID", Rule: "must not be empty"}
+	}
+	if sanitize(clientID, len(clientID)) != clientID {
+		return nil, &ConfigError{Field: "clientID", Rule: "must not contain control characters"}
+	}
+	var o Options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if err := validateOptions(&o); err != nil {
+		return nil, err
+	}
+	s := &Source{
+		issuer:         issuer,
+		clientID:       clientID,
+		secret:         redact.New(o.ClientSecret),
+		scopes:         o.Scopes,
+		authParams:     o.AuthParams,
+		authStyle:      o.AuthStyle,
+		useAccessToken: o.UseAccessToken,
+		interactive:    o.Interactive,
+		openBrowser:    o.OpenBrowser,
+		margin:         o.ExpiryMargin,
+		loginHint:      o.LoginHint,
+		store:          o.Store,
+		key:            StoreKey(issuer, clientID),
+		prompt:         o.Prompt,
+		http:           guardClient(o.HTTPClient),
+		clk:            clock.OrReal(o.Clock),
+		log:            orDiscard(o.Logger),
+		pollBackoff:    backoff.Policy{Min: time.Second, Max: 30 * time.Second},
+		renewing:       make(chan struct{}, 1),
+	}
+	if s.prompt == nil {
+		s.prompt = &TextPrompter{Clock: s.clk}
+	}
+	if s.store == nil {
+		dir, err := DefaultStoreDir()
+		if err != nil {
+			return nil, err
+		}
+		fs, err := NewFileStore(dir, func(fo *FileStoreOptions) { fo.Logger = o.Logger })
+		if err != nil {
+			return nil, err
+		}
+		s.store = fs
+	}
+	return s, nil
+}
+
+// String returns a description of s without any secret.
+func (s *Source) String() string {
+	return fmt.Sprintf("deviceflow.Source{Issuer:%s ClientID:%s UseAccessToken:%t Interactive:%t}", s.issuer, s.clientID, s.useAccessToken, s.interactive)
+}
+
+// GoString implements [fmt.GoStringer].
+func (s *Source) GoString() string { return s.String() }
+
+// Format implements [fmt.Formatter]: every verb prints [Source.String].
+func (s *Source) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
+
+// Token implements [tokensource.Source]. It returns the stored token while
+// it is valid for longer than the expiry margin, else renews it with the
+// refresh token, else (when [Options] Interactive is set) starts a device
+// login and waits for the user, else returns a [*LoginRequiredError].
+//
+// When a refresh fails for a reason other than a rejected refresh token
+// (the identity provider is down) and the current token has not expired
+// yet, Token returns the current token and logs a warning.
+func (s *Source) Token(ctx context.Context) (tokensource.Token, error) {
+	if t, ok := s.fresh(); ok {
+		return t, nil
+	}
+	if err := s.acquire(ctx); err != nil {
+		return tokensource.Token{}, err
+	}
+	defer s.release()
+	if t, ok := s.fresh(); ok { // renewed while we waited
+		return t, nil
+	}
+	return s.renew(ctx)
+}
+
+// Login starts a device login now, whatever tokens are stored and whatever
+// [Options] Interactive says, waits for the user to approve it (RFC 8628
+// §3.4, §3.5) and stores the tokens. It returns a [*TokenError] matching
+// [ErrAccessDenied] or [ErrExpiredToken] when the user denies the request or
+// lets the code expire. When the tokens cannot be saved, Login returns a
+// [*StoreError], and the Source still uses the new tokens.
+func (s *Source) Login(ctx context.Context) error {
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	defer s.release()
+	unlock, err := s.lockStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.unlockStore(unlock)
+	t, err := s.deviceLogin(ctx)
+	if err != nil {
+		return err
+	}
+	return s.save(ctx, t)
+}
+
+// Logout forgets the tokens of the issuer and client: it deletes them from
+// the [TokenStore] and from memory. It does not revoke them at the identity
+// provider.
+func (s *Source) Logout(ctx context.Context) error {
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	defer s.release()
+	unlock, err := s.lockStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.unlockStore(unlock)
+	s.mu.Lock()
+	s.cur, s.unsaved = nil, false
+	s.mu.Unlock()
+	if err := s.store.Delete(ctx, s.key); err != nil {
+		return wrapStoreError("delete", err)
+	}
+	return nil
+}
+
+// acquire waits to become the one goroutine that renews, or for ctx.
+func (s *Source) acquire(ctx context.Context) error {
+	select {
+	case s.renewing <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Source) release() { <-s.renewing }
+
+// fresh returns the token held in memory when it is valid beyond the margin.
+func (s *Source) fresh() (tokensource.Token, bool) {
+	s.mu.Lock()
+	cur := s.cur
+	s.mu.Unlock()
+	if cur == nil || !s.usable(cur, s.clk.Now()) {
+		return tokensource.Token{}, false
+	}
+	return s.pick(cur), true
+}
+
+// pick returns the token of t that goes to STS.
+func (s *Source) pick(t *Tokens) tokensource.Token {
+	if s.useAccessToken {
+		return tokensource.Token{Value: t.AccessToken, Expiry: t.AccessTokenExpiry}
+	}
+	return tokensource.Token{Value: t.IDToken, Expiry: t.IDTokenExpiry}
+}
+
+// usable reports whether the STS token of t may be served at now.
+func (s *Source) usable(t *Tokens, now time.Time) bool {
+	tok := s.pick(t)
+	return usable(tok.Value, tok.Expiry, t.Obtained, now, s.margin)
+}
+
+// usable reports whether a token with the given expiry, obtained at
+// obtained, may be served at now: it must be valid for longer than margin,
+// which is clamped to half the token's lifetime so that a short-lived token
+// is still used. A token of unknown expiry is served for [unknownLifetime]
+// after it was obtained.
+func usable(value string, expiry, obtained, now time.Time, margin time.Duration) bool {
+	if value == "" {
+		return false
+	}
+	if expiry.IsZero() {
+		return !obtained.IsZero() && !now.Before(obtained) && now.Before(obtained.Add(unknownLifetime))
+	}
+	if !obtained.IsZero() && obtained.Before(expiry) {
+		if half := expiry.Sub(obtained) / 2; half < margin {
+			margin = half
+		}
+	}
+	return now.Before(expiry.Add(-margin))
+}
+
+// renew runs under s.renewing. It takes the store lock, then uses, in this
+// order: the stored tokens when another process renewed them already, a
+// refresh with the stored refresh token, a device login when allowed.
+func (s *Source) renew(ctx context.Context) (tokensource.Token, error) {
+	unlock, err := s.lockStore(ctx)
+	if err != nil {
+		return tokensource.Token{}, err
+	}
+	defer s.unlockStore(unlock)
+
+	cand, err := s.load(ctx)
+	if err != nil {
+		return tokensource.Token{}, err
+	}
+	now := s.clk.Now()
+	if cand != nil && s.usable(cand, now) {
+		s.setCurrent(cand)
+		return s.pick(cand), nil
+	}
+
+	var reason string
+	var cause error
+	switch {
+	case cand == nil:
+		reason = "no stored tokens"
+	case cand.RefreshToken == "":
+		reason = "the token expired and there is no refresh token"
+	default:
+		next, err := s.refresh(ctx, cand)
+		if err == nil {
+			s.saveQuietly(ctx, next)
+			if s.usable(next, s.clk.Now()) {
+				return s.pick(next), nil
+			}
+			reason = "the refresh response had no new, valid token"
+			if !s.useAccessToken {
+				reason = "the refresh response had no new ID token (OpenID Connect Core §12.2)"
+			}
+			break
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return tokensource.Token{}, ctxErr
+		}
+		var te *TokenError
+		if !errors.As(err, &te) || te.ErrorCode != codeInvalidGrant {
+			// The identity provider may be down: keep serving the current
+			// token while it has not expired (static stability).
+			if tok := s.pick(cand); tok.Value != "" && !tok.Expiry.IsZero() && now.Before(tok.Expiry) {
+				s.log.Warn("deviceflow: refresh failed; serving the current token until it expires",
+					"issuer", s.issuer, "expiry", tok.Expiry, "err", err)
+				s.setCurrent(cand)
+				return tok, nil
+			}
+			return tokensource.Token{}, err
+		}
+		// RFC 6749 §5.2 invalid_grant: the refresh token expired or was
+		// revoked. Forget it, so that no process tries it again.
+		s.log.Info("deviceflow: refresh token rejected", "issuer", s.issuer, "refresh_token", redact.Fingerprint(cand.RefreshToken))
+		dropped := *cand
+		dropped.RefreshToken = ""
+		if dropped.IDToken == "" && dropped.AccessToken == "" {
+			if err := s.store.Delete(ctx, s.key); err != nil {
+				s.log.Warn("deviceflow: cannot delete stored tokens", "err", err)
+			}
+			s.setCurrent(nil)
+		} else {
+			s.saveQuietly(ctx, &dropped)
+		}
+		reason, cause = "the refresh token was rejected (expired or revoked)", err
+	}
+
+	if !s.interactive {
+		return tokensource.Token{}, &LoginRequiredError{Issuer: s.issuer, ClientID: s.clientID, Reason: reason, Hint: s.loginHint, Err: cause}
+	}
+	s.log.Info("deviceflow: starting a device login", "issuer", s.issuer, "reason", reason)
+	next, err := s.deviceLogin(ctx)
+	if err != nil {
+		return tokensource.Token{}, err
+	}
+	s.saveQuietly(ctx, next)
+	return s.pick(next), nil
+}
+
+func (s *Source) lockStore(ctx context.Context) (func() error, error) {
+	unlock, err := s.store.Lock(ctx, s.key)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+			return nil, err
+		}
+		return nil, wrapStoreError("lock", err)
+	}
+	return unlock, nil
+}
+
+func (s *Source) unlockStore(unlock func() error) {
+	if err := unlock(); err != nil {
+		s.log.Warn("deviceflow: cannot unlock the token store", "err", err)
+	}
+}
+
+// load returns the stored tokens of the issuer and client, or nil. Tokens
+// this Source could not save take precedence over older stored ones.
+func (s *Source) load(ctx context.Context) (*Tokens, error) {
+	stored, ok, err := s.store.Load(ctx, s.key)
+	if err != nil {
+		return nil, wrapStoreError("load", err)
+	}
+	if ok && (stored.Issuer != s.issuer || stored.ClientID != s.clientID) {
+		s.log.Warn("deviceflow: ignoring stored tokens of another issuer or client", "issuer", s.issuer, "client_id", s.clientID)
+		ok = false
+	}
+	s.mu.Lock()
+	mem, unsaved := s.cur, s.unsaved
+	s.mu.Unlock()
+	if unsaved && mem != nil && (!ok || !stored.Obtained.After(mem.Obtained)) {
+		return mem, nil
+	}
+	if !ok {
+		return nil, nil
+	}
+	return stored, nil
+}
+
+// save stores t and makes it current. When the store fails, t is still
+// current and is preferred to the store's copy until a save succeeds.
+func (s *Source) save(ctx context.Context, t *Tokens) error {
+	err := s.store.Save(ctx, s.key, t)
+	s.mu.Lock()
+	s.cur, s.unsaved = t, err != nil
+	s.mu.Unlock()
+	if err != nil {
+		return wrapStoreError("save", err)
+	}
+	return nil
+}
+
+// saveQuietly is save for [Source.Token]: the caller gets its token even
+// when the store fails, and the failure is logged.
+func (s *Source) saveQuietly(ctx context.Context, t *Tokens) {
+	if err := s.save(ctx, t); err != nil {
+		s.log.Error("deviceflow: cannot save tokens; they are kept in memory only", "issuer", s.issuer, "err", err)
+	}
+}
+
+func (s *Source) setCurrent(t *Tokens) {
+	s.mu.Lock()
+	s.cur, s.unsaved = t, false
+	s.mu.Unlock()
+}
+
+func wrapStoreError(op string, err error) error {
+	var se *StoreError
+	if errors.As(err, &se) {
+		return err
+	}
+	return &StoreError{Op: op, Err: err}
+}
+
+// oauthConfig returns the x/oauth2 configuration of the client.
+func (s *Source) oauthConfig(ep oauth2.Endpoint) *oauth2.Config {
+	return &oauth2.Config{
+		ClientID:     s.clientID,
+		ClientSecret: s.secret.Reveal(),
+		Endpoint:     ep,
+		Scopes:       s.scopes,
+	}
+}
+
+// httpContext returns ctx carrying the guarded HTTP client, for go-oidc and
+// x/oauth2 alike.
+func (s *Source) httpContext(ctx context.Context) context.Context {
+	return oidc.ClientContext(ctx, s.http)
+}
+
+// refresh renews cur with its refresh token (RFC 6749 §6). The result keeps
+// the old refresh token when the identity provider did not rotate it, and
+// the old ID token when the response has none.
+func (s *Source) refresh(ctx context.Context, cur *Tokens) (*Tokens, error) {
+	ep, err := s.endpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ts := s.oauthConfig(ep).TokenSource(s.httpContext(ctx), &oauth2.Token{RefreshToken: cur.RefreshToken})
+	tok, err := ts.Token()
+	if err != nil {
+		return nil, tokenRequestError("refresh_token", err)
+	}
+	next, err := s.fromOAuth2(tok, cur)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Debug("deviceflow: refreshed", "issuer", s.issuer, "tokens", next,
+		"rotated", next.RefreshToken != cur.RefreshToken)
+	return next, nil
+}
+
+// tokenRequestError converts an error of x/oauth2 to this package's.
+func tokenRequestError(grant string, err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		return newTokenError(grant, re)
+	}
+	return fmt.Errorf("deviceflow: %s request: %w", grant, err)
+}
+
+// errNoIDToken is returned when a token response lacks the id_token the
+// Source needs.
+var errNoIDToken = errors.New(`deviceflow: the token response has no "id_token": request the "openid" scope, or set UseAccessToken`)
+
+// fromOAuth2 converts a token response to [Tokens]. prev, when not nil,
+// supplies what a refresh response may leave out: the refresh token and the
+// ID token (OpenID Connect Core §12.2).
+func (s *Source) fromOAuth2(tok *oauth2.Token, prev *Tokens) (*Tokens, error) {
+	now := s.clk.Now()
+	t := &Tokens{
+		Issuer:       s.issuer,
+		ClientID:     s.clientID,
+		AccessToken:  tok.AccessToken,
+		RefreshToken: tok.RefreshToken,
+		Obtained:     now,
+	}
+	if t.RefreshToken == "" && prev != nil {
+		t.RefreshToken = prev.RefreshToken
+	}
+	if exp, err := tokensource.ParseExpiry(tok.AccessToken); err == nil {
+		t.AccessTokenExpiry = exp
+	} else if tok.ExpiresIn > 0 {
+		t.AccessTokenExpiry = now.Add(time.Duration(min(tok.ExpiresIn, maxExpiresIn)) * time.Second)
+	} else if !tok.Expiry.IsZero() {
+		// x/oauth2 computed it from expires_in with the wall clock.
+		t.AccessTokenExpiry = now.Add(time.Until(tok.Expiry).Round(time.Second))
+	}
+	idt, _ := tok.Extra("id_token").(string)
+	switch {
+	case idt != "":
+		exp, err := tokensource.ParseExpiry(idt)
+		if err != nil && !s.useAccessToken {
+			return nil, fmt.Errorf("deviceflow: the id_token of the token response: %w", err)
+		}
+		t.IDToken, t.IDTokenExpiry = idt, exp
+	case prev != nil:
+		t.IDToken, t.IDTokenExpiry = prev.IDToken, prev.IDTokenExpiry
+	case !s.useAccessToken:
+		return nil, errNoIDToken
+	}
+	if s.useAccessToken && t.AccessToken == "" {
+		return nil, errors.New("deviceflow: the token response has no access_token")
+	}
+	return t, nil
+}
+
+// maxExpiresIn caps expires_in (seconds) so that it cannot overflow a
+// time.Duration: ten years.
+const maxExpiresIn = 10 * 365 * 24 * 3600

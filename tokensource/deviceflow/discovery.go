@@ -1,0 +1,61 @@
+package deviceflow
+
+import (
+	"context"
+	"errors"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// endpoint returns the device authorization and token endpoints of the
+// issuer, discovering them from its /.well-known/openid-configuration
+// (OpenID Connect Discovery 1.0 §4; device_authorization_endpoint is the
+// metadata of RFC 8628 §4) on first use, under the caller's ctx. A success
+// is kept for the life of the [Source]; a failure is retried on the next
+// call.
+func (s *Source) endpoint(ctx context.Context) (oauth2.Endpoint, error) {
+	s.mu.Lock()
+	ep := s.ep
+	s.mu.Unlock()
+	if ep != nil {
+		return *ep, nil
+	}
+
+	p, err := oidc.NewProvider(oidc.ClientContext(ctx, s.http), s.issuer)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+			return oauth2.Endpoint{}, err
+		}
+		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: cleanError{err}}
+	}
+	var meta struct {
+		DeviceAuthURL string `json:"device_authorization_endpoint"`
+		TokenURL      string `json:"token_endpoint"`
+	}
+	if err := p.Claims(&meta); err != nil {
+		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: cleanError{err}}
+	}
+	if meta.DeviceAuthURL == "" {
+		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: errors.New("no device_authorization_endpoint: the issuer does not support the device authorization grant (RFC 8628 §4)")}
+	}
+	if meta.TokenURL == "" {
+		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: errors.New("no token_endpoint")}
+	}
+	if err := checkURL("device_authorization_endpoint", meta.DeviceAuthURL); err != nil {
+		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: err}
+	}
+	if err := checkURL("token_endpoint", meta.TokenURL); err != nil {
+		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: err}
+	}
+	found := oauth2.Endpoint{
+		DeviceAuthURL: meta.DeviceAuthURL,
+		TokenURL:      meta.TokenURL,
+		AuthStyle:     s.authStyle,
+	}
+	s.mu.Lock()
+	s.ep = &found
+	s.mu.Unlock()
+	s.log.Debug("deviceflow: discovered endpoints", "issuer", s.issuer, "device_authorization_endpoint", found.DeviceAuthURL, "token_endpoint", found.TokenURL)
+	return found, nil
+}

@@ -1,0 +1,134 @@
+package deviceflow
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/awsoidc/awsoidc/internal/securefile"
+)
+
+// maxStoreFileSize caps a token file: three tokens of a few KiB each.
+const maxStoreFileSize = 1 << 20
+
+// FileStore is a [TokenStore] that keeps each key's tokens in a JSON file
+// (with a "version" field) of its own, mode 0600 in a 0700 directory,
+// written atomically and guarded by a file lock that excludes other
+// goroutines and other processes. A corrupt, truncated, oversized or
+// group-readable file is a miss (the next save replaces it); a symbolic link
+// or other non-regular file in its place, or an insecure directory, is an
+// error.
+//
+// A FileStore is safe for concurrent use by goroutines and processes.
+type FileStore struct {
+	dir    string
+	logger *slog.Logger
+}
+
+// DefaultStoreDir returns os.UserCacheDir()/awsoidc/tokens, the directory of
+// the default [FileStore].
+func DefaultStoreDir() (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", &StoreError{Op: "locate", Err: err}
+	}
+	return filepath.Join(base, "awsoidc", "tokens"), nil
+}
+
+// FileStoreOptions configures a [FileStore].
+type FileStoreOptions struct {
+	// Logger receives a warning for each token file ignored as corrupt. Nil
+	// means no logging.
+	Logger *slog.Logger
+}
+
+// NewFileStore returns a [FileStore] in dir, creating dir (mode 0700) when
+// it does not exist. An existing dir that is writable by group or others, or
+// owned by another user, is refused.
+func NewFileStore(dir string, optFns ...func(*FileStoreOptions)) (*FileStore, error) {
+	var o FileStoreOptions
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if dir == "" {
+		return nil, &ConfigError{Field: "dir", Rule: "must not be empty"}
+	}
+	if err := securefile.EnsureDir(dir); err != nil {
+		return nil, &StoreError{Op: "open", Err: err}
+	}
+	return &FileStore{dir: dir, logger: orDiscard(o.Logger)}, nil
+}
+
+// Dir returns the directory of the store.
+func (s *FileStore) Dir() string { return s.dir }
+
+// Path returns the file that holds the tokens of key: a hash of the key, so
+// that any key makes a safe file name.
+func (s *FileStore) Path(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return filepath.Join(s.dir, hex.EncodeToString(sum[:16])+".json")
+}
+
+// Load implements [TokenStore].
+func (s *FileStore) Load(_ context.Context, key string) (*Tokens, bool, error) {
+	path := s.Path(key)
+	data, err := securefile.ReadFile(path, maxStoreFileSize)
+	switch {
+	case err == nil:
+	case errors.Is(err, os.ErrNotExist):
+		return nil, false, nil
+	case errors.Is(err, securefile.ErrTooLarge), isFileModeRefusal(err, path):
+		s.logger.Warn("deviceflow: ignoring token file", "path", path, "err", err)
+		return nil, false, nil
+	default:
+		return nil, false, &StoreError{Op: "load", Err: err}
+	}
+	t, err := decodeTokens(data)
+	if err != nil {
+		s.logger.Warn("deviceflow: ignoring corrupt token file", "path", path, "err", err)
+		return nil, false, nil
+	}
+	return t, true, nil
+}
+
+// isFileModeRefusal reports a token file (not its directory) that group or
+// others may access: its tokens may have leaked, so it is not used, and the
+// next save replaces it with a 0600 file.
+func isFileModeRefusal(err error, path string) bool {
+	var se *securefile.Error
+	return errors.Is(err, securefile.ErrInsecureMode) && errors.As(err, &se) && se.Path == path
+}
+
+// Save implements [TokenStore].
+func (s *FileStore) Save(_ context.Context, key string, t *Tokens) error {
+	data, err := encodeTokens(t)
+	if err != nil {
+		return &StoreError{Op: "save", Err: fmt.Errorf("encode: %w", err)}
+	}
+	if err := securefile.WriteFile(s.Path(key), data); err != nil {
+		return &StoreError{Op: "save", Err: err}
+	}
+	return nil
+}
+
+// Delete implements [TokenStore].
+func (s *FileStore) Delete(_ context.Context, key string) error {
+	if err := securefile.Remove(s.Path(key)); err != nil {
+		return &StoreError{Op: "delete", Err: err}
+	}
+	return nil
+}
+
+// Lock implements [TokenStore] with a file lock next to the key's file.
+func (s *FileStore) Lock(ctx context.Context, key string) (func() error, error) {
+	unlock, err := securefile.Lock(ctx, s.Path(key))
+	if err != nil {
+		return nil, &StoreError{Op: "lock", Err: err}
+	}
+	return unlock, nil
+}
