@@ -56,7 +56,23 @@ func checkEntry(op, path string) (exists bool, err error) {
 		return true, symlinkError(op, path)
 	}
 	if !fi.Mode().IsRegular() {
-		return true, refuse(op, path, ErrNotRegular, "found "+fi.Mode().Type().String()+": remove it")
+		return true, notRegular(op, path, fi.Mode())
 	}
 	return true, nil
+}
+
+// notRegular is the refusal of a non-regular file of the given mode at path.
+func notRegular(op, path string, mode fs.FileMode) *Error {
+	kind := "an irregular file"
+	switch {
+	case mode.IsDir():
+		kind = "a directory"
+	case mode&fs.ModeNamedPipe != 0:
+		kind = "a named pipe (FIFO)"
+	case mode&fs.ModeSocket != 0:
+		kind = "a socket"
+	case mode&fs.ModeDevice != 0:
+		kind = "a device"
+	}
+	return refuse(op, path, ErrNotRegular, "found "+kind+" where a regular file belongs: remove it")
 }

@@ -51,7 +51,7 @@ func ReadFile(path string, maxSize int64) ([]byte, error) {
 		return nil, newError(op, path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, refuse(op, path, ErrNotRegular, "found "+fi.Mode().Type().String()+": remove it")
+		return nil, notRegular(op, path, fi.Mode())
 	}
 	if err := checkFilePerm(op, path, fi); err != nil {
 		return nil, err

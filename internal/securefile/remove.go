@@ -15,7 +15,7 @@ import (
 func Remove(path string) error {
 	const op = "remove"
 	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
-		return refuse(op, path, ErrNotRegular, "found a directory: remove it by hand if it is yours")
+		return notRegular(op, path, fi.Mode())
 	}
 	if err := os.Remove(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
