@@ -39,8 +39,5 @@ func (s envSource) describe() string { return "tokensource.Env(" + strconv.Quote
 // String describes the source by its variable name.
 func (s envSource) String() string { return s.describe() }
 
-// GoString returns the same description, for %#v.
-func (s envSource) GoString() string { return s.describe() }
-
-// Format prints the description for every verb.
+// Format prints the description for every verb, %#v included.
 func (s envSource) Format(f fmt.State, _ rune) { formatDescribed(f, s) }

@@ -31,8 +31,10 @@ var (
 	ErrNoExpiry = errors.New(`JWT has no usable "exp" claim`)
 )
 
-// Error is the error of every [Source] in this package. It says which source
-// failed and names the file or variable it read, never the token.
+// Error is the error of the sources of this package. It says which source
+// failed and names the file or variable it read, never the token. ([Reuse]
+// returns its wrapped source's errors unchanged, and ctx.Err() when the
+// caller's context ends its wait.)
 //
 // The cause is in Err and stays reachable with [errors.Is] and [errors.As]:
 // for example errors.Is(err, os.ErrNotExist) for a missing token file,

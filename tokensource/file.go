@@ -143,8 +143,5 @@ func (s *fileSource) describe() string { return "tokensource.File(" + strconv.Qu
 // String describes the source by its path.
 func (s *fileSource) String() string { return s.describe() }
 
-// GoString returns the same description, for %#v.
-func (s *fileSource) GoString() string { return s.describe() }
-
-// Format prints the description for every verb.
+// Format prints the description for every verb, %#v included.
 func (s *fileSource) Format(f fmt.State, _ rune) { formatDescribed(f, s) }

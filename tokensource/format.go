@@ -7,7 +7,7 @@ import (
 
 // describer is implemented by the sources of this package: describe returns
 // a short description that names the source and never its token, for
-// String, GoString and Format.
+// String and Format.
 type describer interface{ describe() string }
 
 // formatDescribed implements fmt.Formatter for the sources of this package:

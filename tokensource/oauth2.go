@@ -83,8 +83,5 @@ func (s *oauth2Source) describe() string {
 // String describes the source by the TokenSource's type.
 func (s *oauth2Source) String() string { return s.describe() }
 
-// GoString returns the same description, for %#v.
-func (s *oauth2Source) GoString() string { return s.describe() }
-
-// Format prints the description for every verb.
+// Format prints the description for every verb, %#v included.
 func (s *oauth2Source) Format(f fmt.State, _ rune) { formatDescribed(f, s) }

@@ -44,10 +44,7 @@ func (s retrieverSource) describe() string {
 // String describes the source by the retriever's type.
 func (s retrieverSource) String() string { return s.describe() }
 
-// GoString returns the same description, for %#v.
-func (s retrieverSource) GoString() string { return s.describe() }
-
-// Format prints the description for every verb.
+// Format prints the description for every verb, %#v included.
 func (s retrieverSource) Format(f fmt.State, _ rune) { formatDescribed(f, s) }
 
 // AsRetriever adapts a [Source] to the SDK's [stscreds.IdentityTokenRetriever],
@@ -86,8 +83,5 @@ func (r *retriever) describe() string {
 // String describes the retriever by the source it wraps.
 func (r *retriever) String() string { return r.describe() }
 
-// GoString returns the same description, for %#v.
-func (r *retriever) GoString() string { return r.describe() }
-
-// Format prints the description for every verb.
+// Format prints the description for every verb, %#v included.
 func (r *retriever) Format(f fmt.State, _ rune) { formatDescribed(f, r) }

@@ -59,6 +59,10 @@ type ReuseOptions struct {
 // has not expired yet (by its "exp"), that token is returned instead of the
 // error.
 //
+// Reuse keeps serving a token that STS rejected (InvalidIdentityToken) until
+// the margin: use it in front of sources whose tokens stay valid until their
+// "exp", and keep its margin above the clock skew between here and STS.
+//
 // Reuse is safe for concurrent use. The fast path is an atomic load and a
 // time comparison. The token held never appears in %v of the source.
 func Reuse(src Source, optFns ...func(*ReuseOptions)) Source {
@@ -76,13 +80,21 @@ func Reuse(src Source, optFns ...func(*ReuseOptions)) Source {
 		o.FetchTimeout = DefaultReuseFetchTimeout
 	}
 	o.Clock = clock.OrReal(o.Clock)
-	return &reuseSource{src: src, opts: o}
+	return &reuseSource{src: src, opts: o, st: new(reuseState)}
 }
 
 type reuseSource struct {
 	src  Source
 	opts ReuseOptions // normalized by Reuse; read-only
+	st   *reuseState
+}
 
+// reuseState is the mutable part of a reuseSource. It sits behind a pointer
+// so that fmt, which prints a struct held in another struct's unexported
+// field by reflection (one level deep even through a pointer, for a verb
+// such as %d), never reads it: that read would race with the atomics and the
+// mutex inside.
+type reuseState struct {
 	held  atomic.Pointer[heldToken] // last token worth reusing; nil at first
 	group singleflight.Group        // one fetch at a time, key ""
 }
@@ -111,10 +123,10 @@ func (s *reuseSource) Token(ctx context.Context) (Token, error) {
 	if err := ctx.Err(); err != nil {
 		return Token{}, err
 	}
-	if h := s.held.Load(); h.reusable(s.opts.Clock.Now(), s.opts.Margin, s.opts.MaxAge) {
+	if h := s.st.held.Load(); h.reusable(s.opts.Clock.Now(), s.opts.Margin, s.opts.MaxAge) {
 		return h.tok, nil
 	}
-	ch := s.group.DoChan("", func() (any, error) { return s.fetch(ctx) })
+	ch := s.st.group.DoChan("", func() (any, error) { return s.fetch(ctx) })
 	select {
 	case r := <-ch:
 		if r.Err != nil {
@@ -132,7 +144,7 @@ func (s *reuseSource) fetch(ctx context.Context) (*heldToken, error) {
 	now := s.opts.Clock.Now()
 	// A flight that ended just before this one started may have stored a
 	// token that this caller did not see.
-	if h := s.held.Load(); h.reusable(now, s.opts.Margin, s.opts.MaxAge) {
+	if h := s.st.held.Load(); h.reusable(now, s.opts.Margin, s.opts.MaxAge) {
 		return h, nil
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.FetchTimeout)
@@ -141,14 +153,14 @@ func (s *reuseSource) fetch(ctx context.Context) (*heldToken, error) {
 	now = s.opts.Clock.Now()
 	if err != nil {
 		// Static stability: a token that STS still accepts beats an error.
-		if old := s.held.Load(); old != nil && !old.tok.Expiry.IsZero() && !old.tok.Expired(now) {
+		if old := s.st.held.Load(); old != nil && !old.tok.Expiry.IsZero() && !old.tok.Expired(now) {
 			return old, nil
 		}
 		return nil, err
 	}
 	h := &heldToken{tok: tok, fetched: now}
 	if h.reusable(now, s.opts.Margin, s.opts.MaxAge) {
-		s.held.Store(h)
+		s.st.held.Store(h)
 	}
 	return h, nil
 }
@@ -158,8 +170,5 @@ func (s *reuseSource) describe() string { return "tokensource.Reuse(" + describe
 // String describes the source and the source it wraps, never the token held.
 func (s *reuseSource) String() string { return s.describe() }
 
-// GoString returns the same description, for %#v.
-func (s *reuseSource) GoString() string { return s.describe() }
-
-// Format prints the description for every verb.
+// Format prints the description for every verb, %#v included.
 func (s *reuseSource) Format(f fmt.State, _ rune) { formatDescribed(f, s) }

@@ -4,6 +4,15 @@
 // oauth2.TokenSource or the SDK's stscreds.IdentityTokenRetriever.
 //
 // Every [Source] takes a context and is safe for concurrent use.
+//
+// A [Token] carries its expiry, read from the JWT "exp" claim without
+// verifying the signature ([ParseExpiry]); STS does the verification. [Reuse]
+// serves a token from a slow source until shortly before that expiry.
+//
+// Tokens never appear in errors, logs or formatted values: a Token prints
+// redacted, every source prints as a description such as
+// tokensource.File("/path"), and errors are [*Error] values that name the
+// file or variable, never the content.
 package tokensource
 
 import "context"

@@ -47,8 +47,5 @@ func (s *staticSource) describe() string {
 // String returns a redacted description of the source.
 func (s *staticSource) String() string { return s.describe() }
 
-// GoString returns the same redacted description, for %#v.
-func (s *staticSource) GoString() string { return s.describe() }
-
-// Format prints the redacted description for every verb.
+// Format prints the redacted description for every verb, %#v included.
 func (s *staticSource) Format(f fmt.State, _ rune) { formatDescribed(f, s) }
