@@ -57,6 +57,9 @@ var errNoCredentials = errors.New("STS answer holds no credentials (access key, 
 
 // result turns a successful answer into credentials and metadata.
 func result(out *sts.AssumeRoleWithWebIdentityOutput) (aws.Credentials, Metadata, error) {
+	if out == nil {
+		return aws.Credentials{}, Metadata{}, errNoCredentials
+	}
 	c := out.Credentials
 	if c == nil || aws.ToString(c.AccessKeyId) == "" || aws.ToString(c.SecretAccessKey) == "" ||
 		aws.ToString(c.SessionToken) == "" || c.Expiration == nil {

@@ -171,7 +171,9 @@ func (p *Provider) LastMetadata() (Metadata, bool) {
 // all, waiting a capped exponential backoff with full jitter on
 // Options.Clock between calls; ExpiredTokenException and InvalidIdentityToken
 // get one fresh token from the source and one more call. All waiting ends
-// when ctx does. Every failure is a *[RetrieveError].
+// when ctx does; when ctx's deadline would pass before the next attempt, the
+// transient error is returned at once instead of waiting in vain. Every
+// failure is a *[RetrieveError].
 func (p *Provider) RetrieveWithMetadata(ctx context.Context) (aws.Credentials, Metadata, error) {
 	r := &retrieval{p: p}
 	creds, md, err := r.run(ctx)
@@ -246,6 +248,13 @@ func (r *retrieval) run(ctx context.Context) (aws.Credentials, Metadata, error) 
 			return r.fail(class, code, err)
 		}
 		delay := p.backoff.Delay(r.attempts - 1 - r.refreshCall())
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= delay {
+			// The caller's deadline (always wall-clock time) comes before
+			// the next attempt could: report the transient error now rather
+			// than wait in vain and report a cancellation.
+			p.log.LogAttrs(ctx, slog.LevelWarn, "provider: STS failed, no time left to retry before the deadline", append(attrs, slog.Duration("backoff", delay))...)
+			return r.fail(ClassTransient, code, err)
+		}
 		p.log.LogAttrs(ctx, slog.LevelInfo, "provider: STS failed, retrying", append(attrs, slog.Duration("backoff", delay))...)
 		if serr := clock.Sleep(ctx, p.clock, delay); serr != nil {
 			return r.fail(ClassCanceled, code, fmt.Errorf("%w while waiting to retry (last error: %w)", serr, err))

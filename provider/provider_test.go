@@ -394,6 +394,39 @@ func TestRetrieveCanceledDuringBackoff(t *testing.T) {
 	}
 }
 
+// TestRetrieveGivesUpBeforeDeadline: when the caller's deadline comes
+// before the next attempt could, Retrieve returns the transient error at
+// once, without waiting for the deadline.
+func TestRetrieveGivesUpBeforeDeadline(t *testing.T) {
+	clk := clock.NewFake(t0)
+	fake := newFake(fail(idpErr()), ok)
+	p, err := provider.New(fake.client(), testRole, newTokens(secretToken), func(o *provider.Options) {
+		o.Clock = clk
+		o.MinBackoff, o.MaxBackoff = 4*time.Minute, 4*time.Minute
+		o.Jitter = func() float64 { return 0.5 }
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err = p.Retrieve(ctx)
+	re := mustRetrieveError(t, err)
+	if re.Class != provider.ClassTransient || !provider.IsRetryable(err) || fake.calls() != 1 || clk.Timers() != 0 {
+		t.Fatalf("error %v, class %s, %d calls, %d timers", err, re.Class, fake.calls(), clk.Timers())
+	}
+}
+
+func TestRetrieveNilAnswer(t *testing.T) {
+	fake := newFake(func(*sts.AssumeRoleWithWebIdentityInput) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+		return nil, nil
+	})
+	p, _ := provider.New(fake.client(), testRole, newTokens(secretToken))
+	if _, err := p.Retrieve(context.Background()); mustRetrieveError(t, err).Class != provider.ClassPermanent {
+		t.Fatalf("nil answer: %v", err)
+	}
+}
+
 func TestRetrieveCanceledBeforeAndDuringCall(t *testing.T) {
 	fake := newFake()
 	p, _ := provider.New(fake.client(), testRole, newTokens(secretToken))
