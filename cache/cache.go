@@ -1,0 +1,271 @@
+// Package cache puts an [aws.CredentialsProvider] behind a cache that never
+// makes a caller wait for a refresh while the credentials are valid, never
+// lets a crowd of callers storm the provider, and keeps serving valid
+// credentials through provider outages.
+//
+// [New] wraps any provider (an awsoidc provider.Provider, or one of the
+// SDK's). The refresh policy, for credentials that really expire at E:
+//   - fresh, before the advisory window: Retrieve is an atomic load and a
+//     time compare, without lock or allocation;
+//   - advisory window (default min(15 min, lifetime/4) before E, jittered):
+//     Retrieve returns the cached credentials at once and starts one
+//     background refresh; failures are logged and retried with capped
+//     exponential backoff and full jitter;
+//   - mandatory window (default min(5 min, lifetime/10) before E): callers
+//     wait for the one refresh in flight, each able to leave through its
+//     ctx; if it fails, the still-valid credentials are served (static
+//     stability) until E;
+//   - after E, with the provider failing: Retrieve returns a
+//     [*RefreshError], and the provider is called at most once per backoff
+//     step whatever the number of callers.
+//
+// The SDK wraps every provider given to config.WithCredentialsProvider in an
+// aws.CredentialsCache that calls it only once the Expires it returned has
+// passed. So the Expires of the credentials a Cache returns is not the real
+// expiry but the moment the Cache next wants to be asked (the start of the
+// advisory window, never later than the mandatory window), and the SDK's
+// calls from then on find fresh credentials ready.
+//
+// A [Store] ([FileStore] on disk) shares credentials between processes, so
+// that many processes started at once call the provider once. [Cache.Start]
+// runs a background refresher for daemons that must stay fresh even when no
+// call comes.
+package cache
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/awsoidc/awsoidc/clock"
+	"github.com/awsoidc/awsoidc/internal/backoff"
+)
+
+// Cache is an [aws.CredentialsProvider] that caches and refreshes the
+// credentials of another provider; see the package documentation for the
+// policy. Create it with [New].
+//
+// A Cache is safe for concurrent use. Retrieve never holds a lock across a
+// provider call: one refresh at a time runs in its own goroutine, and
+// callers that must wait select on it and on their own ctx.
+type Cache struct {
+	cur atomic.Pointer[entry] // the credentials served; written under in.mu
+	clk clock.Clock           // nil means the wall clock, read with time.Now
+	in  *inner                // everything off the fast path
+}
+
+// inner holds the slow-path state of a Cache. It sits behind a pointer so
+// that %v of a Cache value never prints the wrapped provider (which may hold
+// static keys).
+type inner struct {
+	provider aws.CredentialsProvider
+	opts     Options // normalized
+	pol      policy
+	backoff  backoff.Policy
+	log      *slog.Logger
+	sf       singleflight.Group
+
+	closeCtx context.Context    // done when Close is called
+	closeFn  context.CancelFunc // cancels closeCtx
+	wg       sync.WaitGroup     // refresh goroutines and the background loop
+
+	waiting atomic.Int64 // callers now waiting for a refresh
+	waited  atomic.Int64 // callers that ever waited for a refresh
+
+	mu           sync.Mutex    // guards the fields below and every write to Cache.cur
+	inflight     string        // singleflight key of the refresh in flight; "" when none
+	seq          uint64        // numbers refreshes, to make their singleflight keys
+	failures     int           // consecutive failed attempts
+	lastErr      error         // the last failure; nil after a success
+	nextAttempt  time.Time     // no provider call before it (failure backoff)
+	lastLifetime time.Duration // lifetime of the last credentials from the provider
+	revoked      string        // access key ID dropped by Invalidate, not reloaded from the store
+	started      bool          // Start was called
+	closed       bool          // Close was called
+}
+
+// New returns a Cache in front of p, configured by optFns.
+//
+// New panics if p is nil, or if [Options.Store] is set without
+// [Options.StoreKey]: both are programming errors. Other out-of-range
+// options are normalized (see [Options]).
+func New(p aws.CredentialsProvider, optFns ...func(*Options)) *Cache {
+	if p == nil {
+		panic("cache: New called with a nil provider")
+	}
+	var o Options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	o.normalize()
+	if o.Store != nil && o.StoreKey == "" {
+		panic("cache: Options.Store is set but Options.StoreKey is empty")
+	}
+	in := &inner{
+		provider: p,
+		opts:     o,
+		pol:      policy{advisory: o.AdvisoryWindow, mandatory: o.MandatoryWindow, jitter: o.Jitter},
+		backoff:  backoff.Policy{Min: o.MinBackoff, Max: o.MaxBackoff, Rand: o.Rand},
+		log:      o.Logger,
+	}
+	in.closeCtx, in.closeFn = context.WithCancel(context.Background())
+	c := &Cache{in: in}
+	if o.Clock != nil && o.Clock != clock.Real() {
+		c.clk = o.Clock
+	}
+	return c
+}
+
+// now reads the cache's clock.
+func (c *Cache) now() time.Time {
+	if c.clk == nil {
+		return time.Now()
+	}
+	return c.clk.Now()
+}
+
+// clock returns the cache's clock for timers.
+func (c *Cache) clock() clock.Clock { return clock.OrReal(c.clk) }
+
+// Retrieve returns valid credentials, fetching or refreshing them as the
+// policy says (see the package documentation). The Expires of the returned
+// credentials is when the Cache next wants to be asked, not their real
+// expiry, and is never later than the real expiry.
+//
+// While the credentials are fresh, Retrieve is one atomic load and one time
+// comparison. It blocks only when the cache has no valid credentials or they
+// are in the mandatory window, and then at most until ctx is done. It
+// returns a [*RefreshError] when no valid credentials can be had.
+func (c *Cache) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	if e := c.cur.Load(); e != nil && c.now().Before(e.refreshAt) {
+		return e.creds, nil
+	}
+	return c.retrieveSlow(ctx)
+}
+
+// retrieveSlow is Retrieve outside the fresh window.
+func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
+	in := c.in
+	in.mu.Lock()
+	now := c.now()
+	e := c.cur.Load()
+	if in.closed && in.inflight == "" {
+		defer in.mu.Unlock()
+		if e.valid(now) {
+			return e.handout(now, in.nextAttempt), nil
+		}
+		return aws.Credentials{}, ErrClosed
+	}
+	switch decide(now, e, in.nextAttempt, in.inflight != "") {
+	case actServe:
+		defer in.mu.Unlock()
+		return e.handout(now, in.nextAttempt), nil
+	case actServeRefresh:
+		defer in.mu.Unlock()
+		c.startLocked(ctx)
+		return e.handout(now, in.nextAttempt), nil
+	case actFail:
+		defer in.mu.Unlock()
+		return aws.Credentials{}, c.failureLocked(e)
+	}
+	ch := c.startLocked(ctx)
+	in.mu.Unlock()
+
+	in.waited.Add(1)
+	in.waiting.Add(1)
+	select {
+	case <-ch:
+		in.waiting.Add(-1)
+	case <-ctx.Done():
+		in.waiting.Add(-1)
+		return aws.Credentials{}, fmt.Errorf("cache: gave up waiting for the credentials refresh: %w", ctx.Err())
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	now = c.now()
+	if e := c.cur.Load(); e.valid(now) {
+		return e.handout(now, in.nextAttempt), nil
+	}
+	if in.closed && in.lastErr == nil {
+		return aws.Credentials{}, ErrClosed
+	}
+	return aws.Credentials{}, c.failureLocked(e)
+}
+
+// failureLocked returns the error of a cache without valid credentials.
+func (c *Cache) failureLocked(e *entry) error {
+	in := c.in
+	err := &RefreshError{Err: in.lastErr, Failures: in.failures, NextAttempt: in.nextAttempt}
+	if e != nil && e.expires != farFuture {
+		err.Expired = e.expires
+	}
+	return err
+}
+
+// Invalidate drops the cached credentials, for instance after AWS rejected
+// them: the next Retrieve fetches new ones, and does not take the same
+// credentials back from the Store. The failure backoff is kept, so that a
+// caller invalidating in a loop cannot make the cache storm a failing
+// provider. A refresh already in flight is not cancelled; its result is
+// used.
+func (c *Cache) Invalidate() {
+	in := c.in
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if e := c.cur.Load(); e != nil {
+		in.revoked = e.creds.AccessKeyID
+	}
+	c.cur.Store(nil)
+}
+
+// ProviderSources returns the sources of the wrapped provider, so that the
+// SDK's credential feature tracking (the User-Agent) stays right through
+// the cache. It implements aws.CredentialProviderSource.
+func (c *Cache) ProviderSources() []aws.CredentialSource {
+	if s, ok := c.in.provider.(aws.CredentialProviderSource); ok {
+		return s.ProviderSources()
+	}
+	return []aws.CredentialSource{}
+}
+
+// IsCredentialsProvider reports whether target is a *Cache or matches the
+// wrapped provider, as aws.IsCredentialsProvider does through the SDK's own
+// aws.CredentialsCache.
+func (c *Cache) IsCredentialsProvider(target aws.CredentialsProvider) bool {
+	if _, ok := target.(*Cache); ok {
+		return true
+	}
+	return aws.IsCredentialsProvider(c.in.provider, target)
+}
+
+// String describes the cache without any credential value.
+func (c *Cache) String() string {
+	if c == nil || c.in == nil {
+		return "cache.Cache(nil)"
+	}
+	now := c.now()
+	e := c.cur.Load()
+	state := "empty"
+	switch e.phase(now) {
+	case phaseFresh:
+		state = "fresh"
+	case phaseAdvisory:
+		state = "advisory"
+	case phaseMandatory:
+		state = "mandatory"
+	default:
+		if e != nil {
+			state = "expired"
+		}
+	}
+	return fmt.Sprintf("cache.Cache{state: %s, provider: %T}", state, c.in.provider)
+}
+
+// GoString is String, so %#v prints no credential value either.
+func (c *Cache) GoString() string { return c.String() }

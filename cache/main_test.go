@@ -1,0 +1,188 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"go.uber.org/goleak"
+
+	"github.com/awsoidc/awsoidc/clock"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		// A subprocess of TestFileStoreProcesses: run only the helper, and
+		// skip goleak, which would flag nothing but costs time.
+		os.Exit(m.Run())
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// t0 is the start of fake time in most tests.
+var t0 = time.Date(2030, time.January, 1, 12, 0, 0, 0, time.UTC)
+
+// testProvider is a scripted aws.CredentialsProvider: each call takes the
+// next result from fn, counts itself, and may block on a gate.
+type testProvider struct {
+	clk   clock.Clock
+	ttl   time.Duration // lifetime of the credentials it mints
+	calls atomic.Int64
+
+	mu     sync.Mutex
+	fail   error         // when set, every call fails with it
+	gate   chan struct{} // when set, calls block until it is closed (or ctx is done)
+	called chan struct{} // when set, receives one value per call, before blocking
+	ctxErr error         // ctx.Err() seen by the last call that left through ctx
+}
+
+func newTestProvider(clk clock.Clock, ttl time.Duration) *testProvider {
+	return &testProvider{clk: clk, ttl: ttl}
+}
+
+// secretOf is the secret access key of the n-th credentials; tests search
+// every formatted value and log for the "SECRET" marker.
+func secretOf(n int64) string { return fmt.Sprintf("SECRET-%d-do-not-print", n) }
+
+func (p *testProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	n := p.calls.Add(1)
+	p.mu.Lock()
+	fail, gate, called := p.fail, p.gate, p.called
+	p.mu.Unlock()
+	if called != nil {
+		called <- struct{}{}
+	}
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			p.mu.Lock()
+			p.ctxErr = ctx.Err()
+			p.mu.Unlock()
+			return aws.Credentials{}, fmt.Errorf("test provider: %w", ctx.Err())
+		}
+	}
+	if fail != nil {
+		return aws.Credentials{}, fail
+	}
+	return aws.Credentials{
+		AccessKeyID:     fmt.Sprintf("AKID%d", n),
+		SecretAccessKey: secretOf(n),
+		SessionToken:    fmt.Sprintf("TOKEN-%d-do-not-print", n),
+		Source:          "testProvider",
+		CanExpire:       true,
+		Expires:         p.clk.Now().Add(p.ttl),
+	}, nil
+}
+
+func (p *testProvider) setFail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fail = err
+}
+
+// block makes the next calls wait until the returned release is called.
+func (p *testProvider) block() (release func()) {
+	gate := make(chan struct{})
+	p.mu.Lock()
+	p.gate = gate
+	p.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			p.gate = nil
+			p.mu.Unlock()
+			close(gate)
+		})
+	}
+}
+
+// errSTSDown stands for any provider failure.
+var errSTSDown = errors.New("test provider: STS is down")
+
+// events collects RefreshEvents and lets a test wait for the n-th.
+type events struct {
+	mu  sync.Mutex
+	evs []RefreshEvent
+	ch  chan RefreshEvent
+}
+
+func newEvents() *events { return &events{ch: make(chan RefreshEvent, 1<<16)} }
+
+func (r *events) hook(ev RefreshEvent) {
+	r.mu.Lock()
+	r.evs = append(r.evs, ev)
+	r.mu.Unlock()
+	r.ch <- ev
+}
+
+// next waits for the next event, failing the test after a (generous)
+// real-time limit, which only a bug reaches.
+func (r *events) next(t *testing.T) RefreshEvent {
+	t.Helper()
+	select {
+	case ev := <-r.ch:
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no refresh event within 10s")
+		return RefreshEvent{}
+	}
+}
+
+func (r *events) all() []RefreshEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]RefreshEvent(nil), r.evs...)
+}
+
+// fixedRand returns a Rand that always returns v.
+func fixedRand(v float64) func() float64 { return func() float64 { return v } }
+
+// newTestCache returns a cache on clk in front of p, with events recorded,
+// deterministic jitter (Rand 0: refresh at the start of the advisory
+// window), and Close at the end of the test.
+func newTestCache(t *testing.T, clk clock.Clock, p aws.CredentialsProvider, optFns ...func(*Options)) (*Cache, *events) {
+	t.Helper()
+	evs := newEvents()
+	fns := append([]func(*Options){func(o *Options) {
+		o.Clock = clk
+		o.Rand = fixedRand(0)
+		o.OnRefresh = evs.hook
+	}}, optFns...)
+	c := New(p, fns...)
+	t.Cleanup(func() { _ = c.Close() })
+	return c, evs
+}
+
+// mustRetrieve calls Retrieve with a generous real-time limit, which only a
+// bug reaches, and fails the test on error.
+func mustRetrieve(t *testing.T, c *Cache) aws.Credentials {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	creds, err := c.Retrieve(ctx)
+	if err != nil {
+		t.Fatalf("Retrieve: %v", err)
+	}
+	return creds
+}
+
+// waitFor polls cond (without sleeping on a clock) until it holds, failing
+// after a real-time limit that only a bug reaches.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}

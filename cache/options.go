@@ -1,0 +1,161 @@
+package cache
+
+import (
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/awsoidc/awsoidc/clock"
+)
+
+// Defaults of [Options]. The windows are caps: for short-lived credentials
+// they shrink with the lifetime (see [Options.AdvisoryWindow]).
+const (
+	DefaultAdvisoryWindow  = 15 * time.Minute
+	DefaultMandatoryWindow = 5 * time.Minute
+	DefaultJitter          = 0.5
+	DefaultMinBackoff      = time.Second
+	DefaultMaxBackoff      = 5 * time.Minute
+	DefaultRefreshTimeout  = time.Minute
+)
+
+// NoJitter, as [Options.Jitter], turns jitter off: every cache refreshes at
+// the start of its advisory window, and a fleet started at once refreshes at
+// once. It exists for tests and for comparisons; production code keeps the
+// default.
+const NoJitter = -1.0
+
+// coldSpread is the part of the fresh period over which the first refresh
+// after a cold start, an [Cache.Invalidate] or a recovery from failures is
+// spread when jitter is on (see [Options.Jitter]).
+const coldSpread = 0.75
+
+// Options tune a [Cache]. The zero value of every field means its default;
+// [New] normalizes out-of-range values rather than failing.
+type Options struct {
+	// AdvisoryWindow caps how long before the credentials expire the cache
+	// starts refreshing them in the background, while it keeps serving them
+	// at once. The window used for credentials that live for L is
+	// min(AdvisoryWindow, L/4), so that 15-minute credentials do not sit in
+	// a 15-minute window forever and the policy holds from 1-second to
+	// 12-hour lifetimes. Default 15 minutes.
+	AdvisoryWindow time.Duration
+
+	// MandatoryWindow caps how long before the credentials expire callers
+	// stop being served the old credentials at once and wait for the
+	// refresh (each may leave through its own ctx). The window used is
+	// min(MandatoryWindow, L/10), and never more than the advisory window.
+	// Default 5 minutes.
+	MandatoryWindow time.Duration
+
+	// Jitter spreads refreshes so that a fleet does not call STS in step.
+	// It is a fraction in [0, 1] of the advisory window, less the mandatory
+	// window: each refresh starts at a uniformly random point of the first
+	// Jitter of that span (for 1-hour credentials and the default 0.5,
+	// between 15 and 10 minutes before expiry). Because that alone cannot
+	// break up a fleet that fetched at the same moment (a deploy, or the
+	// end of an STS outage) within one lifetime, the first refresh after a
+	// cold start, an [Cache.Invalidate] or a recovery from failed refreshes
+	// is instead drawn uniformly from the last three quarters of the time
+	// until that point: it costs at most one early refresh per start.
+	//
+	// Zero means [DefaultJitter]; [NoJitter] (any negative value) turns
+	// jitter off; values above 1 are clamped to 1.
+	Jitter float64
+
+	// Rand returns uniform numbers in [0, 1) for the jitter and the
+	// failure backoff. Nil means math/rand/v2's Float64. The cache calls
+	// it with its internal lock held, so calls are never concurrent and
+	// the sequence is deterministic for a deterministic source: a
+	// simulation gives each cache its own seeded generator, such as
+	// rand.New(rand.NewPCG(seed, uint64(i))).Float64.
+	Rand func() float64
+
+	// MinBackoff and MaxBackoff bound the wait between failed refreshes:
+	// after the n-th consecutive failure (n from 0) the cache waits a
+	// uniformly random time in [0, min(MaxBackoff, MinBackoff·2^n)] ("full
+	// jitter", see internal/backoff), but at least MinBackoff, before it
+	// calls the provider again, whatever the number of callers. Defaults 1
+	// second and 5 minutes.
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+
+	// RefreshTimeout bounds one refresh: the store lock, the provider call
+	// and the store write. The refresh runs under
+	// context.WithoutCancel(ctx) of the caller that started it plus this
+	// timeout, measured on Clock, so that a caller that leaves does not
+	// cancel the refresh the others wait for. Default 1 minute.
+	RefreshTimeout time.Duration
+
+	// Clock is the time source of every expiry decision, backoff and
+	// timeout. Nil means the wall clock. Tests pass a [clock.Fake].
+	Clock clock.Clock
+
+	// Logger receives refresh failures (Warn while cached credentials are
+	// still valid, Error when none are), store problems (Warn) and
+	// successful refreshes (Debug). It never receives a credential value.
+	// Nil discards.
+	Logger *slog.Logger
+
+	// Store, when set, keeps credentials across processes: on a cold start
+	// or a refresh the cache first loads StoreKey from it, and only when
+	// the stored credentials are not fresh enough does it take the store's
+	// lock, load again (another process may have just written) and call
+	// the provider, saving the result. N processes started at once on an
+	// empty store thus make one provider call. Store errors are logged and
+	// never stop a refresh: the provider is called without the store.
+	Store Store
+
+	// StoreKey names the credentials in Store. It must identify everything
+	// that changes the credentials the provider returns: role ARN, session
+	// name, policies, duration and the identity of the token source
+	// (provider.Provider.CacheKey computes one). Required with Store: New
+	// panics when Store is set and StoreKey is empty.
+	StoreKey string
+
+	// OnRefresh, when set, is called after every refresh attempt with what
+	// happened, for metrics. It is called from the refreshing goroutine,
+	// after the outcome is in effect and before waiting callers are
+	// released, one call at a time; it must not block for long and must
+	// not call the cache's Retrieve or Close.
+	OnRefresh func(RefreshEvent)
+}
+
+// normalize fills in defaults and clamps out-of-range values.
+func (o *Options) normalize() {
+	if o.AdvisoryWindow <= 0 {
+		o.AdvisoryWindow = DefaultAdvisoryWindow
+	}
+	if o.MandatoryWindow <= 0 {
+		o.MandatoryWindow = DefaultMandatoryWindow
+	}
+	if o.MandatoryWindow > o.AdvisoryWindow {
+		o.MandatoryWindow = o.AdvisoryWindow
+	}
+	switch {
+	case o.Jitter == 0:
+		o.Jitter = DefaultJitter
+	case o.Jitter < 0:
+		o.Jitter = 0
+	case o.Jitter > 1:
+		o.Jitter = 1
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Float64
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = DefaultMinBackoff
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = DefaultMaxBackoff
+	}
+	if o.MaxBackoff < o.MinBackoff {
+		o.MaxBackoff = o.MinBackoff
+	}
+	if o.RefreshTimeout <= 0 {
+		o.RefreshTimeout = DefaultRefreshTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}

@@ -1,0 +1,257 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/sync/singleflight"
+)
+
+// startLocked starts a refresh, or joins the one in flight, and returns the
+// channel that delivers its end. in.mu must be held. Each refresh gets its
+// own singleflight key, and joiners call DoChan with in.mu held while the
+// refresh clears in.inflight under in.mu before it returns, so a joiner
+// always finds the call in flight and never starts a second one.
+//
+// After Close, with no refresh in flight, it starts none and returns a
+// closed channel.
+func (c *Cache) startLocked(ctx context.Context) <-chan singleflight.Result {
+	in := c.in
+	if in.inflight != "" {
+		return in.sf.DoChan(in.inflight, func() (any, error) { return nil, nil })
+	}
+	if in.closed {
+		ch := make(chan singleflight.Result)
+		close(ch)
+		return ch
+	}
+	in.seq++
+	key := strconv.FormatUint(in.seq, 10)
+	in.inflight = key
+	in.wg.Add(1)
+	return in.sf.DoChan(key, func() (any, error) {
+		defer in.wg.Done()
+		c.refresh(ctx, key)
+		return nil, nil
+	})
+}
+
+// refresh runs one refresh attempt, in the goroutine singleflight started
+// for it, and puts its outcome in effect: the new entry, or the failure and
+// its backoff. ctx is the context of the caller that started it; only its
+// values are used.
+func (c *Cache) refresh(ctx context.Context, key string) {
+	in := c.in
+	ctx, cancel := c.refreshContext(ctx)
+	defer cancel()
+
+	in.mu.Lock()
+	prev := c.cur.Load()
+	revoked, last := in.revoked, in.lastLifetime
+	in.mu.Unlock()
+
+	start := c.now()
+	creds, fromStore, err := c.fetch(ctx, prev, revoked, last)
+	now := c.now()
+	if err == nil && !fromStore {
+		err = validate(creds, now)
+	}
+
+	in.mu.Lock()
+	ev := RefreshEvent{Start: start, Duration: now.Sub(start)}
+	if err != nil {
+		cur := c.cur.Load()
+		in.failures++
+		in.lastErr = err
+		in.nextAttempt = now.Add(c.backoffLocked(in.failures - 1)).Round(0)
+		ev.Outcome, ev.Err, ev.ErrorClass = OutcomeFailed, err, errorClass(err)
+		ev.Failures, ev.NextRefresh = in.failures, in.nextAttempt
+		if cur.valid(now) {
+			ev.Stale, ev.Expires = true, cur.expires
+		}
+	} else {
+		cur := c.cur.Load()
+		var e *entry
+		if fromStore {
+			e = in.pol.plan(creds, now, storeLifetime(creds, now, last), in.opts.Rand(), 0, false)
+			ev.Outcome = OutcomeLoaded
+		} else {
+			spread := in.failures > 0 || !cur.valid(now)
+			lifetime := creds.Expires.Sub(now)
+			e = in.pol.plan(creds, now, lifetime, in.opts.Rand(), in.opts.Rand(), spread)
+			in.lastLifetime = lifetime
+			ev.Outcome = OutcomeFetched
+		}
+		c.cur.Store(e)
+		in.failures, in.lastErr, in.nextAttempt = 0, nil, time.Time{}
+		if creds.AccessKeyID != in.revoked {
+			in.revoked = ""
+		}
+		ev.Expires, ev.NextRefresh = e.expires, e.refreshAt
+	}
+	in.mu.Unlock()
+
+	c.logEvent(ev)
+	if fn := in.opts.OnRefresh; fn != nil {
+		fn(ev)
+	}
+
+	in.mu.Lock()
+	if in.inflight == key {
+		in.inflight = ""
+	}
+	in.mu.Unlock()
+}
+
+// refreshContext returns the context of one refresh: the caller's values
+// without its cancellation, bounded by RefreshTimeout on the cache's clock
+// and cancelled by Close.
+func (c *Cache) refreshContext(parent context.Context) (context.Context, context.CancelFunc) {
+	in := c.in
+	ctx := context.WithoutCancel(parent)
+	var cancel context.CancelFunc
+	if c.clk == nil {
+		ctx, cancel = context.WithTimeout(ctx, in.opts.RefreshTimeout)
+	} else {
+		ctx, cancel = c.withClockTimeout(ctx, in.opts.RefreshTimeout)
+	}
+	stop := context.AfterFunc(in.closeCtx, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
+}
+
+// withClockTimeout is context.WithTimeout on a clock other than the wall
+// clock. Its timer goroutine is counted in in.wg.
+func (c *Cache) withClockTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	t := c.clk.NewTimer(d)
+	c.in.wg.Add(1)
+	go func() {
+		defer c.in.wg.Done()
+		defer t.Stop()
+		select {
+		case <-t.C():
+			cancel(context.DeadlineExceeded)
+		case <-ctx.Done():
+		}
+	}()
+	return withCause{ctx}, func() { cancel(context.Canceled) }
+}
+
+// withCause reports the cancel cause as Err, so that a timeout on a fake
+// clock reads as context.DeadlineExceeded, like a real one.
+type withCause struct{ context.Context }
+
+func (c withCause) Err() error {
+	if c.Context.Err() == nil {
+		return nil
+	}
+	return context.Cause(c.Context)
+}
+
+// fetch gets credentials from the store, when one is set and holds fresh
+// enough ones, or else from the provider, under the store's lock.
+func (c *Cache) fetch(ctx context.Context, prev *entry, revoked string, last time.Duration) (creds aws.Credentials, fromStore bool, err error) {
+	in := c.in
+	st := in.opts.Store
+	if st == nil {
+		creds, err = in.provider.Retrieve(ctx)
+		return creds, false, err
+	}
+	if creds, ok := c.load(ctx, prev, revoked, last); ok {
+		return creds, true, nil
+	}
+	unlock, err := st.Lock(ctx, in.opts.StoreKey)
+	if err != nil {
+		if ctx.Err() != nil {
+			return aws.Credentials{}, false, fmt.Errorf("cache: waiting for the credentials store lock: %w", err)
+		}
+		in.log.Warn("cache: cannot lock the credentials store; calling the provider without it", slog.Any("error", err))
+	} else {
+		defer func() {
+			if err := unlock(); err != nil {
+				in.log.Warn("cache: cannot unlock the credentials store", slog.Any("error", err))
+			}
+		}()
+		// Another process may have refreshed while we waited for the lock.
+		if creds, ok := c.load(ctx, prev, revoked, last); ok {
+			return creds, true, nil
+		}
+	}
+	creds, err = in.provider.Retrieve(ctx)
+	if err != nil {
+		return aws.Credentials{}, false, err
+	}
+	if err := validate(creds, c.now()); err != nil {
+		return aws.Credentials{}, false, err
+	}
+	if err := st.Save(ctx, in.opts.StoreKey, creds); err != nil {
+		in.log.Warn("cache: cannot save credentials to the store", slog.Any("error", err))
+	}
+	return creds, false, nil
+}
+
+// load returns the store's credentials when they may replace prev.
+func (c *Cache) load(ctx context.Context, prev *entry, revoked string, last time.Duration) (aws.Credentials, bool) {
+	in := c.in
+	creds, ok, err := in.opts.Store.Load(ctx, in.opts.StoreKey)
+	if err != nil {
+		in.log.Warn("cache: cannot load credentials from the store", slog.Any("error", err))
+		return aws.Credentials{}, false
+	}
+	now := c.now()
+	if !ok || !in.pol.usableFromStore(creds, now, storeLifetime(creds, now, last), prev, revoked) {
+		return aws.Credentials{}, false
+	}
+	return creds, true
+}
+
+// validate refuses credentials that cannot be served.
+func validate(creds aws.Credentials, now time.Time) error {
+	if !creds.HasKeys() {
+		return fmt.Errorf("%w: no access key ID or secret access key", errInvalidCredentials)
+	}
+	if creds.CanExpire && !creds.Expires.After(now) {
+		return fmt.Errorf("%w: they expired at %s (check the clock)", errInvalidCredentials, creds.Expires.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// backoffLocked returns the wait after failure number n (from 0): full
+// jitter, but at least MinBackoff. in.mu must be held (it calls Rand).
+func (c *Cache) backoffLocked(n int) time.Duration {
+	return max(c.in.backoff.Delay(n), c.in.backoff.Min)
+}
+
+// logEvent logs a refresh attempt.
+func (c *Cache) logEvent(ev RefreshEvent) {
+	log := c.in.log
+	ctx := context.Background()
+	switch {
+	case ev.Err == nil:
+		log.Debug("cache: credentials refreshed",
+			slog.String("outcome", ev.Outcome.String()),
+			slog.Time("expires", ev.Expires),
+			slog.Time("next_refresh", ev.NextRefresh),
+			slog.Duration("duration", ev.Duration))
+	case ev.Stale:
+		log.Warn("cache: credentials refresh failed; serving the cached credentials until they expire",
+			slog.Any("error", ev.Err),
+			slog.String("error_class", ev.ErrorClass),
+			slog.Int("failures", ev.Failures),
+			slog.Time("expires", ev.Expires),
+			slog.Time("next_attempt", ev.NextRefresh))
+	default:
+		log.Log(ctx, slog.LevelError, "cache: credentials refresh failed; no valid credentials",
+			slog.Any("error", ev.Err),
+			slog.String("error_class", ev.ErrorClass),
+			slog.Int("failures", ev.Failures),
+			slog.Time("next_attempt", ev.NextRefresh))
+	}
+}
