@@ -9,10 +9,12 @@ import (
 )
 
 // DefaultRegion is the region [NewSTSClient] uses when the configuration has
-// none. The SDK itself fails with "Missing Region" there; us-east-1 is where
-// the legacy global endpoint (sts.amazonaws.com) lives, so it keeps working
-// wherever a region-less SDK v1 did. Set AWS_REGION to use your region's
-// STS endpoint, as AWS recommends.
+// none. The SDK itself fails with "Missing Region" there; us-east-1 is the
+// region of STS's global endpoint (sts.amazonaws.com), which serves every
+// account of the aws partition. Set AWS_REGION to use your region's STS
+// endpoint, as AWS recommends. [FromEnvironment] picks the usual region of
+// the role's partition instead (cn-north-1 for aws-cn, us-gov-west-1 for
+// aws-us-gov).
 const DefaultRegion = "us-east-1"
 
 // Environment variables that point the STS client at another endpoint,

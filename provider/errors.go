@@ -42,7 +42,9 @@ const (
 	// ClassInvalidInput: an input is invalid (a [ValidationError]); nothing
 	// was sent. Fix the configuration.
 	ClassInvalidInput Class = "invalid-input"
-	// ClassTokenSource: the token source failed; nothing was sent.
+	// ClassTokenSource: the token source failed, for the first token
+	// (nothing was sent) or for the fresh one after ExpiredTokenException
+	// or InvalidIdentityToken.
 	ClassTokenSource Class = "token-source"
 	// ClassTransient: IDPCommunicationError, throttling, a 5xx answer, an
 	// unreadable answer or a transport error, still failing after the
