@@ -1,0 +1,31 @@
+// Package ststest provides an in-process AWS STS and OpenID Connect identity
+// provider for tests, in the spirit of [net/http/httptest].
+//
+// A [Server] listens on a loopback port and serves, on one origin:
+//
+//   - the STS Query protocol (Version 2011-06-15) at [Server.URL]:
+//     AssumeRoleWithWebIdentity with real token validation (signature against
+//     the issuer's JWKS, kid, alg, iss, aud, exp, nbf, role trust, duration,
+//     session name and session policy rules) and GetCallerIdentity, which
+//     verifies the SigV4 signature made with credentials the server issued;
+//   - an OIDC issuer at [Server.Issuer]: discovery at
+//     Issuer()+"/.well-known/openid-configuration" and a JWKS with RSA and
+//     EC keys that [Server.MintToken] really signs with.
+//
+// Responses and errors follow the AWS wire format closely enough that the
+// real [github.com/aws/aws-sdk-go-v2/service/sts] client parses them into its
+// typed errors (types.ExpiredTokenException, types.InvalidIdentityTokenException,
+// ...). Tests script failures with [Server.Fail], [Server.SetLatency] and
+// [Server.Hold], and count requests with [Server.Calls] and [Server.WaitCalls].
+//
+// Time comes from [Options.Now], so credentials and token expiry follow a
+// test's fake clock. A Server is safe for concurrent use. It never logs
+// tokens, secret keys or session tokens.
+//
+// ststest differs from AWS where AWS's behaviour cannot be reproduced
+// locally or would make tests flaky: it does not check the SigV4 request
+// time against its clock (a test's fake clock may be far from the SDK's wall
+// clock), it computes the packed policy size with its own deterministic
+// model (see [Options.PackedPolicyLimit]), and it fetches an issuer's keys on
+// every call instead of caching them.
+package ststest

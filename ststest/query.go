@@ -1,0 +1,107 @@
+package ststest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+)
+
+// STS actions and OIDC endpoints, as counted by [Server.Calls] and matched
+// by [Server.Fail], [Server.SetLatency] and [Server.Hold].
+const (
+	ActionAssumeRoleWithWebIdentity = "AssumeRoleWithWebIdentity"
+	ActionGetCallerIdentity         = "GetCallerIdentity"
+	// ActionDiscovery is a GET of the OIDC discovery document.
+	ActionDiscovery = "Discovery"
+	// ActionJWKS is a GET of the issuer's key set. STS fetches discovery and
+	// JWKS on every AssumeRoleWithWebIdentity, so faults on these two make
+	// AssumeRoleWithWebIdentity fail with IDPCommunicationError.
+	ActionJWKS = "JWKS"
+	// ActionUnknown counts STS requests whose Action could not be read
+	// (body too large, unreadable, or no Action parameter).
+	ActionUnknown = ""
+)
+
+// stsVersion is the only API version STS speaks.
+const stsVersion = "2011-06-15"
+
+// stsRequest is one parsed Query protocol request.
+type stsRequest struct {
+	r         *http.Request
+	body      []byte
+	params    url.Values
+	action    string
+	requestID string
+}
+
+// serveSTS reads a Query protocol request (form body, Action, Version) and
+// dispatches it.
+func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
+	req := &stsRequest{r: r, requestID: newRequestID()}
+	apiErr := req.read(w, s.opts.MaxBodyBytes)
+	if !s.admit(w, r, req.action, kindSTS) {
+		return
+	}
+	if apiErr == nil {
+		switch {
+		case req.params.Get("Version") != stsVersion:
+			apiErr = newError("InvalidAction", fmt.Sprintf("Could not find operation %s for version %s", req.action, req.params.Get("Version")))
+		case req.action == ActionAssumeRoleWithWebIdentity:
+			s.assumeRoleWithWebIdentity(w, req)
+			return
+		case req.action == ActionGetCallerIdentity:
+			s.getCallerIdentity(w, req)
+			return
+		default:
+			apiErr = newError("InvalidAction", fmt.Sprintf("Could not find operation %s for version %s", req.action, stsVersion))
+		}
+	}
+	s.fail(w, req, apiErr)
+}
+
+// read fills body, params and action, within maxBytes.
+func (req *stsRequest) read(w http.ResponseWriter, maxBytes int64) *apiError {
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.r.Body, maxBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return newError("RequestEntityTooLarge", fmt.Sprintf("Request body larger than %d bytes", maxBytes))
+		}
+		return newError("InvalidParameterValue", "Unreadable request body")
+	}
+	req.body = body
+	req.params = req.r.URL.Query()
+	if req.r.Method == http.MethodPost && len(bytes.TrimSpace(body)) > 0 {
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return newError("InvalidParameterValue", "Malformed form body")
+		}
+		for k, vs := range form {
+			req.params[k] = append(req.params[k], vs...)
+		}
+	}
+	req.action = req.params.Get("Action")
+	if req.action == "" {
+		return newError("MissingAction", "")
+	}
+	return nil
+}
+
+// fail writes an STS error and logs its code (never parameters).
+func (s *Server) fail(w http.ResponseWriter, req *stsRequest, e *apiError) {
+	s.opts.Logger.Debug("ststest request", "action", req.action, "status", e.Status, "code", e.Code, "request_id", req.requestID)
+	writeSTSError(w, req.requestID, e)
+}
+
+// newRequestID returns a random UUID (version 4), as AWS request IDs are.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}

@@ -1,0 +1,227 @@
+package ststest
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Default values of [Options].
+const (
+	DefaultAccountID = "123456789012"
+	DefaultRegion    = "us-east-1"
+	DefaultAudience  = "sts.amazonaws.com"
+)
+
+// issuerPath is where the OIDC issuer lives on the server's origin.
+const issuerPath = "/oidc"
+
+// Options configures a [Server]. The zero value is ready to use; see
+// [NewServer] for the defaults.
+type Options struct {
+	// Now returns the current time. It decides token expiry, credential
+	// expiration and the claims [Server.MintToken] fills in. Default:
+	// [time.Now].
+	Now func() time.Time
+
+	// AccountID is the account of roles added by name. Default
+	// [DefaultAccountID].
+	AccountID string
+
+	// Region is the region GetCallerIdentity expects in the SigV4 credential
+	// scope, and the region of [Server.Config]. Default [DefaultRegion].
+	Region string
+
+	// Audience is the client ID registered for the server's own issuer, the
+	// default audience of minted tokens and the default audience a role
+	// trusts. Default [DefaultAudience].
+	Audience string
+
+	// TLS serves https with a self-signed certificate instead of http. Use
+	// [Server.HTTPClient] (or [Server.STSClient], [Server.Config]) to reach it.
+	TLS bool
+
+	// HTTPClient is what STS uses to fetch an issuer's discovery document
+	// and JWKS when validating a web identity token. Default: a client that
+	// trusts this server (see [Server.HTTPClient]).
+	HTTPClient *http.Client
+
+	// IDPTimeout bounds the fetch of an issuer's keys; a slower issuer makes
+	// AssumeRoleWithWebIdentity fail with IDPCommunicationError. Default 5s.
+	IDPTimeout time.Duration
+
+	// MaxBodyBytes caps every request body. Default 64 KiB.
+	MaxBodyBytes int64
+
+	// PackedPolicyLimit is the size, in bytes of DEFLATE-compressed session
+	// policy plus policy ARNs, that counts as 100% of the packed policy
+	// budget. Over it, AssumeRoleWithWebIdentity fails with
+	// PackedPolicyTooLarge. AWS's real packing is not public; this model is
+	// deterministic and keeps ordinary policies well under the limit while
+	// incompressible ones near 2048 characters go over. Default 1024.
+	PackedPolicyLimit int
+
+	// Logger receives one debug line per request (action, status, error
+	// code, request ID). It never receives tokens or secrets. Default: none.
+	Logger *slog.Logger
+}
+
+// Server is an in-process STS and OIDC identity provider. Create it with
+// [NewServer] and stop it with [Server.Close]. All methods are safe for
+// concurrent use.
+type Server struct {
+	opts   Options
+	srv    *httptest.Server
+	keys   *keySet
+	client *http.Client // trusts srv; used when Options.HTTPClient is nil
+	done   chan struct{}
+
+	closeOnce sync.Once
+
+	mu        sync.Mutex                 // guards every field below
+	roles     map[string]*role           // by ARN
+	audiences map[string]map[string]bool // issuer -> registered client IDs
+	sessions  map[string]*session        // by access key ID
+	order     []string                   // access key IDs in issue order
+	faults    map[string][]*faultState
+	latency   map[string]time.Duration
+	holds     map[string][]*gate
+	calls     map[string]int
+	changed   chan struct{} // closed and replaced whenever calls change
+	roleSeq   int
+}
+
+// NewServer starts a Server on a loopback port. Defaults: Options.Now
+// [time.Now], AccountID [DefaultAccountID], Region [DefaultRegion], Audience
+// [DefaultAudience]. The server's own issuer is registered with Audience as
+// its client ID. NewServer panics if it cannot listen or generate keys, as
+// [httptest.NewServer] does.
+func NewServer(optFns ...func(*Options)) *Server {
+	var o Options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.AccountID == "" {
+		o.AccountID = DefaultAccountID
+	}
+	if o.Region == "" {
+		o.Region = DefaultRegion
+	}
+	if o.Audience == "" {
+		o.Audience = DefaultAudience
+	}
+	if o.IDPTimeout <= 0 {
+		o.IDPTimeout = 5 * time.Second
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 64 << 10
+	}
+	if o.PackedPolicyLimit <= 0 {
+		o.PackedPolicyLimit = 1024
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	keys, err := newKeySet()
+	if err != nil {
+		panic(fmt.Sprintf("ststest: generating keys: %v", err))
+	}
+	s := &Server{
+		opts:      o,
+		keys:      keys,
+		done:      make(chan struct{}),
+		roles:     make(map[string]*role),
+		audiences: make(map[string]map[string]bool),
+		sessions:  make(map[string]*session),
+		faults:    make(map[string][]*faultState),
+		latency:   make(map[string]time.Duration),
+		holds:     make(map[string][]*gate),
+		calls:     make(map[string]int),
+		changed:   make(chan struct{}),
+	}
+	if o.TLS {
+		s.srv = httptest.NewTLSServer(s.routes())
+	} else {
+		s.srv = httptest.NewServer(s.routes())
+	}
+	s.client = s.srv.Client()
+	s.AddAudience(s.Issuer(), o.Audience)
+	return s
+}
+
+// Close releases every held request, shuts the server down and waits for
+// outstanding requests to finish, like [httptest.Server.Close].
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.srv.Close()
+	})
+}
+
+// URL returns the STS endpoint, e.g. "http://127.0.0.1:41234". Set it as
+// BaseEndpoint or AWS_ENDPOINT_URL_STS.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Issuer returns the OIDC issuer URL, the "iss" of minted tokens. Discovery
+// is at Issuer()+"/.well-known/openid-configuration".
+func (s *Server) Issuer() string { return s.srv.URL + issuerPath }
+
+// HTTPClient returns an HTTP client that trusts the server (needed with
+// [Options.TLS]). Its idle connections are closed by [Server.Close].
+func (s *Server) HTTPClient() *http.Client { return s.client }
+
+// STSClient returns the real aws-sdk-go-v2 STS client pointed at the server,
+// with anonymous credentials (AssumeRoleWithWebIdentity is unsigned), region
+// [Options.Region] and the SDK's default retryer. optFns adjust it, e.g.
+// o.Retryer = aws.NopRetryer{} to see each injected fault once.
+func (s *Server) STSClient(optFns ...func(*sts.Options)) *sts.Client {
+	return sts.NewFromConfig(s.Config(nil), optFns...)
+}
+
+// Config returns an aws.Config pointed at the server (BaseEndpoint, Region,
+// HTTP client) with creds as its credentials, for GetCallerIdentity or any
+// other client built from it. A nil creds means anonymous credentials. creds
+// is used as is, not wrapped in an [aws.CredentialsCache].
+func (s *Server) Config(creds aws.CredentialsProvider) aws.Config {
+	if creds == nil {
+		creds = aws.AnonymousCredentials{}
+	}
+	return aws.Config{
+		Region:       s.opts.Region,
+		Credentials:  creds,
+		BaseEndpoint: aws.String(s.URL()),
+		HTTPClient:   s.client,
+	}
+}
+
+// String describes the server by its URL; it never prints keys or secrets.
+func (s *Server) String() string { return "ststest.Server(" + s.URL() + ")" }
+
+// GoString is like String, so %#v prints no internals.
+func (s *Server) GoString() string { return s.String() }
+
+// Format prints [Server.String] for every verb, so no fmt verb reaches the
+// unexported fields that hold keys and credentials.
+func (s *Server) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /{$}", s.serveSTS)
+	mux.HandleFunc("GET /{$}", s.serveSTS)
+	mux.HandleFunc("GET "+issuerPath+"/.well-known/openid-configuration", s.serveDiscovery)
+	mux.HandleFunc("GET "+issuerPath+"/keys", s.serveJWKS)
+	return mux
+}
+
+// now returns the server's current time.
+func (s *Server) now() time.Time { return s.opts.Now() }

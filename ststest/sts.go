@@ -1,0 +1,205 @@
+package ststest
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var (
+	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]*$`)
+	policyCharset      = regexp.MustCompile("^[\u0009\u000A\u000D\u0020-\u00FF]+$")
+)
+
+// assumeInput is the parameters of one AssumeRoleWithWebIdentity call.
+type assumeInput struct {
+	roleARN     string
+	sessionName string
+	token       string
+	duration    time.Duration
+	policy      string
+	policyARNs  []string
+	providerID  string
+}
+
+// assumeRoleWithWebIdentity answers the STS action of the same name.
+func (s *Server) assumeRoleWithWebIdentity(w http.ResponseWriter, req *stsRequest) {
+	in, apiErr := parseAssumeInput(req)
+	if apiErr != nil {
+		s.fail(w, req, apiErr)
+		return
+	}
+	sess, apiErr := s.assume(req, in)
+	if apiErr != nil {
+		s.fail(w, req, apiErr)
+		return
+	}
+	res := assumeRoleWithWebIdentityResult{
+		Credentials: xmlCredentials{
+			AccessKeyID:     sess.AccessKeyID,
+			SecretAccessKey: sess.secretAccessKey,
+			SessionToken:    sess.sessionToken,
+			Expiration:      sess.Expiration.UTC().Format(time.RFC3339),
+		},
+		SubjectFromWebIdentityToken: sess.Subject,
+		AssumedRoleUser:             xmlAssumedRoleUser{Arn: sess.AssumedRoleARN, AssumedRoleID: sess.AssumedRoleID},
+		Provider:                    sess.Provider,
+		Audience:                    sess.Audience,
+		SourceIdentity:              sess.SourceIdentity,
+	}
+	if in.policy != "" || len(in.policyARNs) > 0 {
+		size := packedPolicySize(in.policy, in.policyARNs, s.opts.PackedPolicyLimit)
+		res.PackedPolicySize = &size
+	}
+	s.opts.Logger.Debug("ststest request", "action", req.action, "status", 200, "role_arn", sess.RoleARN, "access_key_id", sess.AccessKeyID, "request_id", req.requestID)
+	writeXML(w, 200, req.requestID, assumeRoleWithWebIdentityResponse{
+		Xmlns:            stsNamespace,
+		Result:           res,
+		ResponseMetadata: responseMetadata{RequestID: req.requestID},
+	})
+}
+
+// assume runs STS's checks after input validation and issues a session.
+func (s *Server) assume(req *stsRequest, in assumeInput) (*session, *apiError) {
+	if in.providerID != "" {
+		return nil, newError("InvalidParameterValue", "ProviderId is only valid for OAuth 2.0 access tokens; omit it for OpenID Connect ID tokens")
+	}
+	tok, apiErr := s.verifyToken(req.r.Context(), in.token)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	s.mu.Lock()
+	r, ok := s.roles[in.roleARN]
+	s.mu.Unlock()
+	if !ok || !r.trusts(tok.iss, tok.aud, tok.sub) {
+		// AWS does not say which: an unknown role and a trust mismatch look
+		// the same to the caller.
+		return nil, newError("AccessDenied", "")
+	}
+	if in.duration > r.MaxSessionDuration {
+		return nil, newError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+	if in.policy != "" {
+		if apiErr := checkPolicySyntax(in.policy); apiErr != nil {
+			return nil, apiErr
+		}
+	}
+	if size := packedPolicySize(in.policy, in.policyARNs, s.opts.PackedPolicyLimit); size > 100 {
+		return nil, packedTooLarge(size)
+	}
+	return s.issue(Session{
+		RoleARN:         r.ARN,
+		AssumedRoleARN:  r.assumedRoleARN(in.sessionName),
+		AssumedRoleID:   r.id + ":" + in.sessionName,
+		Account:         r.account,
+		RoleSessionName: in.sessionName,
+		Subject:         tok.sub,
+		Audience:        r.Audience,
+		Issuer:          tok.iss,
+		Provider:        r.providerARN(tok.iss),
+		SourceIdentity:  tok.sourceIdentity,
+		Policy:          in.policy,
+		PolicyARNs:      in.policyARNs,
+		Duration:        in.duration,
+		Expiration:      s.now().Add(in.duration).Truncate(time.Second),
+	}), nil
+}
+
+// parseAssumeInput reads and validates the parameters, collecting every
+// violation into one ValidationError as AWS does.
+func parseAssumeInput(req *stsRequest) (assumeInput, *apiError) {
+	p := req.params
+	in := assumeInput{
+		roleARN:     p.Get("RoleArn"),
+		sessionName: p.Get("RoleSessionName"),
+		token:       p.Get("WebIdentityToken"),
+		policy:      p.Get("Policy"),
+		providerID:  p.Get("ProviderId"),
+		duration:    time.Hour,
+	}
+	var v validation
+	v.length("roleArn", in.roleARN, p.Has("RoleArn"), 20, 2048, true)
+	v.length("roleSessionName", in.sessionName, p.Has("RoleSessionName"), 2, 64, true)
+	if !sessionNamePattern.MatchString(in.sessionName) {
+		v.add("Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", in.sessionName)
+	}
+	// Never echo the token.
+	switch {
+	case !p.Has("WebIdentityToken"):
+		v.add("Value null at 'webIdentityToken' failed to satisfy constraint: Member must not be null")
+	case len(in.token) < 4 || len(in.token) > maxTokenLength:
+		v.add("Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between 4 and %d", maxTokenLength)
+	}
+	if p.Has("DurationSeconds") {
+		n, err := strconv.Atoi(p.Get("DurationSeconds"))
+		switch {
+		case err != nil:
+			v.add("Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must be an integer", p.Get("DurationSeconds"))
+		case n < 900:
+			v.add("Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900", n)
+		case n > 43200:
+			v.add("Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200", n)
+		default:
+			in.duration = time.Duration(n) * time.Second
+		}
+	}
+	if p.Has("Policy") {
+		v.length("policy", in.policy, true, 1, maxPolicyPlaintext, false)
+		if in.policy != "" && !policyCharset.MatchString(in.policy) {
+			v.add("Value at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+")
+		}
+	}
+	for i := 1; ; i++ {
+		key := fmt.Sprintf("PolicyArns.member.%d.arn", i)
+		if !p.Has(key) {
+			break
+		}
+		arn := p.Get(key)
+		v.length(fmt.Sprintf("policyArns.%d.member.arn", i), arn, true, 20, 2048, true)
+		in.policyARNs = append(in.policyARNs, arn)
+	}
+	if len(in.policyARNs) > 10 {
+		v.add("Value '[...]' at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10")
+	}
+	if p.Has("ProviderId") {
+		v.length("providerId", in.providerID, true, 4, 2048, true)
+	}
+	return in, v.err()
+}
+
+// validation collects AWS-style constraint violations.
+type validation struct{ msgs []string }
+
+func (v *validation) add(format string, args ...any) {
+	v.msgs = append(v.msgs, fmt.Sprintf(format, args...))
+}
+
+// length checks a required or optional string's length; echo says whether
+// the value may appear in the message.
+func (v *validation) length(field, value string, present bool, minLen, maxLen int, echo bool) {
+	shown := ""
+	if echo {
+		shown = " '" + value + "'"
+	}
+	switch {
+	case !present:
+		v.add("Value null at '%s' failed to satisfy constraint: Member must not be null", field)
+	case len(value) < minLen:
+		v.add("Value%s at '%s' failed to satisfy constraint: Member must have length greater than or equal to %d", shown, field, minLen)
+	case len(value) > maxLen:
+		v.add("Value%s at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", shown, field, maxLen)
+	}
+}
+
+func (v *validation) err() *apiError {
+	switch len(v.msgs) {
+	case 0:
+		return nil
+	case 1:
+		return newError("ValidationError", "1 validation error detected: "+v.msgs[0])
+	}
+	return newError("ValidationError", fmt.Sprintf("%d validation errors detected: %s", len(v.msgs), strings.Join(v.msgs, "; ")))
+}
