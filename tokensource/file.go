@@ -57,8 +57,9 @@ type FileOptions struct {
 // expiry comes from the JWT "exp" claim (zero when the content is not a JWT).
 //
 // A missing or empty file is re-read for up to [FileOptions].RetryFor within
-// ctx; other failures, such as a permission error or a file over
-// [FileOptions].MaxSize, are returned at once. Errors are [*Error] values that
+// ctx; other failures, such as a permission error, a path that is not a
+// regular file (a directory, a FIFO) or a file over [FileOptions].MaxSize,
+// are returned at once. Errors are [*Error] values that
 // name the path and never the content; errors.Is(err, os.ErrNotExist) reports
 // a missing file.
 //
@@ -111,6 +112,15 @@ func (s *fileSource) Token(ctx context.Context) (Token, error) {
 
 // read reads the file once, through symlinks, with a size limit.
 func (s *fileSource) read() (string, error) {
+	// Refuse a FIFO, a device or a directory before opening it: opening a
+	// FIFO blocks until a writer appears, beyond the reach of ctx.
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return "", err
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("not a regular file (mode %s)", fi.Mode().Type())
+	}
 	f, err := os.Open(s.path)
 	if err != nil {
 		return "", err

@@ -180,7 +180,7 @@ func TestFileNotRetried(t *testing.T) {
 		fake := clock.NewFake(t0)
 		_, err := tokenNoWait(t, tokensource.File(dir, func(o *tokensource.FileOptions) { o.Clock = fake }), fake)
 		var te *tokensource.Error
-		if err == nil || !errors.As(err, &te) || te.Name != dir {
+		if err == nil || !errors.As(err, &te) || te.Name != dir || !strings.Contains(err.Error(), "not a regular file (mode d") {
 			t.Fatalf("Token() error = %v, want a *tokensource.Error naming %s", err, dir)
 		}
 	})
