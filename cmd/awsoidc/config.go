@@ -1,0 +1,507 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/spf13/pflag"
+
+	"github.com/awsoidc/awsoidc/provider"
+	"github.com/awsoidc/awsoidc/tokensource"
+	"github.com/awsoidc/awsoidc/tokensource/deviceflow"
+)
+
+// Environment variables the AWS SDKs define, read when the matching flag is
+// not given. Flags always win.
+const (
+	envRoleARN         = provider.EnvRoleARN         // --role-arn
+	envTokenFile       = provider.EnvTokenFile       // --token-file
+	envRoleSessionName = provider.EnvRoleSessionName // --role-session-name
+	envRegion          = "AWS_REGION"                // --region
+	envDefaultRegion   = "AWS_DEFAULT_REGION"        // --region, when AWS_REGION is unset
+	envEndpointSTS     = "AWS_ENDPOINT_URL_STS"      // --endpoint-url
+	envEndpoint        = "AWS_ENDPOINT_URL"          // --endpoint-url, when AWS_ENDPOINT_URL_STS is unset
+	envIgnoreEndpoints = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+)
+
+// Defaults of the credential commands.
+const (
+	defaultTimeout       = time.Minute      // to get credentials, without a prompt
+	defaultPromptTimeout = 15 * time.Minute // with --allow-prompt: a person has to act
+	maxPolicyFileSize    = 64 << 10
+)
+
+// deviceFlags are the flags of a device-flow login.
+type deviceFlags struct {
+	issuer, clientID string
+	scopes           []string
+	useAccessToken   bool
+	openBrowser      bool
+}
+
+func (f *deviceFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.issuer, "issuer", "", "OpenID Connect issuer URL of the device-flow login (https; http only on loopback)")
+	fs.StringVar(&f.clientID, "client-id", "", "OAuth 2.0 client ID of the device-flow login")
+	fs.StringSliceVar(&f.scopes, "scope", nil, "scope of the device-flow login, repeatable (default openid,offline_access)")
+	fs.BoolVar(&f.useAccessToken, "use-access-token", false, "send the login's access token to STS instead of its ID token (for IdPs that issue JWT access tokens)")
+	fs.BoolVar(&f.openBrowser, "open-browser", false, "open the verification page in a browser when a login starts")
+}
+
+// credFlags are the flags of the commands that get credentials:
+// credential-process, env and serve.
+type credFlags struct {
+	roleARN, sessionName string
+	duration             string
+	policy               string
+	policyARNs           []string
+	providerID           string
+	region, endpointURL  string
+	tokenFile, tokenEnv  string
+	device               deviceFlags
+	allowPrompt          bool
+	cacheDir             string
+	noCache              bool
+	timeout              time.Duration
+}
+
+func (f *credFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.roleARN, "role-arn", "", "ARN of the role to assume (env "+envRoleARN+")")
+	fs.StringVar(&f.sessionName, "role-session-name", "", "role session name (env "+envRoleSessionName+"; default: the token's subject unless it is an email address, else the host name)")
+	fs.StringVar(&f.duration, "duration", "", "session duration, 15m to 12h, as a Go duration (1h) or seconds (3600) (default: STS's, one hour)")
+	fs.StringVar(&f.policy, "policy", "", "inline session policy JSON, or file://PATH")
+	fs.StringArrayVar(&f.policyARNs, "policy-arn", nil, "ARN of a managed session policy, repeatable (up to 10)")
+	fs.StringVar(&f.providerID, "provider-id", "", "ProviderId, only for OAuth 2.0 access tokens of www.amazon.com or graph.facebook.com")
+	fs.StringVar(&f.region, "region", "", "STS region (env "+envRegion+", "+envDefaultRegion+"; default: the role partition's, e.g. us-east-1)")
+	fs.StringVar(&f.endpointURL, "endpoint-url", "", "STS endpoint URL (env "+envEndpointSTS+", "+envEndpoint+")")
+	fs.StringVar(&f.tokenFile, "token-file", "", "read the web identity token from this file, again on every refresh (env "+envTokenFile+")")
+	fs.StringVar(&f.tokenEnv, "token-env", "", "read the web identity token from this environment variable")
+	f.device.register(fs)
+	fs.BoolVar(&f.allowPrompt, "allow-prompt", false, "with --issuer: when no login is stored, start one and prompt on the terminal (/dev/tty, else stderr) instead of failing")
+	fs.StringVar(&f.cacheDir, "cache-dir", "", "directory of stored credentials and tokens (default: the user cache directory + /awsoidc)")
+	fs.BoolVar(&f.noCache, "no-cache", false, "neither read nor write stored credentials: every call asks STS")
+	fs.DurationVar(&f.timeout, "timeout", 0, "give up getting credentials after this long (default 1m, 15m with --allow-prompt)")
+}
+
+// sourceKind is where the web identity token comes from.
+type sourceKind int
+
+const (
+	sourceFile sourceKind = iota + 1
+	sourceEnv
+	sourceDevice
+)
+
+// credConfig is the resolved, checked configuration of a credential command.
+type credConfig struct {
+	roleARN    string
+	opts       provider.Options // session name, duration, policies, provider ID, source ID
+	region     string
+	endpoint   string // STS endpoint; empty means the SDK's
+	kind       sourceKind
+	tokenPath  string // sourceFile: absolute path
+	tokenEnv   string // sourceEnv: the variable's name
+	tokenValue string // sourceEnv: its value (secret)
+	device     deviceFlags
+	prompt     bool
+	cacheDir   string
+	noCache    bool
+	timeout    time.Duration
+	origin     map[string]string // flag name -> "--flag" or the variable the value came from
+}
+
+// flagError is a flag, or the environment variable standing in for it, whose
+// value breaks a rule. It is found before any network call.
+type flagError struct {
+	Flag  string // "--role-arn", or "AWS_ROLE_ARN" when the value came from there
+	Value string // the refused value, empty when secret or empty
+	Rule  string
+}
+
+func (e *flagError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("invalid %s: %s", e.Flag, e.Rule)
+	}
+	return fmt.Sprintf("invalid %s %q: %s", e.Flag, e.Value, e.Rule)
+}
+
+// resolver reads flags, then the environment for the flags not given, and
+// remembers where each value came from, for error messages.
+type resolver struct {
+	fs     *pflag.FlagSet
+	getenv func(string) string
+	origin map[string]string // flag name -> "--flag" or "ENV_VAR"
+	errs   []error
+}
+
+func newResolver(fs *pflag.FlagSet, getenv func(string) string) *resolver {
+	return &resolver{fs: fs, getenv: getenv, origin: make(map[string]string)}
+}
+
+// value returns the flag's value when given, else the first non-empty
+// variable of envs, recording the origin.
+func (r *resolver) value(name, flagValue string, envs ...string) string {
+	r.origin[name] = "--" + name
+	if r.fs.Changed(name) {
+		return strings.TrimSpace(flagValue)
+	}
+	for _, e := range envs {
+		if v := strings.TrimSpace(r.getenv(e)); v != "" {
+			r.origin[name] = e
+			return v
+		}
+	}
+	return strings.TrimSpace(flagValue)
+}
+
+func (r *resolver) fail(name, value, rule string, args ...any) {
+	flag := r.origin[name]
+	if flag == "" {
+		flag = "--" + name
+	}
+	r.errs = append(r.errs, &flagError{Flag: flag, Value: value, Rule: fmt.Sprintf(rule, args...)})
+}
+
+func (r *resolver) err() error { return errors.Join(r.errs...) }
+
+// resolve turns credFlags and the environment into a credConfig, checking
+// everything that can be checked without a network call. Every problem is
+// reported at once, each naming its flag or variable.
+func (f *credFlags) resolve(fs *pflag.FlagSet, getenv func(string) string) (*credConfig, error) {
+	r := newResolver(fs, getenv)
+	c := &credConfig{
+		roleARN:  r.value("role-arn", f.roleARN, envRoleARN),
+		region:   r.value("region", f.region, envRegion, envDefaultRegion),
+		device:   f.device,
+		prompt:   f.allowPrompt,
+		noCache:  f.noCache,
+		timeout:  f.timeout,
+		cacheDir: r.value("cache-dir", f.cacheDir),
+		origin:   r.origin,
+	}
+	c.opts.RoleSessionName = r.value("role-session-name", f.sessionName, envRoleSessionName)
+	c.opts.ProviderID = r.value("provider-id", f.providerID)
+	c.opts.PolicyARNs = f.policyARNs
+	if c.roleARN == "" {
+		r.fail("role-arn", "", "is required (or set %s)", envRoleARN)
+	}
+	if d := r.value("duration", f.duration); d != "" {
+		dur, err := parseDuration(d)
+		if err != nil {
+			r.fail("duration", d, "%v", err)
+		}
+		c.opts.Duration = dur
+	}
+	if p := f.policy; p != "" {
+		c.opts.Policy = p
+		if path, ok := strings.CutPrefix(p, "file://"); ok {
+			b, err := readSmallFile(path, maxPolicyFileSize)
+			if err != nil {
+				r.fail("policy", p, "%v", err)
+			}
+			c.opts.Policy = string(b)
+		}
+	}
+	c.endpoint = r.endpoint(f.endpointURL)
+	if c.endpoint != "" {
+		if u, err := url.Parse(c.endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			r.fail("endpoint-url", c.endpoint, "must be an absolute http or https URL")
+		}
+	}
+	if f.timeout < 0 {
+		r.fail("timeout", f.timeout.String(), "must not be negative")
+	}
+	if c.timeout == 0 {
+		c.timeout = defaultTimeout
+		if c.prompt {
+			c.timeout = defaultPromptTimeout
+		}
+	}
+	f.resolveSource(r, c)
+	c.resolveCacheDir(r)
+	if c.roleARN != "" {
+		// The provider's own checks (ARN shape, session name, duration,
+		// policies), now, so that every problem is reported at once.
+		if _, err := provider.New(noClient, c.roleARN, tokensource.Static("unused"), func(o *provider.Options) { *o = c.opts }); err != nil {
+			r.errs = append(r.errs, flagErrors(err, r.origin))
+		}
+	}
+	if err := r.err(); err != nil {
+		return nil, err
+	}
+	if c.region == "" {
+		c.region = partitionRegion(c.roleARN)
+	}
+	return c, nil
+}
+
+// noClient stands in for the STS client when the provider's options are
+// only checked.
+var noClient = provider.STSClientFunc(func(context.Context, *sts.AssumeRoleWithWebIdentityInput, ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+	return nil, errors.New("awsoidc: no STS client")
+})
+
+// resolveSource picks the one token source: --token-file, --token-env or
+// --issuer with --client-id; with none of them, AWS_WEB_IDENTITY_TOKEN_FILE.
+func (f *credFlags) resolveSource(r *resolver, c *credConfig) {
+	var given []string
+	for _, name := range []string{"token-file", "token-env", "issuer"} {
+		if r.fs.Changed(name) {
+			given = append(given, "--"+name)
+		}
+	}
+	if len(given) > 1 {
+		r.errs = append(r.errs, fmt.Errorf("invalid token source: %s cannot be used together; choose one of --token-file, --token-env, or --issuer with --client-id", strings.Join(given, " and ")))
+		return
+	}
+	switch {
+	case r.fs.Changed("token-env"):
+		c.kind = sourceEnv
+		c.tokenEnv = strings.TrimSpace(f.tokenEnv)
+		if c.tokenEnv == "" {
+			r.fail("token-env", "", "must name an environment variable")
+			return
+		}
+		c.tokenValue = strings.TrimSpace(r.getenv(c.tokenEnv))
+		if c.tokenValue == "" {
+			r.fail("token-env", c.tokenEnv, "the environment variable %s is unset or empty", c.tokenEnv)
+		}
+		c.opts.SourceID = "env:" + c.tokenEnv
+	case r.fs.Changed("issuer") || r.fs.Changed("client-id"):
+		c.kind = sourceDevice
+		c.device.issuer = strings.TrimSpace(f.device.issuer)
+		c.device.clientID = strings.TrimSpace(f.device.clientID)
+		checkDevice(r, &c.device)
+		c.opts.SourceID = deviceSourceID(c.device)
+	default:
+		path := r.value("token-file", f.tokenFile, envTokenFile)
+		if path == "" {
+			r.errs = append(r.errs, fmt.Errorf("no token source: give --token-file PATH (or set %s), --token-env NAME, or --issuer URL with --client-id ID", envTokenFile))
+			return
+		}
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			r.fail("token-file", path, "%v", err)
+			return
+		}
+		c.kind = sourceFile
+		c.tokenPath = abs
+		c.opts.SourceID = abs
+	}
+	if c.prompt && c.kind != sourceDevice {
+		r.fail("allow-prompt", "", "only applies to a device-flow login (--issuer and --client-id)")
+	}
+	if c.endpoint != "" {
+		// Credentials from another STS (a test server, MinIO) must not be
+		// served for the same role from the real one.
+		c.opts.SourceID += " @" + c.endpoint
+	}
+}
+
+// checkDevice checks the device-flow flags without a network call.
+func checkDevice(r *resolver, d *deviceFlags) {
+	r.origin["issuer"], r.origin["client-id"] = "--issuer", "--client-id"
+	switch {
+	case d.issuer == "":
+		r.fail("issuer", "", "is required with --client-id")
+	default:
+		u, err := url.Parse(d.issuer)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname()))) {
+			r.fail("issuer", d.issuer, "must be an https URL (http only on a loopback host)")
+		}
+	}
+	if d.clientID == "" {
+		r.fail("client-id", "", "is required with --issuer")
+	}
+}
+
+// deviceSourceID identifies a device-flow login in the credentials' cache
+// key.
+func deviceSourceID(d deviceFlags) string {
+	id := "deviceflow:" + deviceflow.StoreKey(d.issuer, d.clientID)
+	if d.useAccessToken {
+		id += " access_token"
+	}
+	return id
+}
+
+// endpoint returns the STS endpoint: --endpoint-url, else
+// AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, unless
+// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true (as the SDKs do).
+func (r *resolver) endpoint(flagValue string) string {
+	if !r.fs.Changed("endpoint-url") && strings.EqualFold(strings.TrimSpace(r.getenv(envIgnoreEndpoints)), "true") {
+		r.origin["endpoint-url"] = "--endpoint-url"
+		return ""
+	}
+	return r.value("endpoint-url", flagValue, envEndpointSTS, envEndpoint)
+}
+
+// resolveCacheDir fills in the default cache directory: the user cache
+// directory (as os.UserCacheDir finds it, from the run's environment) +
+// /awsoidc.
+func (c *credConfig) resolveCacheDir(r *resolver) {
+	c.cacheDir = resolveCacheDir(r, c.cacheDir)
+}
+
+func resolveCacheDir(r *resolver, dir string) string {
+	if dir == "" {
+		base, err := userCacheDir(r.getenv)
+		if err != nil {
+			r.fail("cache-dir", "", "no default: %v; give --cache-dir", err)
+			return ""
+		}
+		return filepath.Join(base, "awsoidc")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		r.fail("cache-dir", dir, "%v", err)
+		return ""
+	}
+	return abs
+}
+
+// credentialsDir and tokensDir are the two stores under the cache
+// directory. The token store's place matches deviceflow.DefaultStoreDir.
+func credentialsDir(cacheDir string) string { return filepath.Join(cacheDir, "credentials") }
+func tokensDir(cacheDir string) string      { return filepath.Join(cacheDir, "tokens") }
+
+// userCacheDir is os.UserCacheDir reading the run's environment.
+func userCacheDir(getenv func(string) string) (string, error) {
+	switch runtime.GOOS {
+	case "windows":
+		if d := getenv("LocalAppData"); d != "" {
+			return d, nil
+		}
+		return "", errors.New("%LocalAppData% is not defined")
+	case "darwin", "ios":
+		if d := getenv("HOME"); d != "" {
+			return filepath.Join(d, "Library", "Caches"), nil
+		}
+		return "", errors.New("$HOME is not defined")
+	case "plan9":
+		if d := getenv("home"); d != "" {
+			return filepath.Join(d, "lib", "cache"), nil
+		}
+		return "", errors.New("$home is not defined")
+	default:
+		if d := getenv("XDG_CACHE_HOME"); d != "" {
+			if !filepath.IsAbs(d) {
+				return "", errors.New("path in $XDG_CACHE_HOME is relative")
+			}
+			return d, nil
+		}
+		if d := getenv("HOME"); d != "" {
+			return filepath.Join(d, ".cache"), nil
+		}
+		return "", errors.New("neither $XDG_CACHE_HOME nor $HOME are defined")
+	}
+}
+
+// parseDuration accepts a Go duration ("1h30m") or a number of seconds
+// ("5400"), as AWS tools write durations.
+func parseDuration(s string) (time.Duration, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 || n > int64(provider.MaxDuration/time.Second) {
+			return 0, fmt.Errorf("must be between %s and %s", provider.MinDuration, provider.MaxDuration)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, errors.New("must be a duration such as 1h or a number of seconds such as 3600")
+	}
+	return d, nil
+}
+
+// partitionRegion returns the usual STS region of the role ARN's partition.
+func partitionRegion(roleARN string) string {
+	parts := strings.SplitN(roleARN, ":", 3)
+	if len(parts) == 3 {
+		switch parts[1] {
+		case "aws-cn":
+			return "cn-north-1"
+		case "aws-us-gov":
+			return "us-gov-west-1"
+		}
+	}
+	return provider.DefaultRegion
+}
+
+// readSmallFile reads a file of at most max bytes.
+func readSmallFile(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > max {
+		return nil, fmt.Errorf("file is larger than %d bytes", max)
+	}
+	b := make([]byte, fi.Size())
+	n, err := f.Read(b)
+	if err != nil && n != len(b) {
+		return nil, err
+	}
+	return b[:n], nil
+}
+
+// providerFlags maps the fields of provider.ValidationError to flags.
+var providerFlags = []struct{ field, flag string }{
+	{"roleARN", "role-arn"},
+	{"Options.RoleSessionName", "role-session-name"},
+	{"Options.Duration", "duration"},
+	{"Options.Policy+Options.PolicyARNs", "policy"},
+	{"Options.PolicyARNs", "policy-arn"},
+	{"Options.Policy", "policy"},
+	{"Options.ProviderID", "provider-id"},
+}
+
+// flagErrors rewrites the ValidationErrors of provider.New as flagErrors,
+// naming the flags (or variables) the values came from.
+func flagErrors(err error, origin map[string]string) error {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	out := make([]error, 0, len(errs))
+	for _, e := range errs {
+		var ve *provider.ValidationError
+		if !errors.As(e, &ve) {
+			out = append(out, e)
+			continue
+		}
+		flag := ""
+		for _, m := range providerFlags {
+			if strings.HasPrefix(ve.Field, m.field) {
+				flag = origin[m.flag]
+				if flag == "" {
+					flag = "--" + m.flag
+				}
+				if m.field == "Options.Policy+Options.PolicyARNs" {
+					flag = "--policy and --policy-arn"
+				}
+				break
+			}
+		}
+		if flag == "" {
+			out = append(out, e)
+			continue
+		}
+		out = append(out, &flagError{Flag: flag, Value: ve.Value, Rule: ve.Rule})
+	}
+	return errors.Join(out...)
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func (a *app) loginCommand() *cobra.Command {
+	var d deviceFlags
+	var cacheDir string
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Sign in with the OAuth 2.0 device flow, once",
+		Long: `login signs you in to an OpenID Connect identity provider with the OAuth 2.0 device
+authorization grant (RFC 8628): it shows a URL and a code on stderr (and a QR code
+when stderr is a terminal), waits until you approve the request in a browser, and
+stores the tokens, the refresh token included, in a 0600 file under the cache
+directory.
+
+After that, credential-process, env and serve with the same --issuer and
+--client-id renew the token silently with the refresh token, without a prompt,
+until the identity provider ends the session. Run login again to start over.`,
+		Example: `  awsoidc login --issuer https://idp.example.com --client-id awscli
+
+  # An identity provider that issues JWT access tokens for an API:
+  awsoidc login --issuer https://tenant.auth0.example --client-id awscli --use-access-token`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r := newResolver(cmd.Flags(), a.getenv)
+			checkDevice(r, &d)
+			dir := resolveCacheDir(r, cacheDir)
+			if err := r.err(); err != nil {
+				return err
+			}
+			src, err := a.deviceSource(d, dir, true, a.stderr)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if err := src.Login(ctx); err != nil {
+				return err
+			}
+			tok, err := src.Token(ctx)
+			if err != nil {
+				return err
+			}
+			a.secrets.add(tok.Value)
+			msg := "awsoidc: logged in to %s as client %s; tokens stored in %s"
+			args := []any{d.issuer, d.clientID, tokensDir(dir)}
+			if !tok.Expiry.IsZero() {
+				msg += "; the token is valid until %s and is renewed silently"
+				args = append(args, tok.Expiry.Local().Format(time.RFC1123))
+			}
+			a.info(msg, args...)
+			return nil
+		},
+	}
+	d.register(cmd.Flags())
+	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "directory of stored credentials and tokens (default: the user cache directory + /awsoidc)")
+	return cmd
+}

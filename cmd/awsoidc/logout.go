@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/awsoidc/awsoidc/internal/securefile"
+)
+
+func (a *app) logoutCommand() *cobra.Command {
+	var d deviceFlags
+	var cacheDir string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "logout",
+		Short: "Forget a device-flow login and every stored credential",
+		Long: `logout deletes the tokens that login stored for --issuer and --client-id (every
+login's with --all), and every set of AWS credentials stored in the cache directory,
+so that no session obtained with the login outlives it on disk. The next
+credential-process, env or serve then asks STS again, and a device-flow source
+needs a new login.
+
+It does not revoke the tokens at the identity provider, nor the AWS credentials
+already handed out (they expire on their own, within their session duration).`,
+		Example: `  awsoidc logout --issuer https://idp.example.com --client-id awscli
+  awsoidc logout --all`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r := newResolver(cmd.Flags(), a.getenv)
+			if all {
+				if cmd.Flags().Changed("issuer") || cmd.Flags().Changed("client-id") {
+					return errors.New("invalid --all: cannot be used with --issuer or --client-id")
+				}
+			} else {
+				checkDevice(r, &d)
+			}
+			dir := resolveCacheDir(r, cacheDir)
+			if err := r.err(); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			var tokens int
+			if all {
+				n, err := removeStoreFiles(ctx, tokensDir(dir))
+				if err != nil {
+					return fmt.Errorf("logout: %w", err)
+				}
+				tokens = n
+			} else {
+				src, err := a.deviceSource(d, dir, false, a.stderr)
+				if err != nil {
+					return err
+				}
+				if err := src.Logout(ctx); err != nil {
+					return fmt.Errorf("logout: %w", err)
+				}
+			}
+			creds, err := removeStoreFiles(ctx, credentialsDir(dir))
+			if err != nil {
+				return fmt.Errorf("logout: %w", err)
+			}
+			if all {
+				a.info("awsoidc: removed %d stored login(s) and %d stored credential set(s) from %s", tokens, creds, dir)
+			} else {
+				a.info("awsoidc: logged out of %s (client %s); removed %d stored credential set(s) from %s", d.issuer, d.clientID, creds, dir)
+			}
+			return nil
+		},
+	}
+	d.register(cmd.Flags())
+	cmd.Flags().BoolVar(&all, "all", false, "forget every stored login, not only --issuer's")
+	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "directory of stored credentials and tokens (default: the user cache directory + /awsoidc)")
+	return cmd
+}
+
+// removeStoreFiles removes the entries of a store directory (both stores
+// keep one "<hash>.json" file per key), each under its file lock so that no
+// process is writing it meanwhile. A missing directory holds nothing. It
+// returns how many files it removed.
+func removeStoreFiles(ctx context.Context, dir string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []error
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		unlock, err := securefile.Lock(ctx, path)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		err = securefile.Remove(path)
+		if uerr := unlock(); err == nil {
+			err = uerr
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}
