@@ -1,0 +1,348 @@
+package deviceflow
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/awsoidc/awsoidc/clock"
+	"github.com/awsoidc/awsoidc/internal/redact"
+)
+
+// seed stores tokens whose ID token expires at exp, with a refresh token
+// the IdP accepts, and returns them.
+func seed(t *testing.T, idp *fakeIdP, store TokenStore, exp, obtained time.Time) *Tokens {
+	t.Helper()
+	idp.mu.Lock()
+	idp.seq++
+	rt := fmt.Sprintf("refresh-token-seed-%d", idp.seq)
+	idp.refresh[rt] = true
+	idp.mu.Unlock()
+	tok := &Tokens{
+		Issuer: idp.issuer(), ClientID: testClientID,
+		IDToken: idToken(idp.issuer(), "user-1", exp), IDTokenExpiry: exp,
+		AccessToken: "seed-access", RefreshToken: rt, Obtained: obtained,
+	}
+	if err := store.Save(context.Background(), StoreKey(idp.issuer(), testClientID), tok); err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestServesStoredToken(t *testing.T) {
+	clk := clock.NewFake(t0)
+	idp := newFakeIdP(t, clk)
+	src, _, store := newTestSource(t, idp, clk, func(o *Options) { o.Interactive = false })
+	seeded := seed(t, idp, store, t0.Add(time.Hour), t0)
+	tok, err := src.Token(testCtx(t))
+	if err != nil || tok.Value != seeded.IDToken {
+		t.Fatalf("Token() = %v, %v", tok, err)
+	}
+	if n := idp.count("discovery"); n != 0 {
+		t.Errorf("a valid stored token needs no discovery; got %d requests", n)
+	}
+}
+
+func TestSilentRefresh(t *testing.T) {
+	clk := clock.NewFake(t0)
+	idp := newFakeIdP(t, clk)
+	src, _, store := newTestSource(t, idp, clk, func(o *Options) { o.Interactive = false })
+	seeded := seed(t, idp, store, t0.Add(30*time.Second), t0.Add(-time.Hour)) // within the 1 min margin
+	ctx := testCtx(t)
+	tok, err := src.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Value == seeded.IDToken || !tok.Expiry.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("Token() = %v: want a refreshed ID token", tok)
+	}
+	stored, _, _ := store.Load(ctx, src.key)
+	if stored.RefreshToken == seeded.RefreshToken || stored.IDToken != tok.Value {
+		t.Fatalf("the rotated refresh token was not stored: %v", stored)
+	}
+	idp.mu.Lock()
+	form := idp.forms[len(idp.forms)-1]
+	idp.mu.Unlock()
+	if form.Get("refresh_token") != seeded.RefreshToken || form.Get("client_id") != testClientID {
+		t.Errorf("refresh form = %v", form)
+	}
+
+	// Without rotation the old refresh token is kept.
+	idp.set(func(i *fakeIdP) { i.rotate = false; i.noRefreshToken = true })
+	clk.Advance(time.Hour)
+	tok2, err := src.Token(ctx)
+	if err != nil || tok2.Value == tok.Value {
+		t.Fatalf("second refresh: %v, %v", tok2, err)
+	}
+	stored2, _, _ := store.Load(ctx, src.key)
+	if stored2.RefreshToken != stored.RefreshToken {
+		t.Error("the unrotated refresh token was lost")
+	}
+}
+
+func TestRefreshWithoutNewIDToken(t *testing.T) {
+	clk := clock.NewFake(t0)
+	idp := newFakeIdP(t, clk)
+	idp.set(func(i *fakeIdP) { i.noIDTokenOnRefresh = true })
+	src, _, store := newTestSource(t, idp, clk, func(o *Options) { o.Interactive = false })
+	seeded := seed(t, idp, store, t0.Add(-time.Second), t0.Add(-time.Hour))
+	_, err := src.Token(testCtx(t))
+	if !errors.Is(err, ErrLoginRequired) || !strings.Contains(err.Error(), "ID token") {
+		t.Fatalf("err = %v", err)
+	}
+	stored, _, _ := store.Load(context.Background(), src.key)
+	if stored.RefreshToken == seeded.RefreshToken || stored.RefreshToken == "" {
+		t.Error("the rotated refresh token must be saved even without an ID token")
+	}
+}
+
+func TestRevokedRefreshTokenNotInteractive(t *testing.T) {
+	clk := clock.NewFake(t0)
+	idp := newFakeIdP(t, clk)
+	src, _, store := newTestSource(t, idp, clk, func(o *Options) { o.Interactive = false })
+	seeded := seed(t, idp, store, t0.Add(-time.Minute), t0.Add(-time.Hour))
+	idp.set(func(i *fakeIdP) { delete(i.refresh, seeded.RefreshToken) }) // revoked
+	ctx := testCtx(t)
+	_, err := src.Token(ctx)
+	var le *LoginRequiredError
+	var te *TokenError
+	if !errors.As(err, &le) || !errors.Is(err, ErrLoginRequired) || !errors.As(err, &te) || te.ErrorCode != "invalid_grant" {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(err.Error(), `run "awsoidc login"`) || !strings.Contains(err.Error(), "revoked") {
+		t.Errorf("message = %q", err)
+	}
+	if strings.Contains(err.Error(), seeded.RefreshToken) {
+		t.Error("the message leaks the refresh token")
+	}
+	stored, ok, _ := store.Load(ctx, src.key)
+	if !ok || stored.RefreshToken != "" {
+		t.Errorf("the rejected refresh token should be dropped from the store: %v", stored)
+	}
+	// No second refresh attempt with the same dead token.
+	calls := idp.count("refresh_token")
+	if _, err := src.Token(ctx); !errors.Is(err, ErrLoginRequired) {
+		t.Fatal(err)
+	}
+	if idp.count("refresh_token") != calls {
+		t.Error("retried a rejected refresh token")
+	}
+}
+
+func TestRevokedRefreshTokenInteractive(t *testing.T) {
+	clk := clock.NewFake(t0)
+	idp := newFakeIdP(t, clk)
+	src, rec, store := newTestSource(t, idp, clk)
+	seeded := seed(t, idp, store, t0.Add(-time.Minute), t0.Add(-time.Hour))
+	idp.set(func(i *fakeIdP) { delete(i.refresh, seeded.RefreshToken) })
+	res := tokenAsync(testCtx(t), src)
+	p := rec.next(t)
+	waitTimer(t, clk)
+	idp.approve(p.UserCode)
+	fire(t, clk)
+	if r := await(t, res); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if idp.count("refresh_token") != 1 || idp.count("device_authorization") != 1 {
+		t.Errorf("calls = %v", idp.calls)
+	}
+}
+
+func TestRefreshFailureServesCurrentToken(t *testing.T) {
+	clk := clock.NewFake(t0)
+	idp := newFakeIdP(t, clk)
+	src, _, store := newTestSource(t, idp, clk, func(o *Options) { o.Interactive = false })
+	seeded := seed(t, idp, store, t0.Add(30*time.Second), t0.Add(-time.Hour))
+	idp.set(func(i *fakeIdP) { i.faults = []fault{{status: 503}, {status: 503}} })
+	ctx := testCtx(t)
+	tok, err := src.Token(ctx)
+	if err != nil || tok.Value != seeded.IDToken {
+		t.Fatalf("Token() = %v, %v: want the still-valid token", tok, err)
+	}
+	// Once it has expired, the error comes through.
+	clk.Advance(time.Minute)
+	_, err = src.Token(ctx)
+	var te *TokenError
+	if !errors.As(err, &te) || te.StatusCode != 503 || errors.Is(err, ErrLoginRequired) {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), "<html>") {
+		t.Errorf("the message quotes the body: %q", err)
+	}
+	// And the next call refreshes.
+	if _, err := src.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConcurrentRefreshSharedStore runs two Sources, as two processes
+// would, on one FileStore directory against an IdP with strict refresh
+// token rotation: one refresh only, and no refresh token is lost
+// (aws/aws-cli#10628).
+func TestConcurrentRefreshSharedStore(t *testing.T) {
+	clk := clock.NewFake(t0)
+	idp := newFakeIdP(t, clk)
+	dir := t.TempDir() + "/tokens"
+	newSrc := func() *Source {
+		fs, err := NewFileStore(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, _, _ := newTestSource(t, idp, clk, func(o *Options) { o.Store = fs; o.Interactive = false })
+		return src
+	}
+	a, b := newSrc(), newSrc()
+	seeded := seed(t, idp, a.store, t0.Add(-time.Minute), t0.Add(-time.Hour))
+	hold := make(chan struct{})
+	idp.set(func(i *fakeIdP) { i.refreshHold = hold })
+
+	ctx := testCtx(t)
+	ra := tokenAsync(ctx, a)
+	rb := tokenAsync(ctx, b)
+	// One of them refreshes while the other waits for the store lock.
+	if err := idp.waitCalls(ctx, "refresh_token", 1); err != nil {
+		t.Fatal(err)
+	}
+	close(hold)
+	r1, r2 := await(t, ra), await(t, rb)
+	if r1.err != nil || r2.err != nil {
+		t.Fatalf("errors: %v, %v", r1.err, r2.err)
+	}
+	if r1.tok != r2.tok {
+		t.Error("the two sources got different tokens")
+	}
+	if n := idp.count("refresh_token"); n != 1 {
+		t.Fatalf("refresh requests = %d, want 1", n)
+	}
+	stored, ok, err := a.store.Load(ctx, a.key)
+	if err != nil || !ok || stored.RefreshToken == seeded.RefreshToken {
+		t.Fatalf("stored = %v, %v, %v", stored, ok, err)
+	}
+	idp.mu.Lock()
+	live := idp.refresh[stored.RefreshToken]
+	idp.mu.Unlock()
+	if !live {
+		t.Fatal("the stored refresh token is not the live one")
+	}
+
+	// Later, a refreshes; b, with an expired token in memory, re-loads
+	// under the lock and uses a's result instead of the dead refresh token.
+	idp.set(func(i *fakeIdP) { i.refreshHold = nil })
+	clk.Advance(2 * time.Hour)
+	ta, err := a.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := b.Token(ctx)
+	if err != nil || tb.Value != ta.Value {
+		t.Fatalf("b: %v, %v", tb, err)
+	}
+	if n := idp.count("refresh_token"); n != 2 {
+		t.Fatalf("refresh requests = %d, want 2", n)
+	}
+}
+
+// helperEnv makes the test binary run runHelperProcess instead of the
+// tests: a second process of TestSubprocessRefresh.
+const helperEnv = "DEVICEFLOW_TEST_HELPER"
+
+// runHelperProcess is a process that calls Token once on a FileStore and
+// prints the token's fingerprint.
+func runHelperProcess() int {
+	fs, err := NewFileStore(os.Getenv("DEVICEFLOW_TEST_DIR"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	src, err := New(os.Getenv("DEVICEFLOW_TEST_ISSUER"), testClientID, func(o *Options) {
+		o.Store = fs
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tok, err := src.Token(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(redact.Fingerprint(tok.Value))
+	return 0
+}
+
+// TestSubprocessRefresh starts several real processes (this test binary)
+// that share one token file whose ID token has expired, against an IdP
+// with strict refresh token rotation: exactly one refreshes, all print the
+// same token, and the stored refresh token is the live one.
+func TestSubprocessRefresh(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip(err)
+	}
+	idp := newFakeIdP(t, clock.Real())
+	dir := t.TempDir() + "/tokens"
+	fs, err := NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	seed(t, idp, fs, now.Add(-time.Minute), now.Add(-time.Hour))
+
+	const procs = 4
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		outs []string
+	)
+	for range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(exe, "-test.run=^$")
+			cmd.Env = append(os.Environ(), helperEnv+"=1", "DEVICEFLOW_TEST_DIR="+dir, "DEVICEFLOW_TEST_ISSUER="+idp.issuer())
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Errorf("helper: %v: %s", err, stderr.String())
+				return
+			}
+			mu.Lock()
+			outs = append(outs, strings.TrimSpace(stdout.String()))
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for _, o := range outs[1:] {
+		if o != outs[0] || !strings.HasPrefix(o, "sha256:") {
+			t.Fatalf("processes got different tokens: %q", outs)
+		}
+	}
+	if n := idp.count("refresh_token"); n != 1 {
+		t.Fatalf("refresh requests = %d, want 1", n)
+	}
+	stored, ok, err := fs.Load(context.Background(), StoreKey(idp.issuer(), testClientID))
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	idp.mu.Lock()
+	live := idp.refresh[stored.RefreshToken]
+	idp.mu.Unlock()
+	if !live || redact.Fingerprint(stored.IDToken) != outs[0] {
+		t.Fatal("the stored tokens are not the ones issued")
+	}
+}
