@@ -136,7 +136,10 @@ func ok(in *sts.AssumeRoleWithWebIdentityInput) (*sts.AssumeRoleWithWebIdentityO
 			SessionToken:    aws.String("SESSION-TOKEN-VALUE"),
 			Expiration:      aws.Time(t0.Add(time.Hour)),
 		},
-		PackedPolicySize:            aws.Int32(7),
+		//lint:ignore SA1019 the provider still reports it.
+		PackedPolicySize:            aws.Int32(7), //nolint:staticcheck // SA1019, see above.
+		SessionTokenSize:            aws.Int32(420),
+		SessionTokenUtilization:     aws.Int32(12),
 		Provider:                    aws.String("https://issuer.example"),
 		SourceIdentity:              aws.String("source-id"),
 		SubjectFromWebIdentityToken: aws.String("system:serviceaccount:prod:billing"),

@@ -105,6 +105,7 @@ func TestIntegrationEveryParameterOnTheWire(t *testing.T) {
 		o.Duration = 2 * time.Hour
 		o.Policy = policy
 		o.PolicyARNs = []string{"arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::123456789012:policy/Mine"}
+		o.MinimumSessionTokenSize = 1024
 	})
 	creds, md, err := p.RetrieveWithMetadata(context.Background())
 	if err != nil {
@@ -121,6 +122,7 @@ func TestIntegrationEveryParameterOnTheWire(t *testing.T) {
 		"Policy":                     policy,
 		"PolicyArns.member.1.arn":    "arn:aws:iam::aws:policy/ReadOnlyAccess",
 		"PolicyArns.member.2.arn":    "arn:aws:iam::123456789012:policy/Mine",
+		"MinimumSessionTokenSize":    "1024",
 		"ProviderId (must be unset)": "",
 	}
 	for k, v := range want {

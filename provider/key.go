@@ -16,7 +16,7 @@ const cacheKeyVersion = "awsoidc/provider/cachekey/v1"
 // CacheKey returns a stable key for credentials of this provider, for a
 // persistent store shared by processes: the hex SHA-256 of the role ARN, the
 // configured session name, the policy, the policy ARNs, the duration, the
-// provider ID and Options.SourceID. Two providers get the same key exactly
+// provider ID, the minimum session token size and Options.SourceID. Two providers get the same key exactly
 // when they ask STS for the same session with tokens from the same source.
 //
 // Each field is length-prefixed, so no two different sets of fields hash the
@@ -37,6 +37,7 @@ func (p *Provider) CacheKey() string {
 	}
 	field(strconv.FormatInt(int64(p.opts.Duration/time.Second), 10))
 	field(p.opts.ProviderID)
+	field(strconv.FormatInt(int64(p.opts.MinimumSessionTokenSize), 10))
 	field(p.opts.SourceID)
 	return hex.EncodeToString(h.Sum(nil))
 }

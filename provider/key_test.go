@@ -36,6 +36,7 @@ func TestCacheKey(t *testing.T) {
 		"duration":     key(testRole, func(o *provider.Options) { o.Duration = time.Hour }),
 		"provider ID":  key(testRole, func(o *provider.Options) { o.ProviderID = "www.amazon.com" }),
 		"source ID":    key(testRole, func(o *provider.Options) { o.SourceID = "/token" }),
+		"token size":   key(testRole, func(o *provider.Options) { o.MinimumSessionTokenSize = 1024 }),
 		// Length prefixes keep shifted boundaries apart.
 		"name ab, source c": key(testRole, func(o *provider.Options) { o.RoleSessionName = "ab"; o.SourceID = "c" }),
 		"name a, source bc": key(testRole, func(o *provider.Options) { o.RoleSessionName = "a1"; o.SourceID = "bc" }),

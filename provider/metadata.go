@@ -32,8 +32,14 @@ type Metadata struct {
 	// if the token carried one.
 	SourceIdentity string
 	// PackedPolicySize is the percentage of the packed size limit the
-	// session policies and tags use.
+	// session policies and tags use. The SDK marks it deprecated in favour
+	// of SessionTokenUtilization; STS-compatible servers may still send it.
 	PackedPolicySize int32
+	// SessionTokenSize is the size of the session token in bytes.
+	SessionTokenSize int32
+	// SessionTokenUtilization is the percentage (0-100) of the maximum
+	// session token size that the session token uses.
+	SessionTokenUtilization int32
 	// Expires is when the credentials expire.
 	Expires time.Time
 
@@ -70,9 +76,12 @@ func result(out *sts.AssumeRoleWithWebIdentityOutput) (aws.Credentials, Metadata
 		Audience:                    aws.ToString(out.Audience),
 		Provider:                    aws.ToString(out.Provider),
 		SourceIdentity:              aws.ToString(out.SourceIdentity),
-		PackedPolicySize:            aws.ToInt32(out.PackedPolicySize),
+		SessionTokenSize:            aws.ToInt32(out.SessionTokenSize),
+		SessionTokenUtilization:     aws.ToInt32(out.SessionTokenUtilization),
 		Expires:                     aws.ToTime(c.Expiration),
 	}
+	//lint:ignore SA1019 Metadata reports it, and STS-compatible servers still send it.
+	md.PackedPolicySize = aws.ToInt32(out.PackedPolicySize) //nolint:staticcheck // SA1019, see above.
 	if u := out.AssumedRoleUser; u != nil {
 		md.AssumedRoleARN = aws.ToString(u.Arn)
 		md.AssumedRoleID = aws.ToString(u.AssumedRoleId)

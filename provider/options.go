@@ -61,6 +61,11 @@ type Options struct {
 	// Connect ID tokens.
 	ProviderID string
 
+	// MinimumSessionTokenSize is sent as MinimumSessionTokenSize: STS pads
+	// the session token to at least this many bytes, at most 4,096. 0 leaves
+	// the size unchanged (and is not sent).
+	MinimumSessionTokenSize int32
+
 	// SourceID identifies the token source (e.g. the token file's path) in
 	// [Provider.CacheKey], so that two providers that differ only by their
 	// token source do not share cached credentials. [FromEnvironment] sets it

@@ -307,6 +307,9 @@ func (r *retrieval) input(ctx context.Context) (*sts.AssumeRoleWithWebIdentityIn
 	if p.opts.ProviderID != "" {
 		in.ProviderId = aws.String(p.opts.ProviderID)
 	}
+	if n := p.opts.MinimumSessionTokenSize; n != 0 {
+		in.MinimumSessionTokenSize = aws.Int32(n)
+	}
 	return in, nil
 }
 

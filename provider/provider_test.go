@@ -29,6 +29,7 @@ func TestRetrieveSendsEveryParameter(t *testing.T) {
 		o.Policy = policy
 		o.PolicyARNs = arns
 		o.ProviderID = "www.amazon.com"
+		o.MinimumSessionTokenSize = 2048
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -38,9 +39,9 @@ func TestRetrieveSendsEveryParameter(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := fake.input(0)
-	got := fmt.Sprintf("%s|%s|%s|%d|%s|%s", aws.ToString(in.RoleArn), aws.ToString(in.RoleSessionName), aws.ToString(in.WebIdentityToken),
-		aws.ToInt32(in.DurationSeconds), aws.ToString(in.Policy), aws.ToString(in.ProviderId))
-	want := fmt.Sprintf("%s|my-session|%s|7200|%s|www.amazon.com", testRole, secretToken, policy)
+	got := fmt.Sprintf("%s|%s|%s|%d|%s|%s|%d", aws.ToString(in.RoleArn), aws.ToString(in.RoleSessionName), aws.ToString(in.WebIdentityToken),
+		aws.ToInt32(in.DurationSeconds), aws.ToString(in.Policy), aws.ToString(in.ProviderId), aws.ToInt32(in.MinimumSessionTokenSize))
+	want := fmt.Sprintf("%s|my-session|%s|7200|%s|www.amazon.com|2048", testRole, secretToken, policy)
 	if got != want {
 		t.Errorf("input = %s\nwant    %s", got, want)
 	}
@@ -63,7 +64,7 @@ func TestRetrieveOmitsUnsetParameters(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := fake.input(0)
-	if in.DurationSeconds != nil || in.Policy != nil || in.PolicyArns != nil || in.ProviderId != nil {
+	if in.DurationSeconds != nil || in.Policy != nil || in.PolicyArns != nil || in.ProviderId != nil || in.MinimumSessionTokenSize != nil {
 		t.Errorf("unset options sent: %+v", in)
 	}
 	if got := aws.ToString(in.RoleSessionName); got != "system-serviceaccount-prod-billing" {
@@ -95,6 +96,7 @@ func TestRetrieveCredentialsAndMetadata(t *testing.T) {
 		AssumedRoleARN: "arn:aws:sts::123456789012:assumed-role/test-role/s1", AssumedRoleID: "AROAEXAMPLE:s1",
 		SubjectFromWebIdentityToken: "system:serviceaccount:prod:billing", Audience: "sts.amazonaws.com",
 		Provider: "https://issuer.example", SourceIdentity: "source-id", PackedPolicySize: 7, Expires: t0.Add(time.Hour),
+		SessionTokenSize: 420, SessionTokenUtilization: 12,
 		RoleSessionName: "s1", Attempts: 1,
 	}
 	if md != wantMD {

@@ -26,6 +26,7 @@ const (
 	minProviderLen, maxProvLen = 4, 2048
 	minTokenLen, maxTokenLen   = 4, 20000
 	maxShownValue              = 80
+	maxMinTokenSize            = 4096
 )
 
 // awsPartitions are the partitions whose role ARNs must have the IAM shape
@@ -61,6 +62,9 @@ func validate(client STSClient, roleARN string, src any, o *Options) []error {
 	v.policy(o.Policy, o.PolicyARNs)
 	if o.ProviderID != "" {
 		v.providerID(o.ProviderID)
+	}
+	if n := o.MinimumSessionTokenSize; n < 0 || n > maxMinTokenSize {
+		v.add("Options.MinimumSessionTokenSize", fmt.Sprint(n), "must be 0 (unchanged) to %d bytes", maxMinTokenSize)
 	}
 	v.retry(o)
 	return v.errs

@@ -70,6 +70,8 @@ func TestNewRejectsBadInput(t *testing.T) {
 		{"provider short", testRole, func(o *provider.Options) { o.ProviderID = "a.b" }, "Options.ProviderID", "4 to 2048"},
 		{"provider label", testRole, func(o *provider.Options) { o.ProviderID = "www..amazon.com" }, "Options.ProviderID", "host name"},
 		{"provider user", testRole, func(o *provider.Options) { o.ProviderID = "me@amazon.com" }, "Options.ProviderID", "host name"},
+		{"minimum token size negative", testRole, func(o *provider.Options) { o.MinimumSessionTokenSize = -1 }, "Options.MinimumSessionTokenSize", "0 (unchanged) to 4096"},
+		{"minimum token size large", testRole, func(o *provider.Options) { o.MinimumSessionTokenSize = 4097 }, "Options.MinimumSessionTokenSize", "4096 bytes"},
 		{"max attempts negative", testRole, func(o *provider.Options) { o.MaxAttempts = -1 }, "Options.MaxAttempts", "1 to 10"},
 		{"max attempts large", testRole, func(o *provider.Options) { o.MaxAttempts = 11 }, "Options.MaxAttempts", "1 to 10"},
 		{"min backoff negative", testRole, func(o *provider.Options) { o.MinBackoff = -time.Second }, "Options.MinBackoff", "negative"},
