@@ -75,19 +75,22 @@ type inner struct {
 	closeFn  context.CancelFunc // cancels closeCtx
 	wg       sync.WaitGroup     // refresh goroutines and the background loop
 
+	eventMu sync.Mutex // held while logging and reporting events, to keep them in order
+
 	waiting atomic.Int64 // callers now waiting for a refresh
 	waited  atomic.Int64 // callers that ever waited for a refresh
 
-	mu           sync.Mutex    // guards the fields below and every write to Cache.cur
-	inflight     string        // singleflight key of the refresh in flight; "" when none
-	seq          uint64        // numbers refreshes, to make their singleflight keys
-	failures     int           // consecutive failed attempts
-	lastErr      error         // the last failure; nil after a success
-	nextAttempt  time.Time     // no provider call before it (failure backoff)
-	lastLifetime time.Duration // lifetime of the last credentials from the provider
-	revoked      string        // access key ID dropped by Invalidate, not reloaded from the store
-	started      bool          // Start was called
-	closed       bool          // Close was called
+	mu           sync.Mutex     // guards the fields below and every write to Cache.cur
+	inflight     string         // singleflight key of the refresh in flight; "" when none
+	seq          uint64         // numbers refreshes, to make their singleflight keys
+	failures     int            // consecutive failed attempts
+	lastErr      error          // the last failure; nil after a success
+	nextAttempt  time.Time      // no provider call before it (failure backoff)
+	lastLifetime time.Duration  // lifetime of the last credentials from the provider
+	revoked      string         // access key ID dropped by Invalidate, not reloaded from the store
+	events       []RefreshEvent // refresh events not yet logged and reported
+	started      bool           // Start was called
+	closed       bool           // Close was called
 }
 
 // New returns a Cache in front of p, configured by optFns.

@@ -114,10 +114,11 @@ type Options struct {
 	StoreKey string
 
 	// OnRefresh, when set, is called after every refresh attempt with what
-	// happened, for metrics. It is called from the refreshing goroutine,
-	// after the outcome is in effect and before waiting callers are
-	// released, one call at a time; it must not block for long and must
-	// not call the cache's Retrieve or Close.
+	// happened, for metrics. It is called from a refreshing goroutine once
+	// the outcome is in effect (Retrieve already serves the new
+	// credentials, and the next refresh may start), in order and one call
+	// at a time. It must not block for long and must not call the cache's
+	// Retrieve or Close.
 	OnRefresh func(RefreshEvent)
 }
 

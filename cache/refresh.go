@@ -93,18 +93,38 @@ func (c *Cache) refresh(ctx context.Context, key string) {
 		}
 		ev.Expires, ev.NextRefresh = e.expires, e.refreshAt
 	}
-	in.mu.Unlock()
-
-	c.logEvent(ev)
-	if fn := in.opts.OnRefresh; fn != nil {
-		fn(ev)
-	}
-
-	in.mu.Lock()
+	// The outcome and the end of the refresh take effect together, so that
+	// a caller that sees the one (an OnRefresh hook included) sees the
+	// other, and may start the next refresh at once.
 	if in.inflight == key {
 		in.inflight = ""
 	}
+	in.events = append(in.events, ev)
 	in.mu.Unlock()
+	c.flushEvents()
+}
+
+// flushEvents logs and reports the queued refresh events, in order, one
+// at a time.
+func (c *Cache) flushEvents() {
+	in := c.in
+	in.eventMu.Lock()
+	defer in.eventMu.Unlock()
+	for {
+		in.mu.Lock()
+		if len(in.events) == 0 {
+			in.events = nil
+			in.mu.Unlock()
+			return
+		}
+		ev := in.events[0]
+		in.events = in.events[1:]
+		in.mu.Unlock()
+		c.logEvent(ev)
+		if fn := in.opts.OnRefresh; fn != nil {
+			fn(ev)
+		}
+	}
 }
 
 // refreshContext returns the context of one refresh: the caller's values

@@ -1,0 +1,652 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+
+	"github.com/awsoidc/awsoidc/clock"
+)
+
+// canceled is a ctx that is already done: a Retrieve that had to wait
+// would return its error, so a success with it proves Retrieve did not wait.
+var canceled = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// retrieveNow calls Retrieve with a done ctx and fails the test if it did
+// not return credentials at once.
+func retrieveNow(t *testing.T, c *Cache) aws.Credentials {
+	t.Helper()
+	creds, err := c.Retrieve(canceled)
+	if err != nil {
+		t.Fatalf("Retrieve did not return at once: %v", err)
+	}
+	return creds
+}
+
+func TestColdStartThenFastPath(t *testing.T) {
+	clk := clock.NewFake(t0)
+	p := newTestProvider(clk, time.Hour)
+	c, evs := newTestCache(t, clk, p)
+
+	creds := mustRetrieve(t, c)
+	if creds.AccessKeyID != "AKID1" || !creds.Expires.Equal(t0.Add(45*time.Minute)) {
+		t.Fatalf("first Retrieve: %s expires %v; want AKID1 at +45m (the refresh moment)", creds.AccessKeyID, creds.Expires)
+	}
+	ev := evs.next(t)
+	if ev.Outcome != OutcomeFetched || !ev.Expires.Equal(t0.Add(time.Hour)) || !ev.NextRefresh.Equal(t0.Add(45*time.Minute)) || ev.Err != nil {
+		t.Errorf("event: %+v", ev)
+	}
+	for i := 0; i < 100; i++ {
+		clk.Advance(20 * time.Second)
+		if got := retrieveNow(t, c); got.AccessKeyID != "AKID1" {
+			t.Fatalf("fresh Retrieve: %s", got.AccessKeyID)
+		}
+	}
+	if n := p.calls.Load(); n != 1 {
+		t.Errorf("provider calls = %d; want 1", n)
+	}
+	if n := c.in.waited.Load(); n != 1 {
+		t.Errorf("callers that waited = %d; want 1 (the cold start)", n)
+	}
+}
+
+func TestFastPathDoesNotAllocate(t *testing.T) {
+	p := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "SECRET", CanExpire: true, Expires: time.Now().Add(time.Hour)}, nil
+	})
+	for _, tt := range []struct {
+		name string
+		clk  clock.Clock
+	}{{"wall clock", nil}, {"fake clock", clock.NewFake(time.Now())}} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New(p, func(o *Options) { o.Clock = tt.clk })
+			defer c.Close()
+			ctx := context.Background()
+			mustRetrieve(t, c)
+			if allocs := testing.AllocsPerRun(1000, func() { _, _ = c.Retrieve(ctx) }); allocs != 0 {
+				t.Errorf("fresh Retrieve allocates %v times; want 0", allocs)
+			}
+		})
+	}
+}
+
+func TestAdvisoryWindowRefreshesInBackground(t *testing.T) {
+	clk := clock.NewFake(t0)
+	p := newTestProvider(clk, time.Hour)
+	c, evs := newTestCache(t, clk, p)
+	mustRetrieve(t, c)
+	evs.next(t)
+
+	clk.Set(t0.Add(46 * time.Minute)) // advisory: 45m to 55m
+	release := p.block()
+	p.called = make(chan struct{}, 100)
+	for i := 0; i < 100; i++ {
+		creds := retrieveNow(t, c)
+		if creds.AccessKeyID != "AKID1" {
+			t.Fatalf("advisory Retrieve returned %s; want the cached AKID1", creds.AccessKeyID)
+		}
+		if creds.Expires.After(t0.Add(55 * time.Minute)) {
+			t.Fatalf("advisory Expires %v after the mandatory window", creds.Expires)
+		}
+	}
+	<-p.called
+	if n := p.calls.Load(); n != 2 {
+		t.Errorf("provider calls = %d; want 2 (one background refresh for 100 callers)", n)
+	}
+	release()
+	ev := evs.next(t)
+	if ev.Outcome != OutcomeFetched {
+		t.Fatalf("background refresh: %+v", ev)
+	}
+	creds := retrieveNow(t, c)
+	if creds.AccessKeyID != "AKID2" || !creds.Expires.Equal(t0.Add(46*time.Minute+45*time.Minute)) {
+		t.Errorf("after refresh: %s expires %v", creds.AccessKeyID, creds.Expires)
+	}
+	if n := c.in.waited.Load(); n != 1 {
+		t.Errorf("callers that waited = %d; want 1 (the cold start only)", n)
+	}
+}
+
+func TestAdvisoryFailureIsRetriedOnBackoff(t *testing.T) {
+	clk := clock.NewFake(t0)
+	p := newTestProvider(clk, time.Hour)
+	c, evs := newTestCache(t, clk, p, func(o *Options) { o.MinBackoff, o.MaxBackoff = 10*time.Second, time.Minute })
+	mustRetrieve(t, c)
+	evs.next(t)
+
+	p.setFail(errSTSDown)
+	clk.Set(t0.Add(46 * time.Minute))
+	retrieveNow(t, c)
+	ev := evs.next(t)
+	if ev.Outcome != OutcomeFailed || !ev.Stale || !errors.Is(ev.Err, errSTSDown) || ev.Failures != 1 {
+		t.Fatalf("event: %+v", ev)
+	}
+	next := t0.Add(46*time.Minute + 10*time.Second)
+	if !ev.NextRefresh.Equal(next) {
+		t.Errorf("next attempt %v; want %v", ev.NextRefresh, next)
+	}
+	// Until the backoff ends: cached credentials, no call, and an Expires
+	// that brings the SDK's cache back at the next attempt.
+	clk.Set(next.Add(-time.Second))
+	creds := retrieveNow(t, c)
+	if creds.AccessKeyID != "AKID1" || !creds.Expires.Equal(next) {
+		t.Errorf("during backoff: %s expires %v; want AKID1 at %v", creds.AccessKeyID, creds.Expires, next)
+	}
+	if n := p.calls.Load(); n != 2 {
+		t.Errorf("provider calls during backoff = %d; want 2", n)
+	}
+	p.setFail(nil)
+	clk.Set(next)
+	retrieveNow(t, c)
+	if ev := evs.next(t); ev.Outcome != OutcomeFetched {
+		t.Fatalf("retry: %+v", ev)
+	}
+	if got := retrieveNow(t, c); got.AccessKeyID != "AKID3" {
+		t.Errorf("after retry: %s", got.AccessKeyID)
+	}
+}
+
+// TestMandatoryWindowDupSuppress is the deterministic duplicate
+// suppression test: 1000 goroutines in the mandatory window wait for one
+// provider call, and all get its result.
+func TestMandatoryWindowDupSuppress(t *testing.T) {
+	clk := clock.NewFake(t0)
+	p := newTestProvider(clk, time.Hour)
+	c, evs := newTestCache(t, clk, p)
+	mustRetrieve(t, c)
+	evs.next(t)
+
+	clk.Set(t0.Add(56 * time.Minute)) // mandatory: after 55m
+	release := p.block()
+	p.called = make(chan struct{}, 10)
+	const n = 1000
+	results := make(chan aws.Credentials, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results <- mustRetrieve(t, c)
+		}()
+	}
+	<-p.called
+	waitFor(t, "1000 waiting callers", func() bool { return c.in.waiting.Load() == n })
+	release()
+	wg.Wait()
+	close(results)
+	for creds := range results {
+		if creds.AccessKeyID != "AKID2" {
+			t.Fatalf("a waiter got %s; want AKID2", creds.AccessKeyID)
+		}
+	}
+	if got := p.calls.Load(); got != 2 {
+		t.Errorf("provider calls = %d; want 2 (cold start + one refresh for %d callers)", got, n)
+	}
+}
+
+func TestWaiterCancellation(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		at   time.Duration
+	}{{"cold start", 0}, {"mandatory window", 56 * time.Minute}, {"expired", 2 * time.Hour}} {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clock.NewFake(t0)
+			p := newTestProvider(clk, time.Hour)
+			c, evs := newTestCache(t, clk, p)
+			if tt.at > 0 {
+				mustRetrieve(t, c)
+				evs.next(t)
+				clk.Set(t0.Add(tt.at))
+			}
+			release := p.block()
+			defer release()
+			p.called = make(chan struct{}, 10)
+
+			ctx, cancel := context.WithCancel(context.Background())
+			errc := make(chan error, 1)
+			go func() {
+				_, err := c.Retrieve(ctx)
+				errc <- err
+			}()
+			<-p.called
+			waitFor(t, "the caller to wait", func() bool { return c.in.waiting.Load() == 1 })
+			cancel()
+			if err := <-errc; !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled Retrieve: %v; want context.Canceled", err)
+			}
+
+			// The refresh goes on for the others: it did not see the
+			// caller's cancellation.
+			done := make(chan aws.Credentials, 1)
+			go func() { done <- mustRetrieve(t, c) }()
+			waitFor(t, "a second caller to wait", func() bool { return c.in.waiting.Load() == 1 })
+			release()
+			creds := <-done
+			if !strings.HasPrefix(creds.AccessKeyID, "AKID") {
+				t.Errorf("second caller: %q", creds.AccessKeyID)
+			}
+			p.mu.Lock()
+			ctxErr := p.ctxErr
+			p.mu.Unlock()
+			if ctxErr != nil {
+				t.Errorf("the provider's ctx was cancelled (%v) by a caller leaving", ctxErr)
+			}
+			if ev := evs.next(t); ev.Outcome != OutcomeFetched {
+				t.Errorf("refresh: %+v", ev)
+			}
+		})
+	}
+}
+
+// TestStaticStability: in the mandatory window a failed refresh serves the
+// still-valid credentials until they really expire; after that Retrieve
+// fails, and remembers the failure.
+func TestStaticStability(t *testing.T) {
+	clk := clock.NewFake(t0)
+	p := newTestProvider(clk, time.Hour)
+	var logs bytes.Buffer
+	c, evs := newTestCache(t, clk, p, func(o *Options) {
+		o.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		o.MinBackoff, o.MaxBackoff = 30*time.Second, 30*time.Second
+	})
+	mustRetrieve(t, c)
+	evs.next(t)
+	expiry := t0.Add(time.Hour)
+
+	p.setFail(errSTSDown)
+	var served, failed int
+	for at := 55 * time.Minute; at < 70*time.Minute; at += 5 * time.Second {
+		clk.Set(t0.Add(at))
+		creds, err := c.Retrieve(context.Background())
+		now := clk.Now()
+		switch {
+		case now.Before(expiry):
+			if err != nil {
+				t.Fatalf("at +%v, before expiry: %v", at, err)
+			}
+			if creds.AccessKeyID != "AKID1" || creds.Expires.After(expiry) {
+				t.Fatalf("at +%v: %s expires %v", at, creds.AccessKeyID, creds.Expires)
+			}
+			served++
+		default:
+			var re *RefreshError
+			if !errors.As(err, &re) || !errors.Is(err, errSTSDown) || !re.Expired.Equal(expiry) {
+				t.Fatalf("at +%v, after expiry: %v; want a RefreshError wrapping the provider's", at, err)
+			}
+			failed++
+		}
+	}
+	// 5 minutes of mandatory window, then 10 expired, with one attempt
+	// every 30 s: 30 attempts after the first success.
+	if got := p.calls.Load(); got != 1+30 {
+		t.Errorf("provider calls = %d; want 31", got)
+	}
+	if served != 60 || failed != 120 {
+		t.Errorf("served %d, failed %d; want 60 and 120", served, failed)
+	}
+	if !strings.Contains(logs.String(), "serving the cached credentials until they expire") {
+		t.Errorf("no static-stability warning in the logs:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "SECRET") || strings.Contains(logs.String(), "TOKEN-") {
+		t.Errorf("a secret reached the logs:\n%s", logs.String())
+	}
+}
+
+// TestBackoffSchedule: with no valid credentials and a failing provider,
+// the provider is called once per backoff step, at the step, however many
+// callers come.
+func TestBackoffSchedule(t *testing.T) {
+	clk := clock.NewFake(t0)
+	p := newTestProvider(clk, time.Hour)
+	p.setFail(errSTSDown)
+	const r = 0.75
+	c, _ := newTestCache(t, clk, p, func(o *Options) {
+		o.MinBackoff, o.MaxBackoff = time.Second, time.Minute
+		o.Rand = fixedRand(r)
+	})
+	bo := c.in.backoff
+	burst := func(wantCalls int64) {
+		t.Helper()
+		var wg sync.WaitGroup
+		for i := 0; i < 100; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := c.Retrieve(context.Background())
+				if !errors.Is(err, errSTSDown) {
+					t.Errorf("Retrieve: %v; want the provider's error", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if got := p.calls.Load(); got != wantCalls {
+			t.Fatalf("at +%v: provider calls = %d; want %d", clk.Now().Sub(t0), got, wantCalls)
+		}
+	}
+	next := t0
+	for k := 0; k < 12; k++ {
+		if k > 0 {
+			clk.Set(next.Add(-time.Millisecond))
+			burst(int64(k))
+		}
+		clk.Set(next)
+		burst(int64(k + 1))
+		d := max(time.Duration(r*float64(bo.Ceiling(k))), bo.Min)
+		next = next.Add(d)
+		_, err := c.Retrieve(context.Background())
+		var re *RefreshError
+		if !errors.As(err, &re) || !re.NextAttempt.Equal(next) || re.Failures != k+1 {
+			t.Fatalf("step %d: %v; want next attempt at %v", k, err, next)
+		}
+	}
+	t.Logf("12 attempts over %v for 2,300 calls; steps capped at %v", next.Sub(t0), bo.Max)
+}
+
+func TestInvalidate(t *testing.T) {
+	clk := clock.NewFake(t0)
+	p := newTestProvider(clk, time.Hour)
+	c, _ := newTestCache(t, clk, p)
+	mustRetrieve(t, c)
+	c.Invalidate()
+	if got := mustRetrieve(t, c); got.AccessKeyID != "AKID2" {
+		t.Errorf("after Invalidate: %s; want new credentials", got.AccessKeyID)
+	}
+	if got := retrieveNow(t, c); got.AccessKeyID != "AKID2" {
+		t.Errorf("then: %s", got.AccessKeyID)
+	}
+
+	// Invalidate keeps the failure backoff: no storm on a failing provider.
+	p.setFail(errSTSDown)
+	c.Invalidate()
+	if _, err := c.Retrieve(context.Background()); !errors.Is(err, errSTSDown) {
+		t.Fatalf("Retrieve: %v", err)
+	}
+	for i := 0; i < 10; i++ {
+		c.Invalidate()
+		_, _ = c.Retrieve(context.Background())
+	}
+	if got := p.calls.Load(); got != 3 {
+		t.Errorf("provider calls = %d; want 3", got)
+	}
+}
+
+func TestRefreshTimeout(t *testing.T) {
+	clk := clock.NewFake(t0)
+	p := newTestProvider(clk, time.Hour)
+	c, evs := newTestCache(t, clk, p, func(o *Options) { o.RefreshTimeout = 30 * time.Second })
+	release := p.block()
+	defer release()
+	p.called = make(chan struct{}, 1)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Retrieve(context.Background())
+		errc <- err
+	}()
+	<-p.called
+	if err := clk.WaitForTimers(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(30 * time.Second)
+	err := <-errc
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Retrieve: %v; want context.DeadlineExceeded", err)
+	}
+	if ev := evs.next(t); ev.ErrorClass != "timeout" {
+		t.Errorf("error class %q; want timeout", ev.ErrorClass)
+	}
+}
+
+func TestUnusableCredentials(t *testing.T) {
+	clk := clock.NewFake(t0)
+	tests := []struct {
+		name  string
+		creds aws.Credentials
+	}{
+		{"no keys", aws.Credentials{CanExpire: true, Expires: t0.Add(time.Hour)}},
+		{"expired", aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "SECRET", CanExpire: true, Expires: t0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return tt.creds, nil })
+			c, evs := newTestCache(t, clk, p)
+			_, err := c.Retrieve(context.Background())
+			if !errors.Is(err, errInvalidCredentials) {
+				t.Fatalf("Retrieve: %v", err)
+			}
+			if ev := evs.next(t); ev.ErrorClass != "invalid_credentials" {
+				t.Errorf("error class %q", ev.ErrorClass)
+			}
+		})
+	}
+}
+
+func TestCredentialsThatCannotExpire(t *testing.T) {
+	clk := clock.NewFake(t0)
+	static := credentials.NewStaticCredentialsProvider("AKIDSTATIC", "SECRET-static", "")
+	calls := 0
+	p := aws.CredentialsProviderFunc(func(ctx context.Context) (aws.Credentials, error) {
+		calls++
+		return static.Retrieve(ctx)
+	})
+	c, _ := newTestCache(t, clk, p)
+	mustRetrieve(t, c)
+	clk.Advance(100 * 365 * 24 * time.Hour)
+	if got := retrieveNow(t, c); got.AccessKeyID != "AKIDSTATIC" || got.CanExpire {
+		t.Errorf("got %s, CanExpire %v", got.AccessKeyID, got.CanExpire)
+	}
+	if calls != 1 {
+		t.Errorf("provider calls = %d; want 1", calls)
+	}
+}
+
+// TestLifetimes runs five refresh cycles for lifetimes from 1 second to 12
+// hours, calling Retrieve at each refresh moment: every refresh happens in
+// the background, before the mandatory window, and no caller ever waits.
+func TestLifetimes(t *testing.T) {
+	for _, lt := range []time.Duration{time.Second, 15 * time.Minute, time.Hour, 12 * time.Hour} {
+		t.Run(lt.String(), func(t *testing.T) {
+			clk := clock.NewFake(t0)
+			p := newTestProvider(clk, lt)
+			r := rand.New(rand.NewPCG(7, 7))
+			c, evs := newTestCache(t, clk, p, func(o *Options) { o.Rand = r.Float64 })
+			mustRetrieve(t, c)
+			ev := evs.next(t)
+			for i := 0; i < 5; i++ {
+				_, mand := c.in.pol.windows(lt)
+				if !ev.NextRefresh.Before(ev.Expires.Add(-mand)) {
+					t.Fatalf("cycle %d: next refresh %v not before the mandatory window (%v)", i, ev.NextRefresh, ev.Expires.Add(-mand))
+				}
+				clk.Set(ev.NextRefresh)
+				retrieveNow(t, c)
+				ev = evs.next(t)
+				if ev.Outcome != OutcomeFetched {
+					t.Fatalf("cycle %d: %+v", i, ev)
+				}
+			}
+			if n := c.in.waited.Load(); n != 1 {
+				t.Errorf("callers that waited = %d; want 1 (the cold start)", n)
+			}
+		})
+	}
+}
+
+// TestJitterSpreadsAFleet: caches started at the same moment pick spread
+// refresh moments with jitter, and one moment without.
+func TestJitterSpreadsAFleet(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		jitter   float64
+		min, max time.Duration // bounds of the refresh moments from t0
+		distinct bool
+	}{
+		{"default jitter", 0, 45 * time.Minute / 4, 50 * time.Minute, true},
+		{"no jitter", NoJitter, 45 * time.Minute, 45 * time.Minute, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clock.NewFake(t0)
+			seen := map[time.Time]bool{}
+			lo, hi := t0.Add(24*time.Hour), t0
+			for i := 0; i < 200; i++ {
+				p := newTestProvider(clk, time.Hour)
+				r := rand.New(rand.NewPCG(1, uint64(i)))
+				c, evs := newTestCache(t, clk, p, func(o *Options) { o.Rand = r.Float64; o.Jitter = tt.jitter })
+				mustRetrieve(t, c)
+				at := evs.next(t).NextRefresh
+				seen[at] = true
+				lo, hi = earliest(lo, at), latest(hi, at)
+			}
+			if lo.Before(t0.Add(tt.min)) || hi.After(t0.Add(tt.max)) {
+				t.Errorf("refresh moments in [+%v, +%v]; want within [+%v, +%v]", lo.Sub(t0), hi.Sub(t0), tt.min, tt.max)
+			}
+			if tt.distinct && (len(seen) < 190 || hi.Sub(lo) < 25*time.Minute) {
+				t.Errorf("%d distinct refresh moments over %v; want them spread", len(seen), hi.Sub(lo))
+			}
+			if !tt.distinct && len(seen) != 1 {
+				t.Errorf("%d distinct refresh moments; want 1", len(seen))
+			}
+		})
+	}
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func TestRetrieveAfterClose(t *testing.T) {
+	clk := clock.NewFake(t0)
+	p := newTestProvider(clk, time.Hour)
+	c, _ := newTestCache(t, clk, p)
+	mustRetrieve(t, c)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(t0.Add(58 * time.Minute))
+	if got := retrieveNow(t, c); got.AccessKeyID != "AKID1" {
+		t.Errorf("after Close, valid credentials: %s", got.AccessKeyID)
+	}
+	clk.Set(t0.Add(time.Hour))
+	if _, err := c.Retrieve(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close and expiry: %v; want ErrClosed", err)
+	}
+	if n := p.calls.Load(); n != 1 {
+		t.Errorf("provider calls = %d; want 1", n)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestProviderSourcesAndIdentity(t *testing.T) {
+	web := stscreds.NewWebIdentityRoleProvider(nil, "arn:aws:iam::123456789012:role/r", stscreds.IdentityTokenFile("/dev/null"))
+	c := New(web)
+	defer c.Close()
+	got := c.ProviderSources()
+	want := web.ProviderSources()
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(got) == 0 {
+		t.Errorf("ProviderSources = %v; want %v", got, want)
+	}
+	plain := New(aws.AnonymousCredentials{})
+	defer plain.Close()
+	if got := plain.ProviderSources(); got == nil || len(got) != 0 {
+		t.Errorf("ProviderSources of a provider without sources = %#v; want empty", got)
+	}
+	if !aws.IsCredentialsProvider(c, (*stscreds.WebIdentityRoleProvider)(nil)) {
+		t.Error("IsCredentialsProvider does not see the wrapped provider")
+	}
+	if !aws.IsCredentialsProvider(c, (*Cache)(nil)) {
+		t.Error("IsCredentialsProvider does not see the Cache")
+	}
+	if aws.IsCredentialsProvider(c, (*credentials.StaticCredentialsProvider)(nil)) {
+		t.Error("IsCredentialsProvider matches an unrelated provider")
+	}
+}
+
+func TestNewPanics(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		fn   func()
+	}{
+		{"nil provider", func() { New(nil) }},
+		{"store without key", func() {
+			New(aws.AnonymousCredentials{}, func(o *Options) { o.Store = memStore{} })
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if r := recover(); r == nil {
+					t.Error("New did not panic")
+				}
+			}()
+			tt.fn()
+		})
+	}
+}
+
+func TestOptionsNormalize(t *testing.T) {
+	o := Options{AdvisoryWindow: time.Minute, MandatoryWindow: time.Hour, Jitter: 7, MinBackoff: time.Minute, MaxBackoff: time.Second}
+	o.normalize()
+	if o.MandatoryWindow != time.Minute || o.Jitter != 1 || o.MaxBackoff != time.Minute || o.Logger == nil || o.Rand == nil {
+		t.Errorf("normalized: %+v", o)
+	}
+	o = Options{Jitter: NoJitter}
+	o.normalize()
+	if o.Jitter != 0 || o.AdvisoryWindow != DefaultAdvisoryWindow || o.RefreshTimeout != DefaultRefreshTimeout {
+		t.Errorf("normalized: %+v", o)
+	}
+}
+
+// memStore is a Store in memory, for tests of the Cache's use of a Store.
+type memStore struct{ *memState }
+
+type memState struct {
+	mu      sync.Mutex
+	m       map[string]aws.Credentials
+	lock    sync.Mutex
+	loadErr error
+	loads   int
+	saves   int
+}
+
+func newMemStore() memStore { return memStore{&memState{m: map[string]aws.Credentials{}}} }
+
+func (s memStore) Load(_ context.Context, key string) (aws.Credentials, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loads++
+	if s.loadErr != nil {
+		return aws.Credentials{}, false, s.loadErr
+	}
+	c, ok := s.m[key]
+	return c, ok, nil
+}
+
+func (s memStore) Save(_ context.Context, key string, creds aws.Credentials) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.saves++
+	s.m[key] = creds
+	return nil
+}
+
+func (s memStore) Lock(context.Context, string) (func() error, error) {
+	s.lock.Lock()
+	return func() error { s.lock.Unlock(); return nil }, nil
+}
