@@ -87,7 +87,16 @@ func FromEnvironment(ctx context.Context, cfg aws.Config, optFns ...func(*Option
 		}
 	})
 	fns = append(fns, optFns...)
-	p, err := New(client, roleARN, tokensource.File(path), fns...)
+	// The token file's retry of a missing file (the kubelet's symlink swap)
+	// waits on the same clock as the provider's retries.
+	var scratch Options
+	for _, fn := range fns {
+		if fn != nil {
+			fn(&scratch)
+		}
+	}
+	src := tokensource.File(path, func(fo *tokensource.FileOptions) { fo.Clock = scratch.Clock })
+	p, err := New(client, roleARN, src, fns...)
 	if err != nil {
 		renameFields(err, map[string]string{
 			"roleARN":                 "roleARN (" + EnvRoleARN + ")",

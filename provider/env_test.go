@@ -5,13 +5,16 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/provider"
 )
 
@@ -149,5 +152,45 @@ func TestNewSTSClient(t *testing.T) {
 				t.Errorf("Credentials = %T, want none (anonymous)", o.Credentials)
 			}
 		})
+	}
+}
+
+// TestFromEnvironmentMissingTokenFile: the token file's own retry (for the
+// kubelet's symlink swap) runs on Options.Clock, and its failure reaches the
+// caller as a token-source error naming the path, without any STS request.
+func TestFromEnvironmentMissingTokenFile(t *testing.T) {
+	clearEnv(t)
+	path := filepath.Join(t.TempDir(), "missing-token")
+	t.Setenv(provider.EnvRoleARN, testRole)
+	t.Setenv(provider.EnvTokenFile, path)
+	t.Setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1") // never reached
+	clk := clock.NewFake(t0)
+	p, err := provider.FromEnvironment(context.Background(), aws.Config{}, func(o *provider.Options) { o.Clock = clk })
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Retrieve(context.Background())
+		done <- err
+	}()
+	for {
+		select {
+		case err = <-done:
+		default:
+			if clk.Timers() > 0 {
+				clk.Advance(100 * time.Millisecond)
+			}
+			runtime.Gosched()
+			continue
+		}
+		break
+	}
+	re := mustRetrieveError(t, err)
+	if re.Class != provider.ClassTokenSource || !errors.Is(err, os.ErrNotExist) || re.Attempts != 0 || !strings.Contains(err.Error(), path) {
+		t.Fatalf("error %v, class %s", err, re.Class)
+	}
+	if clk.Now().Sub(t0) < 500*time.Millisecond {
+		t.Errorf("the file source gave up after %s of fake time; did it use the provider's clock?", clk.Now().Sub(t0))
 	}
 }
