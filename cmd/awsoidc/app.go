@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	}
 	for _, line := range strings.Split(a.secrets.scrub(err.Error()), "\n") {
-		if !strings.HasPrefix(line, "awsoidc") {
+		if !strings.HasPrefix(line, "awsoidc: ") {
 			line = "awsoidc: " + line
 		}
 		fmt.Fprintln(stderr, line)
