@@ -215,7 +215,7 @@ func decodeEntry(data []byte, hash string, now time.Time) (aws.Credentials, bool
 		CanExpire:       fe.CanExpire,
 	}
 	if fe.CanExpire {
-		if fe.Expires == nil || !fe.Expires.After(now) || fe.Expires.Year() > 9999 {
+		if fe.Expires == nil || !fe.Expires.After(now) || fe.Expires.UTC().Year() > 9999 {
 			return aws.Credentials{}, false
 		}
 		creds.Expires = *fe.Expires

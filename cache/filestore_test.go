@@ -1,0 +1,371 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/awsoidc/awsoidc/clock"
+	"github.com/awsoidc/awsoidc/internal/securefile"
+)
+
+const testKey = "arn:aws:iam::123456789012:role/r|session|/var/run/token"
+
+func newTestStore(t *testing.T, clk clock.Clock) *DiskStore {
+	t.Helper()
+	st, err := FileStore(filepath.Join(t.TempDir(), "creds"), func(o *FileStoreOptions) { o.Clock = clk })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func testCreds(expires time.Time) aws.Credentials {
+	return aws.Credentials{
+		AccessKeyID:     "AKIDSTORE",
+		SecretAccessKey: "SECRET-store",
+		SessionToken:    "TOKEN-store",
+		Source:          "test",
+		AccountID:       "123456789012",
+		CanExpire:       true,
+		Expires:         expires,
+	}
+}
+
+func TestFileStoreRoundTrip(t *testing.T) {
+	clk := clock.NewFake(t0)
+	st := newTestStore(t, clk)
+	ctx := context.Background()
+	if _, ok, err := st.Load(ctx, testKey); ok || err != nil {
+		t.Fatalf("Load of an empty store: %v, %v", ok, err)
+	}
+	want := testCreds(t0.Add(time.Hour))
+	if err := st.Save(ctx, testKey, want); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := st.Load(ctx, testKey)
+	if err != nil || !ok {
+		t.Fatalf("Load: %v, %v", ok, err)
+	}
+	if got.Expires.Equal(want.Expires) {
+		got.Expires = want.Expires
+	}
+	if got != want {
+		t.Errorf("Load = %+v; want %+v", got, want)
+	}
+
+	sum := sha256.Sum256([]byte(testKey))
+	path := filepath.Join(st.Dir(), hex.EncodeToString(sum[:])+".json")
+	if st.Path(testKey) != path {
+		t.Errorf("Path = %s; want %s", st.Path(testKey), path)
+	}
+	if runtime.GOOS != "windows" {
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("file mode: %v, %v; want 0600", fi.Mode(), err)
+		}
+		if fi, err := os.Stat(st.Dir()); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Errorf("dir mode: %v, %v; want 0700", fi.Mode(), err)
+		}
+	}
+	data, _ := os.ReadFile(path)
+	if !bytes.Contains(data, []byte(`"version": 1`)) {
+		t.Errorf("file has no version field:\n%s", data)
+	}
+
+	// Another key is another file; the entry expires.
+	if _, ok, _ := st.Load(ctx, "other"); ok {
+		t.Error("Load of another key hit")
+	}
+	clk.Set(t0.Add(time.Hour))
+	if _, ok, err := st.Load(ctx, testKey); ok || err != nil {
+		t.Errorf("Load of an expired entry: %v, %v; want a miss", ok, err)
+	}
+}
+
+// TestFileStoreMisses: whatever sits in the file, Load is a miss, never an
+// error or a panic, and the next Save heals it.
+func TestFileStoreMisses(t *testing.T) {
+	clk := clock.NewFake(t0)
+	valid, err := encodeEntry(testCreds(t0.Add(time.Hour)), keyHash(testKey), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(from, to string) []byte {
+		if !bytes.Contains(valid, []byte(from)) {
+			t.Fatalf("%q not in the file", from)
+		}
+		return bytes.Replace(valid, []byte(from), []byte(to), 1)
+	}
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"truncated", valid[:len(valid)/2]},
+		{"not JSON", []byte("\x00\x01garbage")},
+		{"JSON array", []byte(`[1,2,3]`)},
+		{"foreign JSON", []byte(`{"AccessKeyId":"A","SecretAccessKey":"S","Expiration":"2030-01-01T13:00:00Z"}`)},
+		{"other version", edit(`"version": 1`, `"version": 2`)},
+		{"other key", edit(keyHash(testKey), keyHash("other"))},
+		{"no secret", edit(`"secret_access_key": "SECRET-store"`, `"secret_access_key": ""`)},
+		{"expired", edit(`"expires": "2030-01-01T13:00:00Z"`, `"expires": "2030-01-01T12:00:00Z"`)},
+		{"expiry missing", edit(`"expires": "2030-01-01T13:00:00Z",`, ``)},
+		{"unknown field", edit(`"version": 1`, `"version": 1, "extra": true`)},
+		{"trailing data", append(append([]byte{}, valid...), []byte(`{}`)...)},
+		{"bad time", edit(`"expires": "2030-01-01T13:00:00Z"`, `"expires": "soon"`)},
+		{"oversized", append(bytes.Repeat([]byte(" "), DefaultMaxFileSize), valid...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newTestStore(t, clk)
+			if err := os.WriteFile(st.Path(testKey), tt.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, err := st.Load(context.Background(), testKey); ok || err != nil {
+				t.Fatalf("Load: ok %v, err %v; want a miss", ok, err)
+			}
+			if err := st.Save(context.Background(), testKey, testCreds(t0.Add(time.Hour))); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, err := st.Load(context.Background(), testKey); !ok || err != nil {
+				t.Fatalf("Load after Save: %v, %v", ok, err)
+			}
+		})
+	}
+	t.Run("valid", func(t *testing.T) {
+		if _, ok := decodeEntry(valid, keyHash(testKey), t0); !ok {
+			t.Errorf("the valid file is a miss:\n%s", valid)
+		}
+	})
+}
+
+func TestFileStoreRefusals(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Unix permissions and symlinks")
+	}
+	clk := clock.NewFake(t0)
+
+	t.Run("symlink in place of the file", func(t *testing.T) {
+		st := newTestStore(t, clk)
+		target := filepath.Join(t.TempDir(), "elsewhere")
+		if err := os.WriteFile(target, []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, st.Path(testKey)); err != nil {
+			t.Fatal(err)
+		}
+		_, ok, err := st.Load(context.Background(), testKey)
+		if ok || !errors.Is(err, securefile.ErrSymlink) {
+			t.Errorf("Load: %v, %v; want ErrSymlink", ok, err)
+		}
+		if err := st.Save(context.Background(), testKey, testCreds(t0.Add(time.Hour))); !errors.Is(err, securefile.ErrSymlink) {
+			t.Errorf("Save: %v; want ErrSymlink", err)
+		}
+	})
+	t.Run("group-writable directory", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "shared")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, 0o770); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := FileStore(dir); !errors.Is(err, securefile.ErrInsecureMode) {
+			t.Errorf("FileStore: %v; want ErrInsecureMode", err)
+		}
+	})
+	t.Run("empty name", func(t *testing.T) {
+		if _, err := FileStore(""); err == nil {
+			t.Error("FileStore(\"\") did not fail")
+		}
+	})
+}
+
+func TestFileStoreLock(t *testing.T) {
+	st := newTestStore(t, clock.NewFake(t0))
+	unlock, err := st.Lock(context.Background(), testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := st.Lock(ctx, testKey); !errors.Is(err, context.Canceled) {
+		t.Errorf("second Lock with a done ctx: %v; want context.Canceled", err)
+	}
+	other, err := st.Lock(context.Background(), "other key")
+	if err != nil {
+		t.Fatalf("the lock of another key: %v", err)
+	}
+	_ = other()
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err = st.Lock(ctx, testKey)
+	if err != nil {
+		t.Fatalf("Lock after unlock: %v", err)
+	}
+	_ = unlock()
+}
+
+// TestCacheWithFileStore follows caches that share a store, as processes
+// do.
+func TestCacheWithFileStore(t *testing.T) {
+	clk := clock.NewFake(t0)
+	st := newTestStore(t, clk)
+	p := newTestProvider(clk, time.Hour)
+	withStore := func(o *Options) { o.Store, o.StoreKey = st, testKey }
+
+	// A fetches and saves; B, started later, loads A's credentials.
+	a, evsA := newTestCache(t, clk, p, withStore)
+	if got := mustRetrieve(t, a); got.AccessKeyID != "AKID1" {
+		t.Fatalf("A: %s", got.AccessKeyID)
+	}
+	evsA.next(t)
+	clk.Advance(10 * time.Minute)
+	b, evsB := newTestCache(t, clk, p, withStore)
+	if got := mustRetrieve(t, b); got.AccessKeyID != "AKID1" {
+		t.Fatalf("B: %s; want A's AKID1 from the store", got.AccessKeyID)
+	}
+	evB := evsB.next(t)
+	if evB.Outcome != OutcomeLoaded {
+		t.Errorf("B's event: %+v", evB)
+	}
+	if n := p.calls.Load(); n != 1 {
+		t.Fatalf("provider calls = %d; want 1", n)
+	}
+
+	// At the refresh moment, A fetches; when B gets there, it loads A's
+	// new credentials instead of calling the provider.
+	clk.Set(t0.Add(45 * time.Minute))
+	retrieveNow(t, a)
+	if ev := evsA.next(t); ev.Outcome != OutcomeFetched {
+		t.Fatalf("A's refresh: %+v", ev)
+	}
+	// B planned its refresh on the 50 minutes left when it loaded: later.
+	if !evB.NextRefresh.After(clk.Now()) {
+		t.Fatalf("B's refresh at %v, before A's", evB.NextRefresh)
+	}
+	clk.Set(evB.NextRefresh)
+	retrieveNow(t, b)
+	if ev := evsB.next(t); ev.Outcome != OutcomeLoaded {
+		t.Fatalf("B's refresh: %+v", ev)
+	}
+	if got := retrieveNow(t, b); got.AccessKeyID != "AKID2" {
+		t.Errorf("B after refresh: %s; want AKID2", got.AccessKeyID)
+	}
+	if n := p.calls.Load(); n != 2 {
+		t.Errorf("provider calls = %d; want 2", n)
+	}
+
+	// Invalidate does not take the dropped credentials back from the store.
+	b.Invalidate()
+	if got := mustRetrieve(t, b); got.AccessKeyID != "AKID3" {
+		t.Errorf("B after Invalidate: %s; want new credentials", got.AccessKeyID)
+	}
+	if ev := evsB.next(t); ev.Outcome != OutcomeFetched {
+		t.Errorf("B's refetch: %+v", ev)
+	}
+}
+
+// TestCacheStoreFailures: a broken store is logged and bypassed.
+func TestCacheStoreFailures(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symlinks")
+	}
+	clk := clock.NewFake(t0)
+	st := newTestStore(t, clk)
+	if err := os.Symlink("/etc/passwd", st.Path(testKey)); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	p := newTestProvider(clk, time.Hour)
+	c, _ := newTestCache(t, clk, p, func(o *Options) {
+		o.Store, o.StoreKey = st, testKey
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	if got := mustRetrieve(t, c); got.AccessKeyID != "AKID1" {
+		t.Fatalf("Retrieve: %s", got.AccessKeyID)
+	}
+	out := logs.String()
+	for _, want := range []string{"cannot load credentials from the store", "cannot save credentials to the store", "symbolic link"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("logs lack %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "SECRET") || strings.Contains(out, "root:") {
+		t.Errorf("logs leak content:\n%s", out)
+	}
+
+	// A store whose Load fails in memory, too.
+	ms := newMemStore()
+	ms.loadErr = errors.New("disk on fire")
+	c2, _ := newTestCache(t, clk, p, func(o *Options) { o.Store, o.StoreKey = ms, testKey })
+	mustRetrieve(t, c2)
+	if ms.saves != 1 {
+		t.Errorf("saves = %d; want 1", ms.saves)
+	}
+}
+
+// TestStoreLoadedLifetime: credentials loaded from a store by a process
+// that never saw the provider's lifetime are planned on what remains of
+// them, and refreshed before expiry.
+func TestStoreLoadedLifetime(t *testing.T) {
+	clk := clock.NewFake(t0)
+	ms := newMemStore()
+	ms.m[testKey] = testCreds(t0.Add(20 * time.Minute))
+	p := newTestProvider(clk, time.Hour)
+	c, evs := newTestCache(t, clk, p, func(o *Options) { o.Store, o.StoreKey = ms, testKey })
+	mustRetrieve(t, c)
+	ev := evs.next(t)
+	if ev.Outcome != OutcomeLoaded || !ev.NextRefresh.Equal(t0.Add(15*time.Minute)) {
+		t.Errorf("loaded: %v, next refresh +%v; want +15m (a quarter of 20m before expiry)", ev.Outcome, ev.NextRefresh.Sub(t0))
+	}
+	if p.calls.Load() != 0 {
+		t.Error("the provider was called")
+	}
+}
+
+func ExampleFileStore() {
+	dir, err := os.MkdirTemp("", "awsoidc-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+
+	// One private directory shared by every process of the user.
+	store, err := FileStore(filepath.Join(dir, "credentials"))
+	if err != nil {
+		panic(err)
+	}
+	provider := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		// In a program: provider.New(...) or provider.FromEnvironment(...).
+		return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret",
+			CanExpire: true, Expires: time.Now().Add(time.Hour)}, nil
+	})
+	c := New(provider, func(o *Options) {
+		o.Store = store
+		// What identifies the credentials: provider.Provider.CacheKey().
+		o.StoreKey = "arn:aws:iam::123456789012:role/app|app-session"
+	})
+	defer c.Close()
+
+	creds, err := c.Retrieve(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	entries, _ := os.ReadDir(store.Dir())
+	fmt.Println(creds.AccessKeyID, len(entries), "files")
+	// Output: AKIDEXAMPLE 2 files
+}
