@@ -10,7 +10,16 @@
 //     verifies the SigV4 signature made with credentials the server issued;
 //   - an OIDC issuer at [Server.Issuer]: discovery at
 //     Issuer()+"/.well-known/openid-configuration" and a JWKS with RSA and
-//     EC keys that [Server.MintToken] really signs with.
+//     EC keys that [Server.MintToken] really signs with;
+//   - the OAuth 2.0 device authorization grant (RFC 8628) for clients
+//     registered with [Server.AddClient]: a device authorization endpoint,
+//     a token endpoint (device_code and refresh_token grants, optional
+//     refresh token rotation), a revocation endpoint (RFC 7009) and a
+//     verification page. Tests play the user with [Server.WaitUserCode],
+//     [Server.Approve], [Server.Deny], [Server.SlowDown] and
+//     [Server.Expire]. Issued ID tokens and JWT access tokens are signed
+//     with the issuer's keys, so STS accepts them for a role whose Audience
+//     is the client ID.
 //
 // Responses and errors follow the AWS wire format closely enough that the
 // real [github.com/aws/aws-sdk-go-v2/service/sts] client parses them into its

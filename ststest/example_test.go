@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"golang.org/x/oauth2"
 
 	"github.com/awsoidc/awsoidc/ststest"
 )
@@ -98,4 +99,59 @@ func ExampleServer_Hold() {
 	// Output:
 	// request in flight
 	// <nil>
+}
+
+// The device authorization grant (RFC 8628) end to end: a client starts a
+// login, the test plays the user and approves the code, the client's poll
+// gets a signed ID token, and STS accepts it for a role that trusts the
+// client ID.
+func ExampleServer_Approve() {
+	ctx := context.Background()
+	srv := ststest.NewServer()
+	defer srv.Close()
+	srv.AddClient(ststest.Client{ID: "cli", RotateRefreshTokens: true})
+	roleARN := srv.AddRole(ststest.Role{Name: "people", Audience: "cli"})
+
+	cfg := &oauth2.Config{
+		ClientID: "cli",
+		Scopes:   []string{"openid", "offline_access"},
+		Endpoint: oauth2.Endpoint{
+			DeviceAuthURL: srv.Issuer() + "/device/code",
+			TokenURL:      srv.Issuer() + "/token",
+			AuthStyle:     oauth2.AuthStyleInParams,
+		},
+	}
+	da, err := cfg.DeviceAuth(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	// The user reads the code and approves it in a browser.
+	userCode, _ := srv.WaitUserCode(ctx)
+	_ = srv.Approve(userCode, "alice")
+
+	// One poll of the token endpoint (RFC 8628 §3.4). Real clients loop
+	// with cfg.DeviceAccessToken.
+	tok, err := cfg.Exchange(ctx, "",
+		oauth2.SetAuthURLParam("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+		oauth2.SetAuthURLParam("device_code", da.DeviceCode))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	idToken, _ := tok.Extra("id_token").(string)
+
+	out, err := srv.STSClient().AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn:          aws.String(roleARN),
+		RoleSessionName:  aws.String("alice"),
+		WebIdentityToken: aws.String(idToken),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(aws.ToString(out.SubjectFromWebIdentityToken), aws.ToString(out.AssumedRoleUser.Arn))
+	// Output:
+	// alice arn:aws:sts::123456789012:assumed-role/people/alice
 }

@@ -26,6 +26,7 @@ type discovery struct {
 	AuthorizationEndpoint             string   `json:"authorization_endpoint,omitempty"`
 	TokenEndpoint                     string   `json:"token_endpoint,omitempty"`
 	DeviceAuthorizationEndpoint       string   `json:"device_authorization_endpoint,omitempty"`
+	RevocationEndpoint                string   `json:"revocation_endpoint,omitempty"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
 	SubjectTypesSupported             []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
@@ -115,11 +116,17 @@ func (s *Server) getJSON(ctx context.Context, url string, v any) error {
 // discoveryDocument returns the metadata for issuer iss.
 func (s *Server) discoveryDocument(iss string) discovery {
 	return discovery{
-		Issuer:                           iss,
-		JWKSURI:                          iss + "/keys",
-		ResponseTypesSupported:           []string{"id_token"},
-		SubjectTypesSupported:            []string{"public"},
-		IDTokenSigningAlgValuesSupported: supportedAlgs,
-		ClaimsSupported:                  []string{"iss", "sub", "aud", "exp", "iat", "nbf", SourceIdentityClaim},
+		Issuer:                            iss,
+		JWKSURI:                           iss + "/keys",
+		TokenEndpoint:                     iss + "/token",
+		DeviceAuthorizationEndpoint:       iss + "/device/code",
+		RevocationEndpoint:                iss + "/revoke",
+		ResponseTypesSupported:            []string{"id_token"},
+		SubjectTypesSupported:             []string{"public"},
+		IDTokenSigningAlgValuesSupported:  supportedAlgs,
+		GrantTypesSupported:               []string{grantDeviceCode, grantRefreshToken},
+		ScopesSupported:                   []string{"openid", "offline_access"},
+		TokenEndpointAuthMethodsSupported: []string{"none", "client_secret_basic", "client_secret_post"},
+		ClaimsSupported:                   []string{"iss", "sub", "aud", "exp", "iat", "nbf", "azp", "auth_time", SourceIdentityClaim},
 	}
 }

@@ -46,7 +46,8 @@ func TestDiscoveryDocument(t *testing.T) {
 	s, _ := newTestServer(t)
 	var d map[string]any
 	getJSON(t, s, s.Issuer()+"/.well-known/openid-configuration", &d)
-	if d["issuer"] != s.Issuer() || d["jwks_uri"] != s.Issuer()+"/keys" {
+	if d["issuer"] != s.Issuer() || d["jwks_uri"] != s.Issuer()+"/keys" || d["token_endpoint"] != s.Issuer()+"/token" ||
+		d["device_authorization_endpoint"] != s.Issuer()+"/device/code" || d["revocation_endpoint"] != s.Issuer()+"/revoke" {
 		t.Errorf("discovery = %v", d)
 	}
 	algs, _ := json.Marshal(d["id_token_signing_alg_values_supported"])

@@ -1,7 +1,6 @@
 package ststest
 
 import (
-	"crypto/rand"
 	"fmt"
 	"path"
 	"strings"
@@ -173,20 +172,4 @@ func containsString(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-const (
-	upperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-	base64ish  = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-)
-
-// randomString returns n characters drawn uniformly from alphabet, whose
-// length must divide 256.
-func randomString(alphabet string, n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
 }

@@ -94,8 +94,15 @@ type Server struct {
 	latency   map[string]time.Duration
 	holds     map[string][]*gate
 	calls     map[string]int
-	changed   chan struct{} // closed and replaced whenever calls change
+	changed   chan struct{} // closed and replaced whenever calls or device authorizations change
 	roleSeq   int
+
+	clients       map[string]*Client
+	devices       map[string]*deviceGrant // by device code
+	userCodes     map[string]*deviceGrant // by user code
+	deviceOrder   []*deviceGrant
+	refreshTokens map[string]*refreshGrant
+	autoApprove   string // subject, or "" (see AutoApprove)
 }
 
 // NewServer starts a Server on a loopback port. Defaults: Options.Now
@@ -148,6 +155,11 @@ func NewServer(optFns ...func(*Options)) *Server {
 		holds:     make(map[string][]*gate),
 		calls:     make(map[string]int),
 		changed:   make(chan struct{}),
+
+		clients:       make(map[string]*Client),
+		devices:       make(map[string]*deviceGrant),
+		userCodes:     make(map[string]*deviceGrant),
+		refreshTokens: make(map[string]*refreshGrant),
 	}
 	if o.TLS {
 		s.srv = httptest.NewTLSServer(s.routes())
@@ -220,6 +232,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", s.serveSTS)
 	mux.HandleFunc("GET "+issuerPath+"/.well-known/openid-configuration", s.serveDiscovery)
 	mux.HandleFunc("GET "+issuerPath+"/keys", s.serveJWKS)
+	mux.HandleFunc("POST "+issuerPath+"/device/code", s.serveDeviceAuthorization)
+	mux.HandleFunc("POST "+issuerPath+"/token", s.serveToken)
+	mux.HandleFunc("POST "+issuerPath+"/revoke", s.serveRevoke)
+	mux.HandleFunc(issuerPath+"/device", s.serveVerification)
 	return mux
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -51,8 +52,20 @@ func TestNoSecretsInLogsOrFormatting(t *testing.T) {
 		RoleArn: aws.String("arn:aws:iam::123456789012:role/app"), RoleSessionName: aws.String("s1"), WebIdentityToken: aws.String(tok),
 	})
 
+	s.Fail(ActionToken, Fault{Code: "server_error"})
+	s.AddClient(Client{ID: testClient, Secret: "client-secret-value", RotateRefreshTokens: true})
+	s.AutoApprove("alice")
+	da, err := oauthConfig(t, s, testClient, "").DeviceAuth(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	device := url.Values{"grant_type": {grantDeviceCode}, "client_id": {testClient}, "client_secret": {"client-secret-value"}, "device_code": {da.DeviceCode}}
+	_ = postToken(t, s, device) // fault
+	tr := postToken(t, s, device)
+	_ = refresh(t, s, testClient, tr.RefreshToken)
+
 	out := logs.String()
-	for _, v := range []any{s, s.Sessions(), []*Server{s}} {
+	for _, v := range []any{s, s.Sessions(), []*Server{s}, Client{ID: "x", Secret: "client-secret-value"}, &Client{Secret: "client-secret-value"}} {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
 			out += fmt.Sprintf(verb, v)
 		}
@@ -60,7 +73,8 @@ func TestNoSecretsInLogsOrFormatting(t *testing.T) {
 	if !strings.Contains(logs.String(), "AssumeRoleWithWebIdentity") {
 		t.Errorf("expected request logs, got %q", logs.String())
 	}
-	for name, secret := range map[string]string{"token": tok, "secret key": creds.SecretAccessKey, "session token": creds.SessionToken, "wrong secret": bad.SecretAccessKey} {
+	for name, secret := range map[string]string{"token": tok, "secret key": creds.SecretAccessKey, "session token": creds.SessionToken, "wrong secret": bad.SecretAccessKey,
+		"client secret": "client-secret-value", "device code": da.DeviceCode, "ID token": tr.IDToken, "access token": tr.AccessToken, "refresh token": tr.RefreshToken} {
 		if strings.Contains(out, secret) {
 			t.Errorf("%s leaked", name)
 		}
