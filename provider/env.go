@@ -40,12 +40,23 @@ var regionOfPartition = map[string]string{
 	"aws-us-gov": "us-gov-west-1",
 }
 
+// PartitionRegion returns the STS region to use for roleARN when nothing
+// configures one: the usual region of the ARN's partition (cn-north-1 for
+// aws-cn, us-gov-west-1 for aws-us-gov), else [DefaultRegion].
+func PartitionRegion(roleARN string) string {
+	if parts := strings.SplitN(roleARN, ":", 3); len(parts) == 3 && regionOfPartition[parts[1]] != "" {
+		return regionOfPartition[parts[1]]
+	}
+	return DefaultRegion
+}
+
 // FromEnvironment returns a Provider configured the way the SDK configures
 // web identity from the environment (IRSA): the role from AWS_ROLE_ARN,
 // tokens read again on every call from the file AWS_WEB_IDENTITY_TOKEN_FILE
 // (with [tokensource.File]), the session name from AWS_ROLE_SESSION_NAME
 // when set, and an anonymous STS client built from cfg by [NewSTSClient]
-// (an empty region becomes the role partition's usual STS region).
+// (an empty region becomes the role partition's usual STS region, see
+// [PartitionRegion]).
 //
 // Options.SourceID is the token file's path, and ProviderSources reports
 // web identity from environment variables, as the SDK does. optFns run
@@ -59,6 +70,14 @@ func FromEnvironment(ctx context.Context, cfg aws.Config, optFns ...func(*Option
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("provider: %w", err)
 	}
+	region := PartitionRegion(strings.TrimSpace(os.Getenv(EnvRoleARN)))
+	return NewFromEnvironment(newSTSClient(cfg, region), optFns...)
+}
+
+// NewFromEnvironment is [FromEnvironment] with an STS client of the
+// caller's, for callers that build the client themselves or late (the root
+// package's config.LoadDefaultConfig option builds it on first use).
+func NewFromEnvironment(client STSClient, optFns ...func(*Options)) (*Provider, error) {
 	roleARN := strings.TrimSpace(os.Getenv(EnvRoleARN))
 	path := strings.TrimSpace(os.Getenv(EnvTokenFile))
 	var missing []string
@@ -71,11 +90,6 @@ func FromEnvironment(ctx context.Context, cfg aws.Config, optFns ...func(*Option
 	if len(missing) > 0 {
 		return nil, &MissingEnvError{Names: missing}
 	}
-	region := DefaultRegion
-	if parts := strings.SplitN(roleARN, ":", 3); len(parts) == 3 && regionOfPartition[parts[1]] != "" {
-		region = regionOfPartition[parts[1]]
-	}
-	client := newSTSClient(cfg, region)
 	sessionName := strings.TrimSpace(os.Getenv(EnvRoleSessionName))
 	fns := make([]func(*Options), 0, len(optFns)+1)
 	fns = append(fns, func(o *Options) {

@@ -1,0 +1,109 @@
+package awsoidc
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/awsoidc/awsoidc/cache"
+	"github.com/awsoidc/awsoidc/provider"
+	"github.com/awsoidc/awsoidc/tokensource"
+)
+
+// NewCredentials returns refreshing credentials for roleARN: tokens from src
+// are traded for credentials by client through AssumeRoleWithWebIdentity,
+// and the result is cached and refreshed ahead of expiry. Pass it to
+// config.WithCredentialsProvider, or use [WithWebIdentity], which does both.
+//
+// Every input is checked before any call to STS; the error names the field
+// and the rule it breaks.
+func NewCredentials(client provider.STSClient, roleARN string, src tokensource.Source, optFns ...func(*Options)) (*cache.Cache, error) {
+	var o Options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if o.STSClient != nil {
+		client = o.STSClient
+	}
+	p, err := provider.New(client, roleARN, src, o.Provider...)
+	if err != nil {
+		return nil, err
+	}
+	return newCache(p, o), nil
+}
+
+// WithWebIdentity returns a config.LoadDefaultConfig option that makes the
+// loaded configuration use credentials for roleARN obtained with tokens from
+// src, cached and refreshed ahead of expiry:
+//
+//	cfg, err := config.LoadDefaultConfig(ctx,
+//		awsoidc.WithWebIdentity(roleARN, tokensource.File(path)))
+//
+// Unless [Options].STSClient is set, STS is called by an anonymous client
+// built on first use from the shared configuration and environment, with the
+// region, profile and HTTP client given to LoadDefaultConfig, wherever they
+// stand among its options; AWS_ENDPOINT_URL_STS is honoured. Invalid inputs
+// make LoadDefaultConfig fail before any call to STS.
+func WithWebIdentity(roleARN string, src tokensource.Source, optFns ...func(*Options)) config.LoadOptionsFunc {
+	return func(lo *config.LoadOptions) error {
+		var o Options
+		for _, fn := range optFns {
+			fn(&o)
+		}
+		client := o.STSClient
+		if client == nil {
+			client = newLazySTS(lo, roleARN)
+		}
+		p, err := provider.New(client, roleARN, src, o.Provider...)
+		if err != nil {
+			return fmt.Errorf("awsoidc: %w", err)
+		}
+		lo.Credentials = newCache(p, o)
+		return nil
+	}
+}
+
+// WithIRSA returns a config.LoadDefaultConfig option for a Kubernetes pod
+// with IAM roles for service accounts: the role comes from AWS_ROLE_ARN,
+// tokens from the file named by AWS_WEB_IDENTITY_TOKEN_FILE (read again on
+// every refresh, as the kubelet rotates it), and the session name from
+// AWS_ROLE_SESSION_NAME when set:
+//
+//	cfg, err := config.LoadDefaultConfig(ctx, awsoidc.WithIRSA())
+//
+// Unlike the SDK's own web identity provider, the credentials are refreshed
+// in the background before they expire, so no SDK call waits on STS while
+// credentials are valid. When a variable is missing, LoadDefaultConfig fails
+// with a [provider.MissingEnvError] naming every missing variable. The STS
+// client is built as for [WithWebIdentity].
+func WithIRSA(optFns ...func(*Options)) config.LoadOptionsFunc {
+	return func(lo *config.LoadOptions) error {
+		var o Options
+		for _, fn := range optFns {
+			fn(&o)
+		}
+		client := o.STSClient
+		if client == nil {
+			client = newLazySTS(lo, "")
+		}
+		p, err := provider.NewFromEnvironment(client, o.Provider...)
+		if err != nil {
+			return fmt.Errorf("awsoidc: %w", err)
+		}
+		lo.Credentials = newCache(p, o)
+		return nil
+	}
+}
+
+// newCache puts p behind a cache, keying a persistent store by p's identity
+// unless the caller chose a key.
+func newCache(p *provider.Provider, o Options) *cache.Cache {
+	fns := make([]func(*cache.Options), 0, len(o.Cache)+1)
+	fns = append(fns, o.Cache...)
+	fns = append(fns, func(co *cache.Options) {
+		if co.StoreKey == "" {
+			co.StoreKey = p.CacheKey()
+		}
+	})
+	return cache.New(p, fns...)
+}

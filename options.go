@@ -1,0 +1,24 @@
+package awsoidc
+
+import (
+	"github.com/awsoidc/awsoidc/cache"
+	"github.com/awsoidc/awsoidc/provider"
+)
+
+// Options configures the credentials that [WithIRSA], [WithWebIdentity] and
+// [NewCredentials] wire together.
+type Options struct {
+	// Provider holds options for [provider.New]: session name, duration,
+	// session policies, retries, clock, logger.
+	Provider []func(*provider.Options)
+
+	// Cache holds options for [cache.New]: refresh windows, backoff, a
+	// persistent store, hooks. When a store is set without a key, the key is
+	// the provider's [provider.Provider.CacheKey].
+	Cache []func(*cache.Options)
+
+	// STSClient, when set, is the client that calls AssumeRoleWithWebIdentity.
+	// When nil, [WithIRSA] and [WithWebIdentity] build an anonymous STS
+	// client from the configuration being loaded, on first use.
+	STSClient provider.STSClient
+}
