@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -169,8 +170,18 @@ type proc struct {
 // start starts the binary without waiting for it.
 func (f *fixture) start(env []string, args ...string) *proc {
 	f.t.Helper()
+	return f.startWith(nil, env, args...)
+}
+
+// startWith is start with the process attributes set by attr.
+func (f *fixture) startWith(attr func(*syscall.SysProcAttr), env []string, args ...string) *proc {
+	f.t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
+	if attr != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+		attr(cmd.SysProcAttr)
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		f.t.Fatal(err)

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/awsoidc/awsoidc/ststest"
+)
+
+const testClientID = "awsoidc-cli-test"
+
+// deviceFixture is a fixture whose server has a device-flow client, and a
+// role that trusts the client's ID tokens.
+func newDeviceFixture(t *testing.T) (*fixture, string) {
+	f := newFixture(t)
+	f.srv.AddClient(ststest.Client{ID: testClientID})
+	role := f.srv.AddRole(ststest.Role{Name: "device-user", Audience: testClientID, Subject: "alice"})
+	return f, role
+}
+
+func (f *fixture) deviceArgs(cmd string, extra ...string) []string {
+	return append([]string{cmd, "--issuer", f.srv.Issuer(), "--client-id", testClientID, "--cache-dir", f.cacheDir}, extra...)
+}
+
+// userCode reads the user code of the prompt from the process's stderr.
+func (p *proc) userCode(ctx context.Context) (string, error) {
+	if err := p.waitLine(ctx, "and enter the code:"); err != nil {
+		return "", err
+	}
+	for {
+		select {
+		case line, ok := <-p.lines:
+			if !ok {
+				return "", context.Canceled
+			}
+			if code := strings.TrimSpace(line); code != "" {
+				return code, nil
+			}
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+}
+
+// login runs "awsoidc login", reads the user code it prints on stderr and
+// approves it as alice, and returns the login's stderr.
+func (f *fixture) login(t *testing.T, extra ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	// The first poll of the token endpoint waits until the code is
+	// approved: no polling interval passes in real time.
+	release := f.srv.Hold(ststest.ActionToken)
+	defer release()
+	p := f.start(f.env(), f.deviceArgs("login", extra...)...)
+	code, err := p.userCode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.Approve(code, "alice"); err != nil {
+		t.Fatalf("approving %q: %v", code, err)
+	}
+	release()
+	if exit := p.wait(); exit != 0 {
+		t.Fatalf("login: exit %d\n%s", exit, p.errText())
+	}
+	return p.errText()
+}
+
+// storedTokens returns every token value in the token store.
+func storedTokens(t *testing.T, cacheDir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(tokensDir(cacheDir), "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no token files in %s: %v", tokensDir(cacheDir), err)
+	}
+	var out []string
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range m {
+			if s, ok := v.(string); ok && strings.Contains(k, "token") && len(s) > 20 {
+				out = append(out, s)
+			}
+		}
+	}
+	if len(out) < 2 {
+		t.Fatalf("found %d tokens in the store, want an ID token and a refresh token at least", len(out))
+	}
+	return out
+}
+
+// TestLoginCredentialProcessLogout logs in with scripted approval, gets
+// credentials from the stored login without a prompt, and logs out.
+func TestLoginCredentialProcessLogout(t *testing.T) {
+	f, role := newDeviceFixture(t)
+	loginErr := f.login(t)
+	if !strings.Contains(loginErr, "logged in to "+f.srv.Issuer()) {
+		t.Errorf("login did not report success:\n%s", loginErr)
+	}
+	tokens := storedTokens(t, f.cacheDir)
+	assertNoSecrets(t, "login's stderr", loginErr, tokens...)
+
+	args := f.deviceArgs("credential-process", "--role-arn", role, "--endpoint-url", f.srv.URL(), "--verbose")
+	r := f.mustRun(f.env(), args...)
+	creds := processJSON(t, r.stdout)
+	sessions := f.srv.Sessions()
+	if len(sessions) != 1 || sessions[0].Subject != "alice" || sessions[0].RoleARN != role {
+		t.Fatalf("sessions = %+v, want one of %s for alice", sessions, role)
+	}
+	if n := f.srv.Calls(ststest.ActionDeviceAuthorization); n != 1 {
+		t.Errorf("device authorizations = %d, want 1 (the login's)", n)
+	}
+	r2 := f.mustRun(f.env(), args...)
+	if processJSON(t, r2.stdout).AccessKeyID != creds.AccessKeyID {
+		t.Errorf("warm call printed other credentials")
+	}
+	assertNoSecrets(t, "credential-process stderr", r.stderr+r2.stderr, append(tokens, creds.SecretAccessKey, creds.SessionToken)...)
+
+	r = f.mustRun(f.env(), f.deviceArgs("logout")...)
+	if !strings.Contains(r.stderr, "logged out of "+f.srv.Issuer()) || !strings.Contains(r.stderr, "removed 1 stored credential set") {
+		t.Errorf("logout said:\n%s", r.stderr)
+	}
+	if files, _ := filepath.Glob(filepath.Join(tokensDir(f.cacheDir), "*.json")); len(files) != 0 {
+		t.Errorf("token files left after logout: %v", files)
+	}
+	if files, _ := filepath.Glob(filepath.Join(credentialsDir(f.cacheDir), "*.json")); len(files) != 0 {
+		t.Errorf("credential files left after logout: %v", files)
+	}
+
+	// Now credential-process needs a login, and says how to do it,
+	// without prompting and without calling STS.
+	assumes := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity)
+	r = f.run(f.env(), args...)
+	if r.code != exitError || r.stdout != "" || !strings.Contains(r.stderr, "login required") || !strings.Contains(r.stderr, `run "awsoidc login --issuer `+f.srv.Issuer()) {
+		t.Errorf("after logout: exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if n := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity); n != assumes {
+		t.Errorf("after logout, credential-process called STS")
+	}
+	if n := f.srv.Calls(ststest.ActionDeviceAuthorization); n != 1 {
+		t.Errorf("credential-process without --allow-prompt started a device login")
+	}
+}
+
+// TestLoginDenied checks that a denied login fails with exit status 1.
+func TestLoginDenied(t *testing.T) {
+	f, _ := newDeviceFixture(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	release := f.srv.Hold(ststest.ActionToken)
+	defer release()
+	p := f.start(f.env(), f.deviceArgs("login")...)
+	code, err := p.userCode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.Deny(code); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if exit := p.wait(); exit != exitError || !strings.Contains(p.errText(), "denied") {
+		t.Errorf("denied login: exit %d\n%s", exit, p.errText())
+	}
+}
+
+// TestCredentialProcessAllowPrompt starts a device login from
+// credential-process itself. The process has no controlling terminal, so
+// the prompt goes to stderr.
+func TestCredentialProcessAllowPrompt(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs setsid to run without a controlling terminal")
+	}
+	f, role := newDeviceFixture(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	release := f.srv.Hold(ststest.ActionToken)
+	defer release()
+	p := f.startDetached(f.env(), f.deviceArgs("credential-process", "--role-arn", role, "--endpoint-url", f.srv.URL(), "--allow-prompt")...)
+	code, err := p.userCode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.Approve(code, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	out, err := readAll(p)
+	if exit := p.wait(); exit != 0 || err != nil {
+		t.Fatalf("exit %d, %v\n%s", exit, err, p.errText())
+	}
+	processJSON(t, out)
+	// The login is stored: the next call needs no prompt.
+	f.mustRun(f.env(), f.deviceArgs("credential-process", "--role-arn", role, "--endpoint-url", f.srv.URL(), "--no-cache")...)
+	if n := f.srv.Calls(ststest.ActionDeviceAuthorization); n != 1 {
+		t.Errorf("device authorizations = %d, want 1", n)
+	}
+}
+
+// startDetached is start in a new session, without a controlling terminal.
+func (f *fixture) startDetached(env []string, args ...string) *proc {
+	return f.startWith(func(attr *syscall.SysProcAttr) { setsid(attr) }, env, args...)
+}

@@ -1,0 +1,5 @@
+package main
+
+import "syscall"
+
+func setsid(attr *syscall.SysProcAttr) { attr.Setsid = true }
