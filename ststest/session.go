@@ -8,21 +8,21 @@ import (
 // Session describes temporary credentials the server issued, without their
 // secret key or session token. See [Server.Sessions].
 type Session struct {
-	AccessKeyID     string
-	RoleARN         string
-	AssumedRoleARN  string
-	AssumedRoleID   string // "<role ID>:<session name>", the caller's UserId
-	Account         string
-	RoleSessionName string
-	Subject         string // the token's sub
-	Audience        string // the token's audience the role trusted
-	Issuer          string // the token's iss
-	Provider        string // the OIDC provider ARN STS reported
-	SourceIdentity  string
-	Policy          string
-	PolicyARNs      []string
-	Duration        time.Duration
-	Expiration      time.Time
+	AccessKeyID     string        // the "ASIA..." access key ID
+	RoleARN         string        // the role assumed
+	AssumedRoleARN  string        // arn:...:sts::<account>:assumed-role/<name>/<session>
+	AssumedRoleID   string        // "<role ID>:<session name>", the caller's UserId
+	Account         string        // the caller's Account
+	RoleSessionName string        // as requested
+	Subject         string        // the token's sub
+	Audience        string        // the token's audience the role trusted
+	Issuer          string        // the token's iss
+	Provider        string        // the OIDC provider ARN STS reported
+	SourceIdentity  string        // from the SourceIdentityClaim, if any
+	Policy          string        // the inline session policy, if any
+	PolicyARNs      []string      // the managed session policy ARNs, if any
+	Duration        time.Duration // DurationSeconds (default 1h)
+	Expiration      time.Time     // when the credentials expire, per Options.Now
 }
 
 // session is a Session with its secrets, which never leave the server except
@@ -48,12 +48,13 @@ func (s *Server) Sessions() []Session {
 
 // issue stores a new session for info and returns it with fresh
 // credentials: an "ASIA" access key ID, a 40-character secret key and a
-// session token.
-func (s *Server) issue(info Session) *session {
+// session token of at least minTokenSize bytes.
+func (s *Server) issue(info Session, minTokenSize int) *session {
+	const prefix = "IQoJb3JpZ2luX2VjE"
 	sess := &session{
 		Session:         info,
 		secretAccessKey: randomString(base64ish, 40),
-		sessionToken:    "IQoJb3JpZ2luX2VjE" + randomString(base64ish, 356),
+		sessionToken:    prefix + randomString(base64ish, max(356, minTokenSize-len(prefix))),
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

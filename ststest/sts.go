@@ -9,6 +9,9 @@ import (
 	"time"
 )
 
+// maxSessionTokenSize is the largest MinimumSessionTokenSize STS accepts.
+const maxSessionTokenSize = 4096
+
 var (
 	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]*$`)
 	policyCharset      = regexp.MustCompile("^[\u0009\u000A\u000D\u0020-\u00FF]+$")
@@ -23,6 +26,7 @@ type assumeInput struct {
 	policy      string
 	policyARNs  []string
 	providerID  string
+	minTokenLen int // MinimumSessionTokenSize
 }
 
 // assumeRoleWithWebIdentity answers the STS action of the same name.
@@ -49,6 +53,7 @@ func (s *Server) assumeRoleWithWebIdentity(w http.ResponseWriter, req *stsReques
 		Provider:                    sess.Provider,
 		Audience:                    sess.Audience,
 		SourceIdentity:              sess.SourceIdentity,
+		SessionTokenSize:            len(sess.sessionToken),
 	}
 	if in.policy != "" || len(in.policyARNs) > 0 {
 		size := packedPolicySize(in.policy, in.policyARNs, s.opts.PackedPolicyLimit)
@@ -105,7 +110,7 @@ func (s *Server) assume(req *stsRequest, in assumeInput) (*session, *apiError) {
 		PolicyARNs:      in.policyARNs,
 		Duration:        in.duration,
 		Expiration:      s.now().Add(in.duration).Truncate(time.Second),
-	}), nil
+	}, in.minTokenLen), nil
 }
 
 // parseAssumeInput reads and validates the parameters, collecting every
@@ -163,6 +168,17 @@ func parseAssumeInput(req *stsRequest) (assumeInput, *apiError) {
 	}
 	if len(in.policyARNs) > 10 {
 		v.add("Value '[...]' at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10")
+	}
+	if p.Has("MinimumSessionTokenSize") {
+		n, err := strconv.Atoi(p.Get("MinimumSessionTokenSize"))
+		switch {
+		case err != nil || n < 0:
+			v.add("Value '%s' at 'minimumSessionTokenSize' failed to satisfy constraint: Member must be a non-negative integer", p.Get("MinimumSessionTokenSize"))
+		case n > maxSessionTokenSize:
+			v.add("Value '%d' at 'minimumSessionTokenSize' failed to satisfy constraint: Member must have value less than or equal to %d", n, maxSessionTokenSize)
+		default:
+			in.minTokenLen = n
+		}
 	}
 	if p.Has("ProviderId") {
 		v.length("providerId", in.providerID, true, 4, 2048, true)

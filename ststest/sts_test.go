@@ -56,8 +56,12 @@ func TestAssumeRoleWithWebIdentitySuccess(t *testing.T) {
 			if got := aws.ToString(out.Provider); got != wantProvider {
 				t.Errorf("Provider = %q, want %q", got, wantProvider)
 			}
+			//lint:ignore SA1019 AWS still documents and sends PackedPolicySize.
 			if out.PackedPolicySize != nil || out.SourceIdentity != nil {
-				t.Errorf("PackedPolicySize = %v, SourceIdentity = %v, want nil", out.PackedPolicySize, out.SourceIdentity)
+				t.Errorf("PackedPolicySize or SourceIdentity set: %v", out.SourceIdentity)
+			}
+			if got := int(aws.ToInt32(out.SessionTokenSize)); got != len(aws.ToString(c.SessionToken)) {
+				t.Errorf("SessionTokenSize = %d, token has %d bytes", got, len(aws.ToString(c.SessionToken)))
 			}
 			sessions := s.Sessions()
 			if len(sessions) != 1 || sessions[0].AccessKeyID != aws.ToString(c.AccessKeyId) || sessions[0].Duration != 30*time.Minute {
@@ -89,8 +93,9 @@ func TestAssumeRoleWithWebIdentityOptionalOutputs(t *testing.T) {
 			in.PolicyArns = []types.PolicyDescriptorType{{Arn: aws.String("arn:aws:iam::aws:policy/ReadOnlyAccess")}}
 		},
 		check: func(t *testing.T, out *sts.AssumeRoleWithWebIdentityOutput) {
+			//lint:ignore SA1019 AWS still documents and sends PackedPolicySize.
 			if n := aws.ToInt32(out.PackedPolicySize); n <= 0 || n > 100 {
-				t.Errorf("PackedPolicySize = %v", out.PackedPolicySize)
+				t.Errorf("PackedPolicySize = %d", n)
 			}
 		},
 	}, {
@@ -99,6 +104,14 @@ func TestAssumeRoleWithWebIdentityOptionalOutputs(t *testing.T) {
 		check: func(t *testing.T, out *sts.AssumeRoleWithWebIdentityOutput) {
 			if got, want := aws.ToString(out.AssumedRoleUser.Arn), "arn:minio:sts:::assumed-role/dRtV0x2V/sess"; got != want {
 				t.Errorf("Arn = %q, want %q", got, want)
+			}
+		},
+	}, {
+		name:  "minimum session token size",
+		input: func(in *sts.AssumeRoleWithWebIdentityInput) { in.MinimumSessionTokenSize = aws.Int32(4096) },
+		check: func(t *testing.T, out *sts.AssumeRoleWithWebIdentityOutput) {
+			if n := len(aws.ToString(out.Credentials.SessionToken)); n != 4096 || aws.ToInt32(out.SessionTokenSize) != 4096 {
+				t.Errorf("session token of %d bytes, SessionTokenSize %d", n, aws.ToInt32(out.SessionTokenSize))
 			}
 		},
 	}, {
@@ -236,6 +249,8 @@ func TestAssumeRoleWithWebIdentityErrors(t *testing.T) {
 					c.in.PolicyArns = append(c.in.PolicyArns, types.PolicyDescriptorType{Arn: aws.String(fmt.Sprintf("arn:aws:iam::aws:policy/P%d", i))})
 				}
 			}},
+		{name: "minimum session token size over 4096", wantCode: "ValidationError", wantStatus: 400,
+			setup: func(c *setup) { c.in.MinimumSessionTokenSize = aws.Int32(4097) }},
 		{name: "ProviderId with an OIDC token", wantCode: "InvalidParameterValue", wantStatus: 400,
 			setup: func(c *setup) { c.in.ProviderId = aws.String("www.amazon.com") }},
 		// Faults for the codes STS never produces by itself.

@@ -108,7 +108,7 @@ func verifySignature(raw string, h header, keys []jose.JSONWebKey) ([]byte, *api
 	if len(candidates) == 0 {
 		return nil, invalidToken("No key in the identity provider's JWKS matches the token's kid %q", h.Kid)
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(h.Alg)})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(h.Alg)})
 	if err != nil {
 		return nil, invalidToken("The web identity token is not a well-formed JWS")
 	}

@@ -107,6 +107,7 @@ type assumeRoleWithWebIdentityResult struct {
 	Provider                    string             `xml:"Provider"`
 	Audience                    string             `xml:"Audience"`
 	SourceIdentity              string             `xml:"SourceIdentity,omitempty"`
+	SessionTokenSize            int                `xml:"SessionTokenSize"`
 }
 
 type getCallerIdentityResponse struct {
