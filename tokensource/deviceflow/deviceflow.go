@@ -174,6 +174,9 @@ func (s *Source) GoString() string { return s.String() }
 // Format implements [fmt.Formatter]: every verb prints [Source.String].
 func (s *Source) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
 
+// LogValue implements [slog.LogValuer].
+func (s *Source) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
 // Token implements [tokensource.Source]. It returns the stored token while
 // it is valid for longer than the expiry margin, else renews it with the
 // refresh token, else (when [Options] Interactive is set) starts a device

@@ -3,6 +3,7 @@ package deviceflow
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -26,6 +27,10 @@ func (s *Source) endpoint(ctx context.Context) (oauth2.Endpoint, error) {
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return oauth2.Endpoint{}, err
+		}
+		if strings.Contains(err.Error(), errResponseTooLarge.Error()) {
+			// go-oidc wraps the read error with %v: restore the sentinel.
+			err = errResponseTooLarge
 		}
 		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: cleanError{err}}
 	}

@@ -99,7 +99,7 @@ func (e *TokenError) Error() string {
 		fmt.Fprintf(&b, ": %s", sanitize(e.ErrorDescription, 256))
 	}
 	if e.Err != nil && e.StatusCode == 0 {
-		fmt.Fprintf(&b, " (last error: %v)", e.Err)
+		fmt.Fprintf(&b, " (last error: %s)", describe(e.Err))
 	}
 	return b.String()
 }
@@ -199,18 +199,40 @@ type StoreError struct {
 	Err error
 }
 
-func (e *StoreError) Error() string { return fmt.Sprintf("deviceflow: token store %s: %v", e.Op, e.Err) }
+func (e *StoreError) Error() string {
+	return fmt.Sprintf("deviceflow: token store %s: %v", e.Op, e.Err)
+}
 
 // Unwrap returns the cause.
 func (e *StoreError) Unwrap() error { return e.Err }
 
-// sanitize drops control characters (a hostile server could send terminal
-// escape sequences) and truncates s to max runes.
+// describe summarizes err for a message: the status and error code of an
+// [*oauth2.RetrieveError] (whose own message quotes the response body),
+// else err's message, sanitized.
+func describe(err error) string {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		s := "token endpoint error"
+		if re.Response != nil {
+			s = "HTTP " + re.Response.Status
+		}
+		if re.ErrorCode != "" {
+			s += " " + sanitize(re.ErrorCode, 64)
+		}
+		return sanitize(s, 128)
+	}
+	return sanitize(err.Error(), 256)
+}
+
+// sanitize drops control and bidirectional formatting characters (a
+// hostile server could send terminal escape sequences, or reorder what the
+// user reads) and truncates s to max runes.
 func sanitize(s string, max int) string {
 	var b strings.Builder
 	n := 0
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) ||
+			r == 0x200e || r == 0x200f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
 			continue
 		}
 		if n == max {

@@ -88,4 +88,3 @@ type cleanError struct{ err error }
 
 func (e cleanError) Error() string { return sanitize(e.err.Error(), 300) }
 func (e cleanError) Unwrap() error { return e.err }
-

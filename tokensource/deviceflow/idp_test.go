@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,6 +45,9 @@ func idToken(iss, sub string, exp time.Time) string {
 	return makeJWT(map[string]any{"iss": iss, "sub": sub, "aud": testClientID, "exp": exp.Unix(), "iat": exp.Add(-time.Hour).Unix()})
 }
 
+// userCodes numbers user codes across every fake IdP of the process.
+var userCodes atomic.Int64
+
 // fault is a scripted response of the fake token endpoint.
 type fault struct {
 	status int    // HTTP status of the response
@@ -76,6 +80,9 @@ type fakeIdP struct {
 	jwtAccessToken     bool
 	tokenEndpoint      string // overrides the discovered token endpoint
 	discoveryPad       int    // bytes of padding in the discovery document
+	discoveryStatus    int    // when set, discovery answers this status
+	noDeviceEndpoint   bool
+	deviceOverride     map[string]any // merged into device authorization responses
 	devices            map[string]*device
 	users              map[string]string // user code → device code
 	refresh            map[string]bool   // live refresh tokens
@@ -148,17 +155,24 @@ func (idp *fakeIdP) discovery(w http.ResponseWriter, _ *http.Request) {
 	if idp.tokenEndpoint != "" {
 		tokenURL = idp.tokenEndpoint
 	}
-	pad := idp.discoveryPad
+	pad, status, noDevice := idp.discoveryPad, idp.discoveryStatus, idp.noDeviceEndpoint
 	idp.mu.Unlock()
+	if status != 0 {
+		http.Error(w, "down", status)
+		return
+	}
 	doc := map[string]any{
-		"issuer":                        idp.srv.URL,
-		"authorization_endpoint":        idp.srv.URL + "/authorize",
-		"device_authorization_endpoint": idp.srv.URL + "/device",
-		"token_endpoint":                tokenURL,
-		"jwks_uri":                      idp.srv.URL + "/jwks",
-		"response_types_supported":      []string{"code"},
-		"subject_types_supported":       []string{"public"},
+		"issuer":                                idp.srv.URL,
+		"authorization_endpoint":                idp.srv.URL + "/authorize",
+		"device_authorization_endpoint":         idp.srv.URL + "/device",
+		"token_endpoint":                        tokenURL,
+		"jwks_uri":                              idp.srv.URL + "/jwks",
+		"response_types_supported":              []string{"code"},
+		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
+	}
+	if noDevice {
+		delete(doc, "device_authorization_endpoint")
 	}
 	if pad > 0 {
 		doc["padding"] = string(make([]byte, pad))
@@ -177,7 +191,7 @@ func (idp *fakeIdP) deviceAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	idp.seq++
 	dc := fmt.Sprintf("device-code-%d", idp.seq)
-	uc := fmt.Sprintf("WDJB-MJH%d", idp.seq)
+	uc := fmt.Sprintf("WDJB-%04d", userCodes.Add(1)) // unique across IdPs
 	idp.devices[dc] = &device{userCode: uc, state: "pending"}
 	idp.users[uc] = dc
 	resp := map[string]any{
@@ -191,6 +205,13 @@ func (idp *fakeIdP) deviceAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	if idp.interval != 0 {
 		resp["interval"] = idp.interval
+	}
+	for k, v := range idp.deviceOverride {
+		if v == nil {
+			delete(resp, k)
+		} else {
+			resp[k] = v
+		}
 	}
 	writeTestJSON(w, http.StatusOK, resp)
 }
@@ -253,7 +274,7 @@ func (idp *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 	}
 	idp.mu.Lock()
 	defer idp.mu.Unlock()
-	if r.PostForm.Get("client_id") != testClientID {
+	if user, _, ok := r.BasicAuth(); r.PostForm.Get("client_id") != testClientID && (!ok || user != testClientID) {
 		writeTestJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
 		return
 	}

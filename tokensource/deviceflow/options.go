@@ -1,6 +1,7 @@
 package deviceflow
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -131,6 +132,13 @@ func (o Options) GoString() string { return o.String() }
 
 // Format implements [fmt.Formatter]: every verb prints the redacted form.
 func (o Options) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(o.String())) }
+
+// LogValue implements [slog.LogValuer]: the redacted form.
+func (o Options) LogValue() slog.Value { return slog.StringValue(o.String()) }
+
+// MarshalJSON encodes the redacted form, so that no encoder prints the
+// client secret.
+func (o Options) MarshalJSON() ([]byte, error) { return json.Marshal(o.String()) }
 
 // validateIssuer checks the issuer URL (OpenID Connect Discovery 1.0 §2:
 // https, no query or fragment).

@@ -1,0 +1,279 @@
+package deviceflow
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/awsoidc/awsoidc/clock"
+	"github.com/awsoidc/awsoidc/internal/securefile"
+)
+
+func sampleTokens() *Tokens {
+	return &Tokens{
+		Issuer: "https://idp.example.com", ClientID: "c",
+		IDToken: "id.token.value", IDTokenExpiry: t0.Add(time.Hour),
+		AccessToken: "access-value", AccessTokenExpiry: t0.Add(5 * time.Minute),
+		RefreshToken: "refresh-value", Obtained: t0,
+	}
+}
+
+func newFileStore(t *testing.T) *FileStore {
+	t.Helper()
+	fs, err := NewFileStore(filepath.Join(t.TempDir(), "awsoidc", "tokens"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+func TestFileStoreRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	fs := newFileStore(t)
+	const key = "https://idp.example.com c"
+	if _, ok, err := fs.Load(ctx, key); ok || err != nil {
+		t.Fatalf("empty Load() = %v, %v", ok, err)
+	}
+	want := sampleTokens()
+	if err := fs.Save(ctx, key, want); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := fs.Load(ctx, key)
+	if err != nil || !ok || *got != *want {
+		t.Fatalf("Load() = %v, %v, %v", got, ok, err)
+	}
+	data, err := os.ReadFile(fs.Path(key))
+	if err != nil || !strings.Contains(string(data), `"version": 1`) {
+		t.Fatalf("file = %s, %v", data, err)
+	}
+	if runtime.GOOS != "windows" {
+		fi, _ := os.Stat(fs.Path(key))
+		di, _ := os.Stat(fs.Dir())
+		if fi.Mode().Perm() != 0o600 || di.Mode().Perm() != 0o700 {
+			t.Errorf("modes: file %v, dir %v", fi.Mode(), di.Mode())
+		}
+	}
+	if other := fs.Path("https://idp.example.com d"); other == fs.Path(key) || filepath.Dir(other) != fs.Dir() {
+		t.Error("keys must map to distinct files in the store")
+	}
+	if err := fs.Delete(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Delete(ctx, key); err != nil {
+		t.Fatalf("second Delete() = %v", err)
+	}
+	if _, ok, _ := fs.Load(ctx, key); ok {
+		t.Fatal("tokens survived Delete")
+	}
+}
+
+func TestFileStoreCorruptIsMiss(t *testing.T) {
+	ctx := context.Background()
+	fs := newFileStore(t)
+	const key = "k"
+	valid, _ := encodeTokens(sampleTokens())
+	cases := map[string][]byte{
+		"empty":       {},
+		"truncated":   valid[:len(valid)/2],
+		"not json":    []byte("\x00\x01garbage"),
+		"array":       []byte(`[1,2]`),
+		"old version": []byte(`{"version":0,"issuer":"i","client_id":"c","refresh_token":"r"}`),
+		"new version": []byte(`{"version":2,"issuer":"i","client_id":"c","refresh_token":"r"}`),
+		"no tokens":   []byte(`{"version":1,"issuer":"i","client_id":"c"}`),
+		"bad time":    []byte(`{"version":1,"issuer":"i","client_id":"c","refresh_token":"r","obtained":"yesterday"}`),
+		"trailing":    append(append([]byte{}, valid...), []byte(`{}`)...),
+		"oversized":   []byte(strings.Repeat(" ", maxStoreFileSize+1)),
+	}
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			if err := os.WriteFile(fs.Path(key), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, ok, err := fs.Load(ctx, key)
+			if ok || err != nil || got != nil {
+				t.Fatalf("Load() = %v, %v, %v: want a miss", got, ok, err)
+			}
+		})
+	}
+	// A save heals it.
+	if err := fs.Save(ctx, key, sampleTokens()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := fs.Load(ctx, key); !ok {
+		t.Fatal("no tokens after healing save")
+	}
+}
+
+func TestFileStoreRefusals(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Unix permissions")
+	}
+	ctx := context.Background()
+
+	t.Run("symlink", func(t *testing.T) {
+		fs := newFileStore(t)
+		target := filepath.Join(t.TempDir(), "elsewhere")
+		if err := os.WriteFile(target, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, fs.Path("k")); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := fs.Load(ctx, "k")
+		var se *StoreError
+		if !errors.As(err, &se) || !errors.Is(err, securefile.ErrSymlink) {
+			t.Fatalf("Load() = %v, want a symlink refusal", err)
+		}
+		if err := fs.Save(ctx, "k", sampleTokens()); !errors.Is(err, securefile.ErrSymlink) {
+			t.Fatalf("Save() = %v, want a symlink refusal", err)
+		}
+	})
+
+	t.Run("group readable file is a miss", func(t *testing.T) {
+		fs := newFileStore(t)
+		if err := fs.Save(ctx, "k", sampleTokens()); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(fs.Path("k"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := fs.Load(ctx, "k"); ok || err != nil {
+			t.Fatalf("Load() = %v, %v: want a miss", ok, err)
+		}
+	})
+
+	t.Run("world writable dir", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "open")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := NewFileStore(dir); !errors.Is(err, securefile.ErrInsecureMode) {
+			t.Fatalf("NewFileStore() = %v, want an insecure-mode refusal", err)
+		}
+	})
+
+	t.Run("source reports store errors", func(t *testing.T) {
+		fs := newFileStore(t)
+		src, err := New("https://idp.example.com", testClientID, func(o *Options) { o.Store = fs })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("/dev/null", fs.Path(src.key)); err != nil {
+			t.Fatal(err)
+		}
+		_, err = src.Token(ctx)
+		var se *StoreError
+		if !errors.As(err, &se) || se.Op != "load" {
+			t.Fatalf("Token() = %v, want a StoreError", err)
+		}
+	})
+}
+
+func TestFileStoreLockExcludes(t *testing.T) {
+	ctx := context.Background()
+	fs := newFileStore(t)
+	unlock, err := fs.Lock(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := fs.Lock(tctx, "k"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("second Lock() = %v, want it to wait for ctx", err)
+	}
+	other, err := fs.Lock(ctx, "other key")
+	if err != nil {
+		t.Fatalf("other key: %v", err)
+	}
+	_ = other()
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := fs.Lock(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = again()
+}
+
+func TestMemoryStore(t *testing.T) {
+	ctx := context.Background()
+	var m MemoryStore
+	if _, ok, _ := m.Load(ctx, "k"); ok {
+		t.Fatal("hit on empty store")
+	}
+	want := sampleTokens()
+	_ = m.Save(ctx, "k", want)
+	got, ok, _ := m.Load(ctx, "k")
+	if !ok || *got != *want {
+		t.Fatal("round trip")
+	}
+	got.RefreshToken = "changed"
+	if again, _, _ := m.Load(ctx, "k"); again.RefreshToken != want.RefreshToken {
+		t.Fatal("Load must return a copy")
+	}
+	unlock, _ := m.Lock(ctx, "k")
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := m.Lock(cctx, "k"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Lock() = %v", err)
+	}
+	_ = unlock()
+	_ = unlock() // idempotent
+	u2, err := m.Lock(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = u2()
+	_ = m.Delete(ctx, "k")
+	if _, ok, _ := m.Load(ctx, "k"); ok {
+		t.Fatal("hit after Delete")
+	}
+}
+
+func TestSaveFailureKeepsTokensInMemory(t *testing.T) {
+	clk := clock.NewFake(t0)
+	idp := newFakeIdP(t, clk)
+	store := &failingStore{MemoryStore: NewMemoryStore()}
+	src, _, _ := newTestSource(t, idp, clk, func(o *Options) { o.Store = store; o.Interactive = false })
+	seeded := seed(t, idp, store.MemoryStore, t0.Add(-time.Minute), t0.Add(-time.Hour))
+	store.fail = true
+	ctx := testCtx(t)
+	tok, err := src.Token(ctx)
+	if err != nil {
+		t.Fatalf("Token() = %v: a failed save must not fail the caller", err)
+	}
+	// The rotated refresh token lives in memory only; the next refresh
+	// must use it, not the dead one in the store.
+	clk.Advance(2 * time.Hour)
+	store.fail = false
+	tok2, err := src.Token(ctx)
+	if err != nil || tok2.Value == tok.Value {
+		t.Fatalf("second Token() = %v, %v", tok2, err)
+	}
+	stored, _, _ := store.Load(ctx, src.key)
+	if stored.RefreshToken == seeded.RefreshToken || stored.IDToken != tok2.Value {
+		t.Fatal("the store did not catch up")
+	}
+}
+
+// failingStore is a MemoryStore whose Save fails while fail is set.
+type failingStore struct {
+	*MemoryStore
+	fail bool
+}
+
+func (f *failingStore) Save(ctx context.Context, key string, t *Tokens) error {
+	if f.fail {
+		return errors.New("disk full")
+	}
+	return f.MemoryStore.Save(ctx, key, t)
+}
