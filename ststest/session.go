@@ -22,7 +22,7 @@ type Session struct {
 	Policy          string        // the inline session policy, if any
 	PolicyARNs      []string      // the managed session policy ARNs, if any
 	Duration        time.Duration // DurationSeconds (default 1h)
-	Expiration      time.Time     // when the credentials expire, per Options.Now
+	Expiration      time.Time     // Options.Now()+Duration, in whole seconds as AWS reports it
 }
 
 // session is a Session with its secrets, which never leave the server except
