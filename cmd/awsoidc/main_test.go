@@ -54,7 +54,7 @@ func TestMain(m *testing.M) {
 // fixture is an ststest server with one role, a token file that role
 // trusts and an empty cache directory.
 type fixture struct {
-	t         *testing.T
+	t         testing.TB
 	srv       *ststest.Server
 	role      string
 	token     string
@@ -63,7 +63,7 @@ type fixture struct {
 	home      string
 }
 
-func newFixture(t *testing.T, optFns ...func(*ststest.Options)) *fixture {
+func newFixture(t testing.TB, optFns ...func(*ststest.Options)) *fixture {
 	t.Helper()
 	srv := ststest.NewServer(optFns...)
 	t.Cleanup(srv.Close)
@@ -136,7 +136,7 @@ func (f *fixture) mustRun(env []string, args ...string) result {
 }
 
 // processJSON parses credential-process output.
-func processJSON(t *testing.T, out string) processOutput {
+func processJSON(t testing.TB, out string) processOutput {
 	t.Helper()
 	var p processOutput
 	dec := json.NewDecoder(strings.NewReader(out))
