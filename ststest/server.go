@@ -236,7 +236,18 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST "+issuerPath+"/token", s.serveToken)
 	mux.HandleFunc("POST "+issuerPath+"/revoke", s.serveRevoke)
 	mux.HandleFunc(issuerPath+"/device", s.serveVerification)
-	return mux
+	return s.withDate(mux)
+}
+
+// withDate sets every response's Date header from [Options.Now], as AWS
+// sends its own clock there: clients that correct for clock skew (the SDK's
+// signer, awsoidc's provider) measure it against the server's time, so a
+// test can shift Options.Now to simulate a client clock that is off.
+func (s *Server) withDate(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+		h.ServeHTTP(w, r)
+	})
 }
 
 // now returns the server's current time.
