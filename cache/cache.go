@@ -60,11 +60,15 @@ type Cache struct {
 	in  *inner                // everything off the fast path
 }
 
-// inner holds the slow-path state of a Cache. It sits behind a pointer so
-// that %v of a Cache value never prints the wrapped provider (which may hold
-// static keys).
+// inner holds the slow-path state of a Cache.
+//
+// The wrapped provider may hold static keys, and fmt prints unexported
+// fields by reflection (with a bad verb such as %s of a Cache value, even
+// through pointers), so the provider is kept behind a func, which fmt
+// prints as an address whatever the verb; cached credentials sit behind the
+// atomic pointer's unsafe.Pointer, likewise.
 type inner struct {
-	provider aws.CredentialsProvider
+	provider func() aws.CredentialsProvider
 	opts     Options // normalized
 	pol      policy
 	backoff  backoff.Policy
@@ -111,7 +115,7 @@ func New(p aws.CredentialsProvider, optFns ...func(*Options)) *Cache {
 		panic("cache: Options.Store is set but Options.StoreKey is empty")
 	}
 	in := &inner{
-		provider: p,
+		provider: func() aws.CredentialsProvider { return p },
 		opts:     o,
 		pol:      policy{advisory: o.AdvisoryWindow, mandatory: o.MandatoryWindow, jitter: o.Jitter},
 		backoff:  backoff.Policy{Min: o.MinBackoff, Max: o.MaxBackoff, Rand: o.Rand},
@@ -146,8 +150,16 @@ func (c *Cache) clock() clock.Clock { return clock.OrReal(c.clk) }
 // are in the mandatory window, and then at most until ctx is done. It
 // returns a [*RefreshError] when no valid credentials can be had.
 func (c *Cache) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	if e := c.cur.Load(); e != nil && c.now().Before(e.refreshAt) {
-		return e.creds, nil
+	if e := c.cur.Load(); e != nil {
+		var now time.Time
+		if c.clk == nil { // c.now(), by hand: it does not inline
+			now = time.Now()
+		} else {
+			now = c.clk.Now()
+		}
+		if now.Before(e.refreshAt) {
+			return e.creds, nil
+		}
 	}
 	return c.retrieveSlow(ctx)
 }
@@ -231,7 +243,7 @@ func (c *Cache) Invalidate() {
 // SDK's credential feature tracking (the User-Agent) stays right through
 // the cache. It implements aws.CredentialProviderSource.
 func (c *Cache) ProviderSources() []aws.CredentialSource {
-	if s, ok := c.in.provider.(aws.CredentialProviderSource); ok {
+	if s, ok := c.in.provider().(aws.CredentialProviderSource); ok {
 		return s.ProviderSources()
 	}
 	return []aws.CredentialSource{}
@@ -244,7 +256,7 @@ func (c *Cache) IsCredentialsProvider(target aws.CredentialsProvider) bool {
 	if _, ok := target.(*Cache); ok {
 		return true
 	}
-	return aws.IsCredentialsProvider(c.in.provider, target)
+	return aws.IsCredentialsProvider(c.in.provider(), target)
 }
 
 // String describes the cache without any credential value.
@@ -267,7 +279,7 @@ func (c *Cache) String() string {
 			state = "expired"
 		}
 	}
-	return fmt.Sprintf("cache.Cache{state: %s, provider: %T}", state, c.in.provider)
+	return fmt.Sprintf("cache.Cache{state: %s, provider: %T}", state, c.in.provider())
 }
 
 // GoString is String, so %#v prints no credential value either.

@@ -181,7 +181,7 @@ func (c *Cache) fetch(ctx context.Context, prev *entry, revoked string, last tim
 	in := c.in
 	st := in.opts.Store
 	if st == nil {
-		creds, err = in.provider.Retrieve(ctx)
+		creds, err = in.provider().Retrieve(ctx)
 		return creds, false, err
 	}
 	if creds, ok := c.load(ctx, prev, revoked, last); ok {
@@ -204,7 +204,7 @@ func (c *Cache) fetch(ctx context.Context, prev *entry, revoked string, last tim
 			return creds, true, nil
 		}
 	}
-	creds, err = in.provider.Retrieve(ctx)
+	creds, err = in.provider().Retrieve(ctx)
 	if err != nil {
 		return aws.Credentials{}, false, err
 	}

@@ -13,6 +13,12 @@ import (
 // Implementations must be safe for concurrent use by goroutines and, for a
 // shared store, by processes. A Store never logs or returns credential
 // values in errors.
+//
+// [Cache] uses a Store in this order on a cold start or a refresh: Load;
+// when that misses (or holds nothing fresher than what the cache has),
+// Lock, Load again, and only then call its provider and Save, before
+// unlocking. Load and Save are thus called both with and without the lock
+// held, so they must not take it themselves.
 type Store interface {
 	// Load returns the credentials stored under key. A missing, corrupt,
 	// truncated or foreign entry is a miss (ok == false, err == nil); err is
