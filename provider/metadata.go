@@ -40,8 +40,22 @@ type Metadata struct {
 	// SessionTokenUtilization is the percentage (0-100) of the maximum
 	// session token size that the session token uses.
 	SessionTokenUtilization int32
-	// Expires is when the credentials expire.
+	// Expires is when the credentials expire, on the local clock
+	// (Options.Clock): STSExpiration less ClockSkew. It equals the Expires
+	// of the credentials returned with it.
 	Expires time.Time
+	// STSExpiration is the Expiration STS returned, on STS's clock.
+	STSExpiration time.Time
+	// ServerTime is the Date header of STS's answer, on STS's clock; zero
+	// when the answer had none (or the STSClient is not the SDK's).
+	ServerTime time.Time
+	// ClockSkew is how far STS's clock was ahead of the local clock when
+	// the answer arrived (ServerTime − local time; negative when the local
+	// clock is ahead), as used to correct Expires. It is zero when the
+	// difference is under [MinClockSkew], when ServerTime is unknown, or
+	// with Options.DisableClockSkewCorrection; it is clamped to
+	// ±[MaxClockSkew].
+	ClockSkew time.Duration
 
 	// RoleSessionName is the session name that was sent: the configured one
 	// or the default (see [DefaultSessionName]).

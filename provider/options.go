@@ -99,9 +99,20 @@ type Options struct {
 	// schedule.
 	Jitter func() float64
 
-	// Clock times the retry delays. Nil means the wall clock; tests use a
-	// clock.Fake.
+	// Clock times the retry delays, and is the local clock that the
+	// clock skew correction compares STS's clock with. Nil means the wall
+	// clock; tests use a clock.Fake.
 	Clock clock.Clock
+
+	// DisableClockSkewCorrection returns the Expiration of STS unchanged.
+	// By default, when the Date header of STS's answer differs from
+	// Clock.Now() by [MinClockSkew] or more, the returned Expires is moved
+	// by that difference (clamped to [MaxClockSkew]) onto the local clock,
+	// so that caches deciding with the local clock neither serve expired
+	// credentials (local clock behind) nor refresh too early (local clock
+	// ahead). The SDK corrects its request signatures for skew the same
+	// way; see [Metadata.ClockSkew].
+	DisableClockSkewCorrection bool
 
 	// Logger receives one record per attempt, retry delay and failure, with
 	// the error class; never a token or credential. Nil discards.

@@ -163,8 +163,15 @@ func (p *Provider) LastMetadata() (Metadata, bool) {
 
 // RetrieveWithMetadata gets a token from the source and calls STS
 // AssumeRoleWithWebIdentity with every configured parameter. It returns the
-// credentials (Source [ProviderName], CanExpire, Expires from STS, AccountID
-// from the assumed role ARN) and what STS said about the session.
+// credentials (Source [ProviderName], CanExpire, Expires, AccountID from the
+// assumed role ARN) and what STS said about the session.
+//
+// Expires is on the local clock (Options.Clock): the Expiration STS
+// returned, less the clock skew measured from the Date header of its answer
+// when the local clock is off by [MinClockSkew] or more (see
+// [Options.DisableClockSkewCorrection] and [Metadata.ClockSkew]). A cache
+// that compares it with the local clock then refreshes on time even when
+// that clock is wrong.
 //
 // Transient failures (IDPCommunicationError, throttling, 5xx, unreadable
 // answers, transport errors) are retried up to Options.MaxAttempts calls in
@@ -213,6 +220,7 @@ func (r *retrieval) run(ctx context.Context) (aws.Credentials, Metadata, error) 
 			if err != nil {
 				return r.fail(ClassPermanent, "", err)
 			}
+			p.correctSkew(ctx, &creds, &md, out.ResultMetadata, p.clock.Now())
 			md.RoleSessionName = aws.ToString(in.RoleSessionName)
 			md.Attempts = r.attempts
 			md.TokenRefreshed = r.refreshed

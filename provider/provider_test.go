@@ -96,7 +96,7 @@ func TestRetrieveCredentialsAndMetadata(t *testing.T) {
 		AssumedRoleARN: "arn:aws:sts::123456789012:assumed-role/test-role/s1", AssumedRoleID: "AROAEXAMPLE:s1",
 		SubjectFromWebIdentityToken: "system:serviceaccount:prod:billing", Audience: "sts.amazonaws.com",
 		Provider: "https://issuer.example", SourceIdentity: "source-id", PackedPolicySize: 7, Expires: t0.Add(time.Hour),
-		SessionTokenSize: 420, SessionTokenUtilization: 12,
+		STSExpiration: t0.Add(time.Hour), SessionTokenSize: 420, SessionTokenUtilization: 12,
 		RoleSessionName: "s1", Attempts: 1,
 	}
 	if md != wantMD {
