@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/awsoidc/awsoidc/ststest"
 )
@@ -80,21 +81,28 @@ func isPSQuote(r rune) bool {
 }
 
 func unquotePS(s string) (string, bool) {
-	rs := []rune(s)
-	if len(rs) < 2 || !isPSQuote(rs[0]) {
+	next := func() (rune, string) {
+		r, size := utf8.DecodeRuneInString(s)
+		raw := s[:size]
+		s = s[size:]
+		return r, raw
+	}
+	if r, _ := next(); !isPSQuote(r) {
 		return "", false
 	}
 	var b strings.Builder
-	for i := 1; i < len(rs); i++ {
-		if isPSQuote(rs[i]) {
-			if i+1 < len(rs) && isPSQuote(rs[i+1]) {
-				b.WriteRune(rs[i+1])
-				i++
-				continue
-			}
-			return b.String(), i == len(rs)-1
+	for s != "" {
+		r, raw := next()
+		if !isPSQuote(r) {
+			b.WriteString(raw)
+			continue
 		}
-		b.WriteRune(rs[i])
+		if r2, _ := utf8.DecodeRuneInString(s); s != "" && isPSQuote(r2) {
+			_, raw2 := next()
+			b.WriteString(raw2)
+			continue
+		}
+		return b.String(), s == ""
 	}
 	return "", false
 }

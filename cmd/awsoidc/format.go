@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // envVar is one environment variable to print.
@@ -81,12 +82,14 @@ func fishQuote(s string) string {
 func psQuote(s string) string {
 	var b strings.Builder
 	b.WriteByte('\'')
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
 		switch r {
 		case '\'', '\u2018', '\u2019', '\u201a', '\u201b':
-			b.WriteRune(r)
+			b.WriteString(s[i : i+size])
 		}
-		b.WriteRune(r)
+		b.WriteString(s[i : i+size]) // bytes as they are, even when not UTF-8
+		i += size
 	}
 	b.WriteByte('\'')
 	return b.String()
