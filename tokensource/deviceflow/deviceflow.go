@@ -17,6 +17,11 @@
 // oauth2's Config.DeviceAccessToken waits a whole interval before its first
 // poll (golang/oauth2#775) and gives up on the first network error or 5xx.
 //
+// Only one device login runs at a time in a process, whatever the number of
+// Sources (a package-level lock, taken with the caller's ctx), so that the
+// user never sees two prompts at once. Across processes, the [TokenStore]
+// lock serializes logins and renewals of the same issuer and client.
+//
 // Every URL the device flow uses must be https, or plain http on a loopback
 // host (for tests and local identity providers); every response body is
 // capped at [MaxResponseSize]. Tokens never appear in errors, logs or in the
@@ -53,7 +58,10 @@ import (
 // process may have renewed them already), else refreshes with the refresh
 // token and saves the result before it unlocks, so that a rotated refresh
 // token is never lost. Other callers wait for that renewal, each until its
-// own ctx is done.
+// own ctx is done. A refresh request, once sent, completes and is saved
+// even when the caller's ctx ends first (bounded by a timeout of its own):
+// an identity provider that rotates refresh tokens has spent the old one by
+// then.
 //
 // A Source is safe for concurrent use.
 type Source struct {
@@ -73,16 +81,19 @@ type Source struct {
 	http             *http.Client
 	clk              clock.Clock
 	log              *slog.Logger
-	pollBackoff      backoff.Policy
+	pollBackoff      backoff.Policy // waits after failed polls
+	retryBackoff     backoff.Policy // waits after failed refreshes
 
 	// renewing has capacity 1: holding its token is being the one goroutine
 	// that renews, logs in or logs out. Waiters select on their ctx.
 	renewing chan struct{}
 
-	mu      sync.Mutex       // guards the fields below; never held across I/O
-	ep      *oauth2.Endpoint // discovered endpoints, nil until discovery succeeds
-	cur     *Tokens          // the tokens last loaded or obtained
-	unsaved bool             // cur could not be saved: prefer it to the store's
+	mu       sync.Mutex       // guards the fields below; never held across I/O
+	ep       *oauth2.Endpoint // discovered endpoints, nil until discovery succeeds
+	cur      *Tokens          // the tokens last loaded or obtained
+	unsaved  bool             // cur could not be saved: prefer it to the store's
+	failures int              // refreshes failed in a row (transient errors)
+	retryAt  time.Time        // no refresh before this while cur has not expired
 }
 
 // loginMu serializes device logins in this process, so that two [Source]s
@@ -144,6 +155,7 @@ func New(issuer, clientID string, optFns ...func(*Options)) (*Source, error) {
 		clk:            clock.OrReal(o.Clock),
 		log:            orDiscard(o.Logger),
 		pollBackoff:    backoff.Policy{Min: time.Second, Max: 30 * time.Second},
+		retryBackoff:   backoff.Policy{Min: 5 * time.Second, Max: time.Minute},
 		renewing:       make(chan struct{}, 1),
 	}
 	if s.prompt == nil {
@@ -257,14 +269,25 @@ func (s *Source) acquire(ctx context.Context) error {
 func (s *Source) release() { <-s.renewing }
 
 // fresh returns the token held in memory when it is valid beyond the margin.
+//
+// After a refresh failed for a transient reason, it also returns the token
+// while it has not expired and the retry backoff has not passed, so that an
+// unreachable identity provider does not cost every caller a request.
 func (s *Source) fresh() (tokensource.Token, bool) {
 	s.mu.Lock()
-	cur := s.cur
+	cur, retryAt := s.cur, s.retryAt
 	s.mu.Unlock()
-	if cur == nil || !s.usable(cur, s.clk.Now()) {
+	if cur == nil {
 		return tokensource.Token{}, false
 	}
-	return s.pick(cur), true
+	now := s.clk.Now()
+	if s.usable(cur, now) {
+		return s.pick(cur), true
+	}
+	if tok := s.pick(cur); now.Before(retryAt) && tok.Value != "" && now.Before(tok.Expiry) {
+		return tok, true
+	}
+	return tokensource.Token{}, false
 }
 
 // pick returns the token of t that goes to STS.
@@ -309,14 +332,13 @@ func (s *Source) renew(ctx context.Context) (tokensource.Token, error) {
 	if err != nil {
 		return tokensource.Token{}, err
 	}
-	defer s.unlockStore(unlock)
-
 	cand, err := s.load(ctx)
 	if err != nil {
+		s.unlockStore(unlock)
 		return tokensource.Token{}, err
 	}
-	now := s.clk.Now()
-	if cand != nil && s.usable(cand, now) {
+	if cand != nil && s.usable(cand, s.clk.Now()) {
+		s.unlockStore(unlock)
 		s.setCurrent(cand)
 		return s.pick(cand), nil
 	}
@@ -329,52 +351,42 @@ func (s *Source) renew(ctx context.Context) (tokensource.Token, error) {
 	case cand.RefreshToken == "":
 		reason = "the token expired and there is no refresh token"
 	default:
-		next, err := s.refresh(ctx, cand)
-		if err == nil {
-			s.saveQuietly(ctx, next)
-			if s.usable(next, s.clk.Now()) {
-				return s.pick(next), nil
-			}
-			reason = "the refresh response had no new, valid token"
-			if !s.useAccessToken {
-				reason = "the refresh response had no new ID token (OpenID Connect Core §12.2)"
-			}
-			break
+		// refresh takes over the store lock.
+		tok, needLogin, err := s.refreshStored(ctx, cand, unlock)
+		if !needLogin {
+			return tok, err
 		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return tokensource.Token{}, ctxErr
+		reason, cause = err.Error(), errors.Unwrap(err)
+		if !s.interactive {
+			return tokensource.Token{}, &LoginRequiredError{Issuer: s.issuer, ClientID: s.clientID, Reason: reason, Hint: s.loginHint, Err: cause}
 		}
-		var te *TokenError
-		if !errors.As(err, &te) || te.ErrorCode != codeInvalidGrant {
-			// The identity provider may be down: keep serving the current
-			// token while it has not expired (static stability).
-			if tok := s.pick(cand); tok.Value != "" && !tok.Expiry.IsZero() && now.Before(tok.Expiry) {
-				s.log.Warn("deviceflow: refresh failed; serving the current token until it expires",
-					"issuer", s.issuer, "expiry", tok.Expiry, "err", err)
-				s.setCurrent(cand)
-				return tok, nil
-			}
+		// Take the lock again for the login; another process may have
+		// logged in meanwhile.
+		if unlock, err = s.lockStore(ctx); err != nil {
 			return tokensource.Token{}, err
 		}
-		// RFC 6749 §5.2 invalid_grant: the refresh token expired or was
-		// revoked. Forget it, so that no process tries it again.
-		s.log.Info("deviceflow: refresh token rejected", "issuer", s.issuer, "refresh_token", redact.Fingerprint(cand.RefreshToken))
-		dropped := *cand
-		dropped.RefreshToken = ""
-		if dropped.IDToken == "" && dropped.AccessToken == "" {
-			if err := s.store.Delete(ctx, s.key); err != nil {
-				s.log.Warn("deviceflow: cannot delete stored tokens", "err", err)
-			}
-			s.setCurrent(nil)
-		} else {
-			s.saveQuietly(ctx, &dropped)
+		if cand, err = s.load(ctx); err != nil {
+			s.unlockStore(unlock)
+			return tokensource.Token{}, err
 		}
-		reason, cause = "the refresh token was rejected (expired or revoked)", err
+		if cand != nil && s.usable(cand, s.clk.Now()) {
+			s.unlockStore(unlock)
+			s.setCurrent(cand)
+			return s.pick(cand), nil
+		}
+		defer s.unlockStore(unlock)
+		return s.loginLocked(ctx, reason)
 	}
-
 	if !s.interactive {
+		s.unlockStore(unlock)
 		return tokensource.Token{}, &LoginRequiredError{Issuer: s.issuer, ClientID: s.clientID, Reason: reason, Hint: s.loginHint, Err: cause}
 	}
+	defer s.unlockStore(unlock)
+	return s.loginLocked(ctx, reason)
+}
+
+// loginLocked runs a device login for [Source.Token], under the store lock.
+func (s *Source) loginLocked(ctx context.Context, reason string) (tokensource.Token, error) {
 	s.log.Info("deviceflow: starting a device login", "issuer", s.issuer, "reason", reason)
 	next, err := s.deviceLogin(ctx)
 	if err != nil {
@@ -382,6 +394,117 @@ func (s *Source) renew(ctx context.Context) (tokensource.Token, error) {
 	}
 	s.saveQuietly(ctx, next)
 	return s.pick(next), nil
+}
+
+// refreshTimeout bounds a refresh once started: it is not cancelled with
+// the caller's ctx (see [Source.refreshStored]).
+const refreshTimeout = time.Minute
+
+// loginNeeded is the error refreshStored returns when only a new login can
+// help: its message is the reason, its cause the token endpoint's error.
+type loginNeeded struct {
+	reason string
+	err    error
+}
+
+func (e *loginNeeded) Error() string { return e.reason }
+func (e *loginNeeded) Unwrap() error { return e.err }
+
+// refreshStored renews cand with its refresh token and saves the result,
+// holding the store lock until the save is done; it owns unlock.
+//
+// The refresh and the save run in a goroutine of their own, under
+// context.WithoutCancel(ctx) and [refreshTimeout]: once the refresh request
+// is sent, an identity provider that rotates refresh tokens has already
+// spent the old one, so the response must be saved even if the caller gives
+// up (ctx done), or the login would be lost. The caller still returns at
+// once when ctx is done.
+//
+// needLogin reports that the refresh token was rejected (RFC 6749 §5.2
+// invalid_grant; it is then removed from the store) or that the response
+// held no usable token; err is then a *loginNeeded.
+func (s *Source) refreshStored(ctx context.Context, cand *Tokens, unlock func() error) (tok tokensource.Token, needLogin bool, err error) {
+	type outcome struct {
+		next *Tokens
+		err  error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		defer s.unlockStore(unlock)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		defer cancel()
+		next, err := s.refresh(rctx, cand)
+		switch {
+		case err == nil:
+			s.saveQuietly(rctx, next)
+		case isInvalidGrant(err):
+			s.dropRefreshToken(rctx, cand)
+		}
+		done <- outcome{next, err}
+	}()
+	var o outcome
+	select {
+	case o = <-done:
+	case <-ctx.Done():
+		return tokensource.Token{}, false, ctx.Err()
+	}
+
+	s.noteRefresh(o.err)
+	if o.err == nil {
+		if s.usable(o.next, s.clk.Now()) {
+			return s.pick(o.next), false, nil
+		}
+		reason := "the refresh response had no new, valid token"
+		if !s.useAccessToken {
+			reason = "the refresh response had no new ID token (OpenID Connect Core §12.2)"
+		}
+		return tokensource.Token{}, true, &loginNeeded{reason: reason}
+	}
+	if isInvalidGrant(o.err) {
+		return tokensource.Token{}, true, &loginNeeded{reason: "the refresh token was rejected (expired or revoked)", err: o.err}
+	}
+	// The identity provider may be down: keep serving the current token
+	// while it has not expired (static stability).
+	if cur := s.pick(cand); cur.Value != "" && !cur.Expiry.IsZero() && s.clk.Now().Before(cur.Expiry) {
+		s.log.Warn("deviceflow: refresh failed; serving the current token until it expires",
+			"issuer", s.issuer, "expiry", cur.Expiry, "err", o.err)
+		s.setCurrent(cand)
+		return cur, false, nil
+	}
+	return tokensource.Token{}, false, o.err
+}
+
+// noteRefresh records the outcome of a refresh for the retry backoff.
+func (s *Source) noteRefresh(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil || isInvalidGrant(err) {
+		s.failures, s.retryAt = 0, time.Time{}
+		return
+	}
+	s.retryAt = s.clk.Now().Add(s.retryBackoff.Delay(s.failures))
+	s.failures++
+}
+
+func isInvalidGrant(err error) bool {
+	var te *TokenError
+	return errors.As(err, &te) && te.ErrorCode == codeInvalidGrant
+}
+
+// dropRefreshToken forgets the rejected refresh token of cand, in the store
+// and in memory, so that no process tries it again.
+func (s *Source) dropRefreshToken(ctx context.Context, cand *Tokens) {
+	s.log.Info("deviceflow: refresh token rejected", "issuer", s.issuer, "refresh_token", redact.Fingerprint(cand.RefreshToken))
+	dropped := *cand
+	dropped.RefreshToken = ""
+	if dropped.IDToken == "" && dropped.AccessToken == "" {
+		if err := s.store.Delete(ctx, s.key); err != nil {
+			s.log.Warn("deviceflow: cannot delete stored tokens", "err", err)
+		}
+		s.setCurrent(nil)
+		return
+	}
+	s.saveQuietly(ctx, &dropped)
 }
 
 func (s *Source) lockStore(ctx context.Context) (func() error, error) {

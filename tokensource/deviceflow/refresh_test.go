@@ -161,10 +161,16 @@ func TestRefreshFailureServesCurrentToken(t *testing.T) {
 	src, _, store := newTestSource(t, idp, clk, func(o *Options) { o.Interactive = false })
 	seeded := seed(t, idp, store, t0.Add(30*time.Second), t0.Add(-time.Hour))
 	idp.set(func(i *fakeIdP) { i.faults = []fault{{status: 503}, {status: 503}} })
+	src.retryBackoff.Rand = func() float64 { return 0.999 }
 	ctx := testCtx(t)
 	tok, err := src.Token(ctx)
 	if err != nil || tok.Value != seeded.IDToken {
 		t.Fatalf("Token() = %v, %v: want the still-valid token", tok, err)
+	}
+	// Within the retry backoff, no new request.
+	clk.Advance(4 * time.Second)
+	if tok, err := src.Token(ctx); err != nil || tok.Value != seeded.IDToken || idp.count("refresh_token") != 1 {
+		t.Fatalf("Token() = %v, %v after %d refreshes: want the current token, no request", tok, err, idp.count("refresh_token"))
 	}
 	// Once it has expired, the error comes through.
 	clk.Advance(time.Minute)
@@ -179,6 +185,45 @@ func TestRefreshFailureServesCurrentToken(t *testing.T) {
 	// And the next call refreshes.
 	if _, err := src.Token(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCancelDuringRefreshKeepsRotatedToken cancels the caller while the
+// refresh request is in flight: the identity provider has spent the old
+// refresh token, so the response must still be saved.
+func TestCancelDuringRefreshKeepsRotatedToken(t *testing.T) {
+	clk := clock.NewFake(t0)
+	idp := newFakeIdP(t, clk)
+	src, _, store := newTestSource(t, idp, clk, func(o *Options) { o.Interactive = false })
+	seeded := seed(t, idp, store, t0.Add(-time.Minute), t0.Add(-time.Hour))
+	hold := make(chan struct{})
+	idp.set(func(i *fakeIdP) { i.refreshHold = hold })
+	ctx, cancel := context.WithCancel(testCtx(t))
+	res := tokenAsync(ctx, src)
+	if err := idp.waitCalls(testCtx(t), "refresh_token", 1); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if r := await(t, res); !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled at once", r.err)
+	}
+	close(hold)
+	// The store lock is free once the detached refresh has saved.
+	unlock, err := store.Lock(testCtx(t), src.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = unlock()
+	stored, _, _ := store.Load(testCtx(t), src.key)
+	idp.mu.Lock()
+	live := idp.refresh[stored.RefreshToken]
+	idp.mu.Unlock()
+	if stored.RefreshToken == seeded.RefreshToken || !live {
+		t.Fatal("the rotated refresh token was lost with the cancelled caller")
+	}
+	// The next call is served from the store, with no refresh.
+	if _, err := src.Token(testCtx(t)); err != nil || idp.count("refresh_token") != 1 {
+		t.Fatalf("Token() = %v; refresh requests = %d", err, idp.count("refresh_token"))
 	}
 }
 

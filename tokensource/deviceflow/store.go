@@ -85,7 +85,8 @@ func fmtTime(t time.Time) string {
 // Lock must exclude every other holder of the same key, in this process and
 // in others, until unlock is called: a [Source] holds it while it re-loads,
 // refreshes and saves, so that a rotated refresh token is never lost
-// (aws/aws-cli#10628). Implementations must be safe for concurrent use and
+// (aws/aws-cli#10628). unlock may be called from another goroutine than the
+// one that called Lock. Implementations must be safe for concurrent use and
 // honour ctx while they wait.
 type TokenStore interface {
 	// Load returns the stored tokens, and false when there are none. A
