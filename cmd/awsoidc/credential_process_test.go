@@ -142,29 +142,70 @@ func readAll(p *proc) (string, error) {
 	return string(b), err
 }
 
+// ageStoredCredentials makes every stored credential set expire left from
+// now, by rewriting the "expires" field of the store's files (the version 1
+// format of cache.FileStore). It stands in for waiting: the binary runs on
+// the wall clock, and the provider corrects STS's clock skew, so a server
+// clock set back would not do.
+func ageStoredCredentials(t *testing.T, cacheDir string, left time.Duration) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(credentialsDir(cacheDir), "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no stored credentials in %s: %v", cacheDir, err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["version"] != 1.0 || m["expires"] == nil {
+			t.Fatalf("unknown store format: version %v", m["version"])
+		}
+		m["expires"] = time.Now().Add(left).UTC().Format(time.RFC3339Nano)
+		if b, err = json.Marshal(m); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestCredentialProcessRefreshesNearExpiry checks the reuse rule: stored
 // credentials with less than 21 minutes left are replaced, and when STS
 // then fails, the stored ones are printed while still valid.
 func TestCredentialProcessRefreshesNearExpiry(t *testing.T) {
-	// ststest's clock runs 45 minutes behind: the 1-hour credentials it
-	// issues expire 15 minutes from now.
-	f := newFixture(t, func(o *ststest.Options) { o.Now = func() time.Time { return time.Now().Add(-45 * time.Minute) } })
+	f := newFixture(t)
 	first := processJSON(t, f.mustRun(f.env(), f.args("credential-process")...).stdout)
+	ageStoredCredentials(t, f.cacheDir, 22*time.Minute)
+	if again := processJSON(t, f.mustRun(f.env(), f.args("credential-process")...).stdout); again.AccessKeyID != first.AccessKeyID {
+		t.Fatalf("credentials with 22 minutes left were not reused")
+	}
+	ageStoredCredentials(t, f.cacheDir, 20*time.Minute)
 	second := processJSON(t, f.mustRun(f.env(), f.args("credential-process")...).stdout)
 	if n := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity); n != 2 {
-		t.Fatalf("AssumeRoleWithWebIdentity calls = %d, want 2: credentials with 15 minutes left must not be reused", n)
+		t.Fatalf("AssumeRoleWithWebIdentity calls = %d, want 2: credentials with 20 minutes left must not be reused", n)
 	}
 	if first.AccessKeyID == second.AccessKeyID {
 		t.Errorf("second call printed the first call's credentials")
 	}
 
 	// STS now refuses: the stored credentials, valid for 15 more minutes,
-	// are printed with a warning.
+	// are printed with a warning, Expiration 5 minutes before their expiry.
+	ageStoredCredentials(t, f.cacheDir, 15*time.Minute)
 	f.srv.Fail(ststest.ActionAssumeRoleWithWebIdentity, ststest.Fault{Code: "IDPRejectedClaim", Times: -1})
+	start := time.Now()
 	r := f.mustRun(f.env(), f.args("credential-process")...)
 	stale := processJSON(t, r.stdout)
 	if stale.AccessKeyID != second.AccessKeyID {
 		t.Errorf("with STS failing, printed key %q, want the stored %q", stale.AccessKeyID, second.AccessKeyID)
+	}
+	if exp, err := time.Parse(time.RFC3339, stale.Expiration); err != nil || exp.Before(start.Add(9*time.Minute)) || exp.After(time.Now().Add(10*time.Minute)) {
+		t.Errorf("stale Expiration %s (%v), want 10 minutes from now", stale.Expiration, err)
 	}
 	if !strings.Contains(r.stderr, "STS failed; using stored credentials") {
 		t.Errorf("no warning on stderr:\n%s", r.stderr)
