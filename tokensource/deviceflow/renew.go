@@ -1,0 +1,277 @@
+package deviceflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/awsoidc/awsoidc/internal/redact"
+	"github.com/awsoidc/awsoidc/tokensource"
+)
+
+// renew runs under s.renewing. It takes the store lock, then uses, in this
+// order: the stored tokens when another process renewed them already, a
+// refresh with the stored refresh token, a device login when allowed.
+func (s *Source) renew(ctx context.Context) (tokensource.Token, error) {
+	unlock, err := s.lockStore(ctx)
+	if err != nil {
+		return tokensource.Token{}, err
+	}
+	cand, err := s.load(ctx)
+	if err != nil {
+		s.unlockStore(unlock)
+		return tokensource.Token{}, err
+	}
+	if cand != nil && s.usable(cand, s.clk.Now()) {
+		s.unlockStore(unlock)
+		s.setCurrent(cand)
+		return s.pick(cand), nil
+	}
+
+	var reason string
+	var cause error
+	switch {
+	case cand == nil:
+		reason = "no stored tokens"
+	case cand.RefreshToken == "":
+		reason = "the token expired and there is no refresh token"
+	default:
+		// refresh takes over the store lock.
+		tok, needLogin, err := s.refreshStored(ctx, cand, unlock)
+		if !needLogin {
+			return tok, err
+		}
+		reason, cause = err.Error(), errors.Unwrap(err)
+		if !s.interactive {
+			return tokensource.Token{}, &LoginRequiredError{Issuer: s.issuer, ClientID: s.clientID, Reason: reason, Hint: s.loginHint, Err: cause}
+		}
+		// Take the lock again for the login; another process may have
+		// logged in meanwhile.
+		if unlock, err = s.lockStore(ctx); err != nil {
+			return tokensource.Token{}, err
+		}
+		if cand, err = s.load(ctx); err != nil {
+			s.unlockStore(unlock)
+			return tokensource.Token{}, err
+		}
+		if cand != nil && s.usable(cand, s.clk.Now()) {
+			s.unlockStore(unlock)
+			s.setCurrent(cand)
+			return s.pick(cand), nil
+		}
+		defer s.unlockStore(unlock)
+		return s.loginLocked(ctx, reason)
+	}
+	if !s.interactive {
+		s.unlockStore(unlock)
+		return tokensource.Token{}, &LoginRequiredError{Issuer: s.issuer, ClientID: s.clientID, Reason: reason, Hint: s.loginHint, Err: cause}
+	}
+	defer s.unlockStore(unlock)
+	return s.loginLocked(ctx, reason)
+}
+
+// loginLocked runs a device login for [Source.Token], under the store lock.
+func (s *Source) loginLocked(ctx context.Context, reason string) (tokensource.Token, error) {
+	s.log.Info("deviceflow: starting a device login", "issuer", s.issuer, "reason", reason)
+	next, err := s.deviceLogin(ctx)
+	if err != nil {
+		return tokensource.Token{}, err
+	}
+	s.saveQuietly(ctx, next)
+	return s.pick(next), nil
+}
+
+// refreshTimeout bounds a refresh once started: it is not cancelled with
+// the caller's ctx (see [Source.refreshStored]).
+const refreshTimeout = time.Minute
+
+// loginNeeded is the error refreshStored returns when only a new login can
+// help: its message is the reason, its cause the token endpoint's error.
+type loginNeeded struct {
+	reason string
+	err    error
+}
+
+func (e *loginNeeded) Error() string { return e.reason }
+func (e *loginNeeded) Unwrap() error { return e.err }
+
+// refreshStored renews cand with its refresh token and saves the result,
+// holding the store lock until the save is done; it owns unlock.
+//
+// The refresh and the save run in a goroutine of their own, under
+// context.WithoutCancel(ctx) and [refreshTimeout]: once the refresh request
+// is sent, an identity provider that rotates refresh tokens has already
+// spent the old one, so the response must be saved even if the caller gives
+// up (ctx done), or the login would be lost. The caller still returns at
+// once when ctx is done.
+//
+// needLogin reports that the refresh token was rejected (RFC 6749 §5.2
+// invalid_grant; it is then removed from the store) or that the response
+// held no usable token; err is then a *loginNeeded.
+func (s *Source) refreshStored(ctx context.Context, cand *Tokens, unlock func() error) (tok tokensource.Token, needLogin bool, err error) {
+	type outcome struct {
+		next *Tokens
+		err  error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		defer s.unlockStore(unlock)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		defer cancel()
+		next, err := s.refresh(rctx, cand)
+		switch {
+		case err == nil:
+			s.saveQuietly(rctx, next)
+		case isInvalidGrant(err):
+			s.dropRefreshToken(rctx, cand)
+		}
+		done <- outcome{next, err}
+	}()
+	var o outcome
+	select {
+	case o = <-done:
+	case <-ctx.Done():
+		return tokensource.Token{}, false, ctx.Err()
+	}
+
+	s.noteRefresh(o.err)
+	if o.err == nil {
+		if s.usable(o.next, s.clk.Now()) {
+			return s.pick(o.next), false, nil
+		}
+		reason := "the refresh response had no new, valid token"
+		if !s.useAccessToken {
+			reason = "the refresh response had no new ID token (OpenID Connect Core §12.2)"
+		}
+		return tokensource.Token{}, true, &loginNeeded{reason: reason}
+	}
+	if isInvalidGrant(o.err) {
+		return tokensource.Token{}, true, &loginNeeded{reason: "the refresh token was rejected (expired or revoked)", err: o.err}
+	}
+	// The identity provider may be down: keep serving the current token
+	// while it has not expired (static stability).
+	if cur := s.pick(cand); cur.Value != "" && !cur.Expiry.IsZero() && s.clk.Now().Before(cur.Expiry) {
+		s.log.Warn("deviceflow: refresh failed; serving the current token until it expires",
+			"issuer", s.issuer, "expiry", cur.Expiry, "err", o.err)
+		s.setCurrent(cand)
+		return cur, false, nil
+	}
+	return tokensource.Token{}, false, o.err
+}
+
+// noteRefresh records the outcome of a refresh for the retry backoff.
+func (s *Source) noteRefresh(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil || isInvalidGrant(err) {
+		s.failures, s.retryAt = 0, time.Time{}
+		return
+	}
+	s.retryAt = s.clk.Now().Add(s.retryBackoff.Delay(s.failures))
+	s.failures++
+}
+
+func isInvalidGrant(err error) bool {
+	var te *TokenError
+	return errors.As(err, &te) && te.ErrorCode == codeInvalidGrant
+}
+
+// dropRefreshToken forgets the rejected refresh token of cand, in the store
+// and in memory, so that no process tries it again.
+func (s *Source) dropRefreshToken(ctx context.Context, cand *Tokens) {
+	s.log.Info("deviceflow: refresh token rejected", "issuer", s.issuer, "refresh_token", redact.Fingerprint(cand.RefreshToken))
+	dropped := *cand
+	dropped.RefreshToken = ""
+	if dropped.IDToken == "" && dropped.AccessToken == "" {
+		if err := s.store.Delete(ctx, s.key); err != nil {
+			s.log.Warn("deviceflow: cannot delete stored tokens", "err", err)
+		}
+		s.setCurrent(nil)
+		return
+	}
+	s.saveQuietly(ctx, &dropped)
+}
+
+// refresh renews cur with its refresh token (RFC 6749 §6). The result keeps
+// the old refresh token when the identity provider did not rotate it, and
+// the old ID token when the response has none.
+func (s *Source) refresh(ctx context.Context, cur *Tokens) (*Tokens, error) {
+	ep, err := s.endpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ts := s.oauthConfig(ep).TokenSource(s.httpContext(ctx), &oauth2.Token{RefreshToken: cur.RefreshToken})
+	tok, err := ts.Token()
+	if err != nil {
+		return nil, tokenRequestError("refresh_token", err)
+	}
+	next, err := s.fromOAuth2(tok, cur)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Debug("deviceflow: refreshed", "issuer", s.issuer, "tokens", next,
+		"rotated", next.RefreshToken != cur.RefreshToken)
+	return next, nil
+}
+
+// tokenRequestError converts an error of x/oauth2 to this package's.
+func tokenRequestError(grant string, err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		return newTokenError(grant, re)
+	}
+	return fmt.Errorf("deviceflow: %s request: %w", grant, err)
+}
+
+// errNoIDToken is returned when a token response lacks the id_token the
+// Source needs.
+var errNoIDToken = errors.New(`deviceflow: the token response has no "id_token": request the "openid" scope, or set UseAccessToken`)
+
+// fromOAuth2 converts a token response to [Tokens]. prev, when not nil,
+// supplies what a refresh response may leave out: the refresh token and the
+// ID token (OpenID Connect Core §12.2).
+func (s *Source) fromOAuth2(tok *oauth2.Token, prev *Tokens) (*Tokens, error) {
+	now := s.clk.Now()
+	t := &Tokens{
+		Issuer:       s.issuer,
+		ClientID:     s.clientID,
+		AccessToken:  tok.AccessToken,
+		RefreshToken: tok.RefreshToken,
+		Obtained:     now,
+	}
+	if t.RefreshToken == "" && prev != nil {
+		t.RefreshToken = prev.RefreshToken
+	}
+	if exp, err := tokensource.ParseExpiry(tok.AccessToken); err == nil {
+		t.AccessTokenExpiry = exp
+	} else if tok.ExpiresIn > 0 {
+		t.AccessTokenExpiry = now.Add(time.Duration(min(tok.ExpiresIn, maxExpiresIn)) * time.Second)
+	} else if !tok.Expiry.IsZero() {
+		// x/oauth2 computed it from expires_in with the wall clock.
+		t.AccessTokenExpiry = now.Add(time.Until(tok.Expiry).Round(time.Second))
+	}
+	idt, _ := tok.Extra("id_token").(string)
+	switch {
+	case idt != "":
+		exp, err := tokensource.ParseExpiry(idt)
+		if err != nil && !s.useAccessToken {
+			return nil, fmt.Errorf("deviceflow: the id_token of the token response: %w", err)
+		}
+		t.IDToken, t.IDTokenExpiry = idt, exp
+	case prev != nil:
+		t.IDToken, t.IDTokenExpiry = prev.IDToken, prev.IDTokenExpiry
+	case !s.useAccessToken:
+		return nil, errNoIDToken
+	}
+	if s.useAccessToken && t.AccessToken == "" {
+		return nil, errors.New("deviceflow: the token response has no access_token")
+	}
+	return t, nil
+}
+
+// maxExpiresIn caps expires_in (seconds) so that it cannot overflow a
+// time.Duration: ten years.
+const maxExpiresIn = 10 * 365 * 24 * 3600
