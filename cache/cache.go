@@ -204,13 +204,18 @@ func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	now = c.now()
-	if e := c.cur.Load(); e.valid(now) {
-		return e.handout(now, in.nextAttempt), nil
-	}
-	if in.closed && in.lastErr == nil {
+	cur := c.cur.Load()
+	switch {
+	case cur.valid(now):
+		return cur.handout(now, in.nextAttempt), nil
+	case in.lastErr != nil:
+		return aws.Credentials{}, c.failureLocked(cur)
+	case in.closed:
 		return aws.Credentials{}, ErrClosed
 	}
-	return aws.Credentials{}, c.failureLocked(e)
+	// The refresh succeeded but the credentials expired or were
+	// invalidated since: a caller racing with Invalidate.
+	return aws.Credentials{}, errInvalidated
 }
 
 // failureLocked returns the error of a cache without valid credentials.

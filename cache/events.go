@@ -106,6 +106,10 @@ func (e *RefreshError) Unwrap() error { return e.Err }
 // no valid credentials.
 var ErrClosed = errors.New("cache: closed")
 
+// errInvalidated is returned to a caller whose refresh succeeded but whose
+// credentials were dropped by Invalidate before it could take them.
+var errInvalidated = errors.New("cache: credentials were invalidated during the refresh; retry")
+
 // errInvalidCredentials marks credentials a provider returned that cannot be
 // served: without keys, or already expired.
 var errInvalidCredentials = errors.New("cache: provider returned unusable credentials")

@@ -83,7 +83,9 @@ func (c *Cache) refresh(ctx context.Context, key string) {
 			spread := in.failures > 0 || !cur.valid(now)
 			lifetime := creds.Expires.Sub(now)
 			e = in.pol.plan(creds, now, lifetime, in.opts.Rand(), in.opts.Rand(), spread)
-			in.lastLifetime = lifetime
+			if creds.CanExpire {
+				in.lastLifetime = lifetime
+			}
 			ev.Outcome = OutcomeFetched
 		}
 		c.cur.Store(e)
