@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -406,4 +407,28 @@ func TestEnvironmentVariables(t *testing.T) {
 	if r.code != exitError {
 		t.Errorf("--endpoint-url did not win over AWS_ENDPOINT_URL_STS: exit %d", r.code)
 	}
+}
+
+// TestInsecureCacheDir checks that a store directory others can write is
+// refused before any STS call, and that --no-cache gets around it.
+func TestInsecureCacheDir(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix modes")
+	}
+	f := newFixture(t)
+	dir := filepath.Join(t.TempDir(), "shared")
+	if err := os.MkdirAll(filepath.Join(dir, "credentials"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "credentials"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	r := f.run(f.env(), f.args("credential-process", "--cache-dir", dir)...)
+	if r.code != exitError || !strings.Contains(r.stderr, "--cache-dir "+dir) || !strings.Contains(r.stderr, "--no-cache") {
+		t.Errorf("insecure store: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if n := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity); n != 0 {
+		t.Errorf("STS calls = %d, want 0", n)
+	}
+	f.mustRun(f.env(), f.args("credential-process", "--cache-dir", dir, "--no-cache")...)
 }

@@ -58,7 +58,7 @@ func (a *app) newSession(cfg *credConfig) (*session, error) {
 		st, err := cache.FileStore(credentialsDir(cfg.cacheDir))
 		if err != nil {
 			s.close()
-			return nil, fmt.Errorf("credentials store in --cache-dir %s: %w", cfg.cacheDir, err)
+			return nil, fmt.Errorf("credentials store in --cache-dir %s (fix it, choose another --cache-dir, or use --no-cache): %w", cfg.cacheDir, err)
 		}
 		s.store = st
 	}
