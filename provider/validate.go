@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,7 +42,54 @@ var awsPartitions = map[string]bool{
 type validator struct{ errs []error }
 
 func (v *validator) add(field, value, rule string, args ...any) {
-	v.errs = append(v.errs, &ValidationError{Field: field, Value: shorten(value), Rule: fmt.Sprintf(rule, args...)})
+	e := &ValidationError{Field: field, Value: shorten(value), Rule: fmt.Sprintf(rule, args...)}
+	if looksSecret(value) {
+		e.Value = ""
+		e.Rule += " (value not shown: it looks like a token or a key)"
+	}
+	v.errs = append(v.errs, e)
+}
+
+// jwtLike matches the start of a JWT: a base64url-encoded JSON header
+// ("eyJ" is `{"`) followed by a dot.
+var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.`)
+
+// minSecretRun is the shortest run of base64 characters that
+// [looksSecret] takes for a key: an AWS secret access key has 40.
+const minSecretRun = 40
+
+// looksSecret reports whether s may hold a credential put in the wrong
+// field: a JWT, or a run of at least 40 base64 characters that mixes upper
+// and lower case and digits, like a secret access key or a session token.
+// Such a value is never echoed in a [ValidationError].
+func looksSecret(s string) bool {
+	if jwtLike.MatchString(s) {
+		return true
+	}
+	run, upper, lower, digit := 0, false, false, false
+	for i := 0; i <= len(s); i++ {
+		var c byte
+		if i < len(s) {
+			c = s[i]
+		}
+		switch {
+		case c >= 'A' && c <= 'Z':
+			upper = true
+		case c >= 'a' && c <= 'z':
+			lower = true
+		case c >= '0' && c <= '9':
+			digit = true
+		case c == '+' || c == '/' || c == '=':
+		default:
+			if run >= minSecretRun && upper && lower && digit {
+				return true
+			}
+			run, upper, lower, digit = 0, false, false, false
+			continue
+		}
+		run++
+	}
+	return false
 }
 
 // validate checks every input of [New] and fills the defaults of o. It
