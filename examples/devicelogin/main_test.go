@@ -14,14 +14,7 @@ import (
 	"github.com/awsoidc/awsoidc/ststest"
 )
 
-func TestMain(m *testing.M) {
-	// golang.org/x/oauth2 v0.37.0's Config.DeviceAuth reads the device
-	// authorization response to EOF but never closes its body, so the
-	// net/http goroutine that enforces the device flow client's timeout
-	// (30 s) outlives the request. Reported to the deviceflow owner; ignore
-	// exactly that goroutine until deviceflow closes the body itself.
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("net/http.setRequestCancel.func4"))
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // syncBuffer is a bytes.Buffer safe for the prompt's goroutine.
 type syncBuffer struct {

@@ -89,8 +89,8 @@ func TestOptionDefaults(t *testing.T) {
 	if _, ok := src.prompt.(*TextPrompter); !ok {
 		t.Errorf("prompt = %T", src.prompt)
 	}
-	if src.http.Timeout != defaultHTTPTimeout {
-		t.Errorf("http timeout = %v", src.http.Timeout)
+	if gt, ok := src.http.Transport.(*guardTransport); !ok || gt.timeout != defaultHTTPTimeout || src.http.Timeout != 0 {
+		t.Errorf("http timeout: transport %v, client %v; want %v in the transport", src.http.Transport, src.http.Timeout, defaultHTTPTimeout)
 	}
 	conf, err := New("https://idp.example.com", "c", func(o *Options) { o.Store = NewMemoryStore(); o.ClientSecret = "s" })
 	if err != nil || conf.authStyle != oauth2.AuthStyleInHeader {
