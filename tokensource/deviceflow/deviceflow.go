@@ -385,9 +385,15 @@ func (s *Source) saveQuietly(ctx context.Context, t *Tokens) {
 	}
 }
 
+// setCurrent makes t current: tokens just loaded by [Source.load], or nil.
+// When t is already current (load preferred the unsaved tokens in memory),
+// it stays unsaved, so that a rotated refresh token that only memory holds
+// is not traded for the spent one in the store.
 func (s *Source) setCurrent(t *Tokens) {
 	s.mu.Lock()
-	s.cur, s.unsaved = t, false
+	if t != s.cur {
+		s.cur, s.unsaved = t, false
+	}
 	s.mu.Unlock()
 }
 

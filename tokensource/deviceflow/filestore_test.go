@@ -277,3 +277,33 @@ func (f *failingStore) Save(ctx context.Context, key string, t *Tokens) error {
 	}
 	return f.MemoryStore.Save(ctx, key, t)
 }
+
+// TestUnsavedTokensSurviveRefreshFailure keeps a rotated refresh token that
+// only memory holds (the save failed) through a later transient refresh
+// failure: serving the current token meanwhile must not make the Source
+// fall back to the spent refresh token in the store.
+func TestUnsavedTokensSurviveRefreshFailure(t *testing.T) {
+	clk := clock.NewFake(t0)
+	idp := newFakeIdP(t, clk)
+	store := &failingStore{MemoryStore: NewMemoryStore()}
+	src, _, _ := newTestSource(t, idp, clk, func(o *Options) { o.Store = store; o.Interactive = false })
+	seed(t, idp, store.MemoryStore, t0.Add(-time.Minute), t0.Add(-time.Hour))
+	store.fail = true
+	ctx := testCtx(t)
+	if _, err := src.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Within the margin of the new ID token, the identity provider fails
+	// once: the current token is served.
+	clk.Advance(time.Hour - 30*time.Second)
+	idp.set(func(i *fakeIdP) { i.faults = []fault{{status: 503}} })
+	if _, err := src.Token(ctx); err != nil {
+		t.Fatalf("Token() during the outage = %v", err)
+	}
+	// After expiry and the retry backoff, the refresh must use the rotated
+	// refresh token held in memory.
+	clk.Advance(5 * time.Minute)
+	if _, err := src.Token(ctx); err != nil {
+		t.Fatalf("Token() after the outage = %v: the rotated refresh token was lost", err)
+	}
+}
