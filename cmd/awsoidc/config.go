@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -204,8 +205,11 @@ func (f *credFlags) resolve(fs *pflag.FlagSet, getenv func(string) string) (*cre
 		c.opts.Policy = p
 		if path, ok := strings.CutPrefix(p, "file://"); ok {
 			b, err := readSmallFile(path, maxPolicyFileSize)
-			if err != nil {
+			switch {
+			case err != nil:
 				r.fail("policy", p, "%v", err)
+			case len(strings.TrimSpace(string(b))) == 0:
+				r.fail("policy", p, "the file is empty")
 			}
 			c.opts.Policy = string(b)
 		}
@@ -435,26 +439,24 @@ func partitionRegion(roleARN string) string {
 	return provider.DefaultRegion
 }
 
-// readSmallFile reads a file of at most max bytes.
+// readSmallFile reads a file of at most max bytes. It reads to the end
+// rather than trusting the size stat reports, which is 0 for a pipe
+// (file:///dev/stdin, a shell's process substitution) and for files under
+// /proc: a policy read as empty would silently be no policy at all.
 func readSmallFile(path string, max int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err
 	}
-	if fi.Size() > max {
+	if int64(len(b)) > max {
 		return nil, fmt.Errorf("file is larger than %d bytes", max)
 	}
-	b := make([]byte, fi.Size())
-	n, err := f.Read(b)
-	if err != nil && n != len(b) {
-		return nil, err
-	}
-	return b[:n], nil
+	return b, nil
 }
 
 // providerFlags maps the fields of provider.ValidationError to flags.

@@ -224,6 +224,10 @@ func TestCredentialProcessRefreshesNearExpiry(t *testing.T) {
 // reported, naming them, with exit status 1 and no STS request.
 func TestCredentialProcessValidation(t *testing.T) {
 	f := newFixture(t)
+	emptyFile := filepath.Join(t.TempDir(), "empty.json")
+	if err := os.WriteFile(emptyFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -241,6 +245,7 @@ func TestCredentialProcessValidation(t *testing.T) {
 		{"bad duration", f.args("credential-process", "--duration", "soon"), nil, []string{`invalid --duration "soon"`}},
 		{"bad policy", f.args("credential-process", "--policy", "not json"), nil, []string{"invalid --policy"}},
 		{"missing policy file", f.args("credential-process", "--policy", "file:///nonexistent/policy.json"), nil, []string{`invalid --policy "file:///nonexistent/policy.json"`}},
+		{"empty policy file", f.args("credential-process", "--policy", "file://"+emptyFile), nil, []string{`invalid --policy "file://` + emptyFile + `": the file is empty`}},
 		{"bad policy arn", f.args("credential-process", "--policy-arn", "arn:aws:iam::aws:policy/ReadOnlyAccess", "--policy-arn", "nope"), nil, []string{`invalid --policy-arn "nope"`}},
 		{"bad provider id", f.args("credential-process", "--provider-id", "https://www.amazon.com"), nil, []string{`invalid --provider-id "https://www.amazon.com"`}},
 		{"bad endpoint", f.args("credential-process", "--endpoint-url", "localhost:99"), nil, []string{`invalid --endpoint-url "localhost:99"`}},
