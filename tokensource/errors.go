@@ -2,8 +2,8 @@ package tokensource
 
 import (
 	"errors"
+	"io/fs"
 	"strconv"
-	"strings"
 )
 
 // Sentinel errors, wrapped in an [*Error] (or, for [ParseExpiry], returned
@@ -52,23 +52,18 @@ type Error struct {
 }
 
 // Error returns "tokensource: <source> <quoted name>: <cause>". The name is
-// left out when the cause already mentions it (an *fs.PathError names its
-// path), so that it appears exactly once.
+// left out when the cause is an [*fs.PathError] for that very path, which
+// already names it, so that it appears exactly once.
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("tokensource: ")
-	b.WriteString(e.Source)
 	cause := "<nil>"
 	if e.Err != nil {
 		cause = e.Err.Error()
 	}
-	if e.Name != "" && !strings.Contains(cause, e.Name) {
-		b.WriteByte(' ')
-		b.WriteString(strconv.Quote(e.Name))
+	var pe *fs.PathError
+	if e.Name == "" || (errors.As(e.Err, &pe) && pe.Path == e.Name) {
+		return "tokensource: " + e.Source + ": " + cause
 	}
-	b.WriteString(": ")
-	b.WriteString(cause)
-	return b.String()
+	return "tokensource: " + e.Source + " " + strconv.Quote(e.Name) + ": " + cause
 }
 
 // Unwrap returns the cause, for [errors.Is] and [errors.As].

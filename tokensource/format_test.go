@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"testing"
@@ -195,8 +196,12 @@ func TestErrorMessage(t *testing.T) {
 		{&tokensource.Error{Source: "static", Err: tokensource.ErrEmpty}, `tokensource: static: token is empty`},
 		{&tokensource.Error{Source: "file", Name: "/a b", Err: tokensource.ErrEmpty}, `tokensource: file "/a b": token is empty`},
 		// The path already appears in an *fs.PathError: it is not repeated.
-		{&tokensource.Error{Source: "file", Name: "/p", Err: errors.New("open /p: no such file or directory")},
-			`tokensource: file: open /p: no such file or directory`},
+		{&tokensource.Error{Source: "file", Name: "/p", Err: &fs.PathError{Op: "open", Path: "/p", Err: fs.ErrNotExist}},
+			`tokensource: file: open /p: file does not exist`},
+		// A name that the cause merely contains is still given.
+		{&tokensource.Error{Source: "file", Name: "token", Err: tokensource.ErrEmpty}, `tokensource: file "token": token is empty`},
+		{&tokensource.Error{Source: "file", Name: "p", Err: &fs.PathError{Op: "open", Path: "/p", Err: fs.ErrNotExist}},
+			`tokensource: file "p": open /p: file does not exist`},
 		{&tokensource.Error{Source: "file", Name: "/p"}, `tokensource: file "/p": <nil>`},
 	}
 	for _, tt := range tests {
