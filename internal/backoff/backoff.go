@@ -15,9 +15,10 @@ import (
 // Policy is a capped exponential backoff with full jitter. The zero value
 // is not useful; set Min and Max.
 type Policy struct {
-	// Min is the cap of the first delay (attempt 0).
+	// Min is the cap of the first delay (attempt 0). Zero or less means no
+	// delay at all.
 	Min time.Duration
-	// Max caps every delay.
+	// Max caps every delay. Zero or less means Min: no growth.
 	Max time.Duration
 	// Rand returns a number in [0, 1). Nil means math/rand/v2's Float64.
 	// Tests set it to make the schedule deterministic; returning a value
@@ -31,21 +32,22 @@ func (p Policy) Ceiling(attempt int) time.Duration {
 	if p.Min <= 0 {
 		return 0
 	}
-	d := p.Min
-	for i := 0; i < attempt; i++ {
-		if d >= p.Max/2 {
-			return p.Max
+	limit := p.Max
+	if limit <= 0 {
+		limit = p.Min
+	}
+	d := min(p.Min, limit)
+	for i := 0; i < attempt && d < limit; i++ {
+		if d > limit/2 {
+			return limit // doubling would pass the cap, or overflow
 		}
 		d *= 2
-	}
-	if p.Max > 0 && d > p.Max {
-		return p.Max
 	}
 	return d
 }
 
 // Delay returns the jittered delay before retry number attempt (0-based):
-// uniform in [0, Ceiling(attempt)].
+// uniform in [0, Ceiling(attempt)).
 func (p Policy) Delay(attempt int) time.Duration {
 	c := p.Ceiling(attempt)
 	if c <= 0 {

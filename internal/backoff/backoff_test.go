@@ -1,6 +1,7 @@
 package backoff
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -25,6 +26,25 @@ func TestCeiling(t *testing.T) {
 	}
 	if got := (Policy{}).Ceiling(3); got != 0 {
 		t.Errorf("zero policy Ceiling = %v", got)
+	}
+	for _, tt := range []struct {
+		name string
+		p    Policy
+		want []time.Duration // for attempts 0, 1, 2, ...
+	}{
+		{"no Max: Min every time", Policy{Min: time.Second}, []time.Duration{time.Second, time.Second, time.Second}},
+		{"Max below Min", Policy{Min: time.Second, Max: time.Millisecond}, []time.Duration{time.Millisecond, time.Millisecond}},
+		{"Max not a power of two of Min", Policy{Min: 2, Max: 5}, []time.Duration{2, 4, 5, 5}},
+		{"huge Max", Policy{Min: time.Hour, Max: math.MaxInt64}, []time.Duration{time.Hour, 2 * time.Hour}},
+	} {
+		for attempt, want := range tt.want {
+			if got := tt.p.Ceiling(attempt); got != want {
+				t.Errorf("%s: Ceiling(%d) = %v, want %v", tt.name, attempt, got, want)
+			}
+		}
+	}
+	if got := (Policy{Min: time.Hour, Max: math.MaxInt64}).Ceiling(1000); got != math.MaxInt64 {
+		t.Errorf("Ceiling(1000) with a huge Max = %v, want Max without overflow", got)
 	}
 }
 
