@@ -3,6 +3,7 @@ package clock_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,5 +94,17 @@ func TestRealClock(t *testing.T) {
 	<-tm.C()
 	if c.Now().IsZero() {
 		t.Fatal("Now() is zero")
+	}
+}
+
+func TestFakeConcurrentAdvance(t *testing.T) {
+	f := clock.NewFake(t0)
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() { f.Advance(time.Second) })
+	}
+	wg.Wait()
+	if got, want := f.Now(), t0.Add(50*time.Second); !got.Equal(want) {
+		t.Fatalf("Now() after 50 concurrent Advance(1s) = %v, want %v", got, want)
 	}
 }

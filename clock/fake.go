@@ -52,9 +52,8 @@ func (f *Fake) NewTimer(d time.Duration) Timer {
 // due, in deadline order.
 func (f *Fake) Advance(d time.Duration) {
 	f.mu.Lock()
-	target := f.now.Add(d)
-	f.mu.Unlock()
-	f.Set(target)
+	defer f.mu.Unlock()
+	f.setLocked(f.now.Add(d))
 }
 
 // Set moves the fake time to t and fires every timer that falls due, in
@@ -62,6 +61,12 @@ func (f *Fake) Advance(d time.Duration) {
 func (f *Fake) Set(t time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.setLocked(t)
+}
+
+// setLocked is Set with f.mu held, so that Advance reads and moves the time
+// in one step: two concurrent Advance calls add up.
+func (f *Fake) setLocked(t time.Time) {
 	sort.SliceStable(f.timers, func(i, j int) bool { return f.timers[i].when.Before(f.timers[j].when) })
 	kept := f.timers[:0]
 	for _, tm := range f.timers {
