@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/awsoidc/awsoidc/internal/securefile"
 	"github.com/awsoidc/awsoidc/ststest"
 )
 
@@ -217,6 +218,51 @@ func TestCredentialProcessRefreshesNearExpiry(t *testing.T) {
 	r = f.run(f.env(), f.args("credential-process", "--no-cache")...)
 	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "IDPRejectedClaim") {
 		t.Errorf("failing STS without a store: exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestCredentialProcessTimeoutServesValidStored checks static stability
+// when no new credentials come within --timeout: STS does not answer, or
+// another process holds the store's lock. The stored credentials, not
+// reusable but valid for 15 more minutes, are printed with a warning. Each
+// case waits out a --timeout of 300 ms: that wait is what is tested.
+func TestCredentialProcessTimeoutServesValidStored(t *testing.T) {
+	f := newFixture(t)
+	stored := processJSON(t, f.mustRun(f.env(), f.args("credential-process")...).stdout)
+	ageStoredCredentials(t, f.cacheDir, 15*time.Minute)
+	check := func(t *testing.T, why string) {
+		t.Helper()
+		r := f.run(f.env(), f.args("credential-process", "--timeout", "300ms")...)
+		if r.code != exitOK {
+			t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
+		}
+		if got := processJSON(t, r.stdout); got.AccessKeyID != stored.AccessKeyID {
+			t.Errorf("printed key %q, want the stored %q", got.AccessKeyID, stored.AccessKeyID)
+		}
+		if !strings.Contains(r.stderr, why+"; using stored credentials") {
+			t.Errorf("no warning on stderr:\n%s", r.stderr)
+		}
+	}
+
+	t.Run("STS does not answer", func(t *testing.T) {
+		release := f.srv.Hold(ststest.ActionAssumeRoleWithWebIdentity)
+		defer release()
+		check(t, "STS failed")
+	})
+	t.Run("another process holds the lock", func(t *testing.T) {
+		files, err := filepath.Glob(filepath.Join(credentialsDir(f.cacheDir), "*.json"))
+		if err != nil || len(files) != 1 {
+			t.Fatalf("stored credential files: %q, %v", files, err)
+		}
+		unlock, err := securefile.Lock(t.Context(), files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = unlock() }()
+		check(t, "held the credentials store past --timeout")
+	})
+	if n := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity); n != 2 {
+		t.Errorf("AssumeRoleWithWebIdentity calls = %d, want 2 (the cold call and the one STS held)", n)
 	}
 }
 

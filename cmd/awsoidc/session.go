@@ -35,6 +35,7 @@ func (a *app) newSession(cfg *credConfig) (*session, error) {
 	s := &session{cfg: cfg, close: func() {}}
 	src, err := a.tokenSource(cfg, s)
 	if err != nil {
+		s.close()
 		return nil, err
 	}
 	client := provider.NewSTSClient(aws.Config{Region: cfg.region}, func(o *sts.Options) {
@@ -149,8 +150,9 @@ func openTTY() *os.File {
 //     15 minutes before the Expiration it was given, i.e. 20 minutes before E,
 //     and must then get new credentials, or it would ask again on every API
 //     call until they come;
-//   - when STS fails and the stored credentials have not expired, they are
-//     printed anyway with a warning (static stability), with Expiration
+//   - when STS fails or does not answer within --timeout and the stored
+//     credentials have not expired, they are printed anyway with a warning
+//     (static stability), with Expiration
 //     E - margin, or E once that has passed.
 const (
 	expiryMarginCap  = 5 * time.Minute
@@ -197,7 +199,10 @@ func (p refreshPolicy) expiration(creds aws.Credentials, now time.Time) time.Tim
 // they are reusable, else from STS under the store's lock, so that many
 // processes started at once make one STS call (the first to take the lock
 // calls STS and saves; the others then load what it saved). The store
-// failing never stops the command: it then asks STS directly.
+// failing never stops the command: it then asks STS directly. When no new
+// credentials come (STS fails, or --timeout passes while STS or another
+// process holding the lock keeps it waiting), stored credentials that have
+// not expired are returned with a warning.
 func (a *app) retrieve(ctx context.Context, s *session) (aws.Credentials, error) {
 	pol := policyFor(s.cfg.opts.Duration)
 	var stale aws.Credentials // stored credentials not reusable but still valid
@@ -222,6 +227,17 @@ func (a *app) retrieve(ctx context.Context, s *session) (aws.Credentials, error)
 		a.log.Debug("stored credentials expire too soon to reuse", "when", what, "expires", creds.Expires, "refresh_before", pol.refreshBefore)
 		return aws.Credentials{}, false
 	}
+	// fallback returns the stale credentials when no new ones could be had
+	// (static stability), unless the command was cancelled (SIGINT,
+	// SIGTERM): running out of --timeout is not a reason to fail while
+	// valid credentials are at hand.
+	fallback := func(why string, err error) (aws.Credentials, bool) {
+		if !stale.HasKeys() || !stale.Expires.After(a.now()) || errors.Is(ctx.Err(), context.Canceled) {
+			return aws.Credentials{}, false
+		}
+		a.log.Warn(why+"; using stored credentials that have not expired yet", "expires", stale.Expires, "err", err)
+		return stale, true
+	}
 	if s.store != nil {
 		if creds, ok := load("before lock"); ok {
 			return creds, nil
@@ -238,6 +254,11 @@ func (a *app) retrieve(ctx context.Context, s *session) (aws.Credentials, error)
 				return creds, nil
 			}
 		case ctx.Err() != nil:
+			// The holder may be a process waiting on a person
+			// (--allow-prompt) or on an STS that does not answer.
+			if creds, ok := fallback("another awsoidc process held the credentials store past --timeout", err); ok {
+				return creds, nil
+			}
 			return aws.Credentials{}, fmt.Errorf("waiting for another awsoidc process to get credentials: %w", err)
 		default:
 			a.log.Warn("cannot lock the credentials store; asking STS without it", "err", err)
@@ -246,9 +267,8 @@ func (a *app) retrieve(ctx context.Context, s *session) (aws.Credentials, error)
 	a.log.Debug("calling STS AssumeRoleWithWebIdentity", "role_arn", s.cfg.roleARN)
 	creds, err := s.prov.Retrieve(ctx)
 	if err != nil {
-		if stale.HasKeys() && stale.Expires.After(a.now()) && ctx.Err() == nil {
-			a.log.Warn("STS failed; using stored credentials that have not expired yet", "expires", stale.Expires, "err", err)
-			return stale, nil
+		if creds, ok := fallback("STS failed", err); ok {
+			return creds, nil
 		}
 		return aws.Credentials{}, err
 	}
