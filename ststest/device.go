@@ -278,6 +278,7 @@ func (s *Server) serveVerification(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := struct{ UserCode, Message string }{UserCode: r.URL.Query().Get("user_code")}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8") // before any WriteHeader
 	if r.Method == http.MethodPost {
 		form, ok := s.readForm(w, r)
 		if !ok {
@@ -297,7 +298,6 @@ func (s *Server) serveVerification(w http.ResponseWriter, r *http.Request) {
 			data.Message = err.Error()
 		}
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = verificationPage.Execute(w, data)
 }
 

@@ -502,6 +502,16 @@ func TestVerificationPage(t *testing.T) {
 	if c["sub"] != "mallory" {
 		t.Errorf("sub = %v", c["sub"])
 	}
+
+	// Approving again fails: the page says why, as HTML.
+	resp, err = s.HTTPClient().PostForm(da.VerificationURI, url.Values{"user_code": {da.UserCode}, "subject": {"mallory"}, "decision": {"approve"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if got := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusBadRequest || got != "text/html; charset=utf-8" {
+		t.Errorf("second approve: %d, Content-Type %q; want 400, text/html; charset=utf-8", resp.StatusCode, got)
+	}
 }
 
 func TestWaitUserCodeOrder(t *testing.T) {
