@@ -60,7 +60,9 @@ func (e *ConfigError) Error() string {
 //
 // Its message never includes the response body.
 type TokenError struct {
-	// Grant is "device_code" or "refresh_token".
+	// Grant is "device_code" or "refresh_token", or "device_authorization"
+	// for an error response to the device authorization request (RFC 8628
+	// §3.2).
 	Grant string
 	// StatusCode is the HTTP status, or 0 when the error was decided
 	// locally (the device code's expires_in passed).

@@ -210,7 +210,7 @@ func (s *Source) poll(ctx context.Context, cfg *oauth2.Config, deviceCode string
 			wait = interval + s.pollBackoff.Delay(failures)
 			failures++
 			lastErr = err
-			s.log.Debug("deviceflow: token endpoint unavailable; retrying", "err", err, "wait", wait)
+			s.log.Debug("deviceflow: token endpoint unavailable; retrying", "err", describe(err), "wait", wait)
 		default:
 			return nil, tokenRequestError("device_code", err)
 		}
