@@ -40,10 +40,13 @@ func NewCredentials(client provider.STSClient, roleARN string, src tokensource.S
 //		awsoidc.WithWebIdentity(roleARN, tokensource.File(path)))
 //
 // Unless [Options].STSClient is set, STS is called by an anonymous client
-// built on first use from the shared configuration and environment, with the
-// region, profile and HTTP client given to LoadDefaultConfig, wherever they
-// stand among its options; AWS_ENDPOINT_URL_STS is honoured. Invalid inputs
-// make LoadDefaultConfig fail before any call to STS.
+// built on first use from the shared configuration and environment, with
+// what LoadDefaultConfig was given, wherever it stands among its options, of
+// the region and default region, the profile and shared files, the base
+// endpoint, the FIPS and dual-stack settings, the HTTP client and the
+// logger; AWS_ENDPOINT_URL_STS is honoured. A build that fails (a missing
+// profile, say) is tried again on the next refresh. Invalid inputs make
+// LoadDefaultConfig fail before any call to STS.
 func WithWebIdentity(roleARN string, src tokensource.Source, optFns ...func(*Options)) config.LoadOptionsFunc {
 	return func(lo *config.LoadOptions) error {
 		var o Options

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -19,16 +19,18 @@ import (
 // finally given (a WithRegion after ours still counts), with anonymous
 // credentials: AssumeRoleWithWebIdentity is unsigned, and resolving our own
 // credentials to call it would recurse.
+//
+// A failed build is not kept: the next call tries again.
 type lazySTS struct {
-	lo      *config.LoadOptions // read once, on first use, after LoadDefaultConfig applied every option
+	lo      *config.LoadOptions // read on each build, after LoadDefaultConfig applied every option
 	roleARN string              // picks the partition's STS region when none is configured; may be empty
 
-	mu     sync.Mutex // guards client; held while the configuration loads (local files only, no network)
-	client *sts.Client
+	building chan struct{}              // holds a token while a build runs; waiters give up with their ctx
+	client   atomic.Pointer[sts.Client] // nil until a build succeeds
 }
 
 func newLazySTS(lo *config.LoadOptions, roleARN string) *lazySTS {
-	return &lazySTS{lo: lo, roleARN: roleARN}
+	return &lazySTS{lo: lo, roleARN: roleARN, building: make(chan struct{}, 1)}
 }
 
 // AssumeRoleWithWebIdentity implements [provider.STSClient].
@@ -40,28 +42,24 @@ func (l *lazySTS) AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeR
 	return c.AssumeRoleWithWebIdentity(ctx, in, optFns...)
 }
 
+// get returns the client, building it once. Loading the configuration reads
+// local files, but may also reach the EC2 instance metadata service (with
+// AWS_DEFAULTS_MODE=auto), so callers waiting for another's build can leave
+// with their ctx.
 func (l *lazySTS) get(ctx context.Context) (*sts.Client, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.client != nil {
-		return l.client, nil
+	if c := l.client.Load(); c != nil {
+		return c, nil
 	}
-	opts := []func(*config.LoadOptions) error{
-		config.WithCredentialsProvider(aws.AnonymousCredentials{}),
+	select {
+	case l.building <- struct{}{}:
+		defer func() { <-l.building }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	if l.lo.Region != "" {
-		opts = append(opts, config.WithRegion(l.lo.Region))
+	if c := l.client.Load(); c != nil {
+		return c, nil
 	}
-	if l.lo.SharedConfigProfile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(l.lo.SharedConfigProfile))
-	}
-	if l.lo.HTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(l.lo.HTTPClient))
-	}
-	if l.lo.Logger != nil {
-		opts = append(opts, config.WithLogger(l.lo.Logger))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := config.LoadDefaultConfig(ctx, l.loadOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("awsoidc: loading the configuration of the STS client: %w", err)
 	}
@@ -72,6 +70,47 @@ func (l *lazySTS) get(ctx context.Context) (*sts.Client, error) {
 		}
 		cfg.Region = provider.PartitionRegion(roleARN)
 	}
-	l.client = provider.NewSTSClient(cfg)
-	return l.client, nil
+	c := provider.NewSTSClient(cfg)
+	l.client.Store(c)
+	return c, nil
+}
+
+// loadOptions carries over what the caller gave LoadDefaultConfig that
+// decides where and how STS is reached, and makes the credentials anonymous.
+func (l *lazySTS) loadOptions() []func(*config.LoadOptions) error {
+	lo := l.lo
+	opts := []func(*config.LoadOptions) error{
+		config.WithCredentialsProvider(aws.AnonymousCredentials{}),
+	}
+	if lo.Region != "" {
+		opts = append(opts, config.WithRegion(lo.Region))
+	}
+	if lo.DefaultRegion != "" {
+		opts = append(opts, config.WithDefaultRegion(lo.DefaultRegion))
+	}
+	if lo.SharedConfigProfile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(lo.SharedConfigProfile))
+	}
+	if lo.SharedConfigFiles != nil {
+		opts = append(opts, config.WithSharedConfigFiles(lo.SharedConfigFiles))
+	}
+	if lo.SharedCredentialsFiles != nil {
+		opts = append(opts, config.WithSharedCredentialsFiles(lo.SharedCredentialsFiles))
+	}
+	if lo.BaseEndpoint != "" {
+		opts = append(opts, config.WithBaseEndpoint(lo.BaseEndpoint))
+	}
+	if lo.UseFIPSEndpoint != aws.FIPSEndpointStateUnset {
+		opts = append(opts, config.WithUseFIPSEndpoint(lo.UseFIPSEndpoint))
+	}
+	if lo.UseDualStackEndpoint != aws.DualStackEndpointStateUnset {
+		opts = append(opts, config.WithUseDualStackEndpoint(lo.UseDualStackEndpoint))
+	}
+	if lo.HTTPClient != nil {
+		opts = append(opts, config.WithHTTPClient(lo.HTTPClient))
+	}
+	if lo.Logger != nil {
+		opts = append(opts, config.WithLogger(lo.Logger))
+	}
+	return opts
 }
