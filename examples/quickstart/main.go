@@ -69,11 +69,18 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	creds := cache.New(p)
 
-	// 4. The SDK's own configuration, with our credentials.
+	// 4. The SDK's own configuration, with our credentials. A shared config
+	// file and profile of its own keep the developer's ~/.aws files and
+	// AWS_PROFILE out of the demo.
+	configFile := filepath.Join(dir, "config")
+	if err := os.WriteFile(configFile, []byte("[profile quickstart]\n"), 0o600); err != nil {
+		return err
+	}
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithRegion(ststest.DefaultRegion),
-		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedConfigFiles([]string{configFile}),
 		config.WithSharedCredentialsFiles([]string{}),
+		config.WithSharedConfigProfile("quickstart"),
 		config.WithCredentialsProvider(creds),
 	)
 	if err != nil {
