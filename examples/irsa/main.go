@@ -44,6 +44,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *every <= 0 {
+		return fmt.Errorf("-every must be positive, not %s", *every)
+	}
 
 	cfg, err := config.LoadDefaultConfig(ctx, awsoidc.WithIRSA())
 	if err != nil {

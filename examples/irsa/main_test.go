@@ -38,3 +38,10 @@ func TestIRSAMissingEnvironment(t *testing.T) {
 		t.Fatalf("run() = %v, want a MissingEnvError naming both variables", err)
 	}
 }
+
+func TestIRSARejectsNonPositiveInterval(t *testing.T) {
+	exampletest.Setup(t)
+	if err := run(context.Background(), []string{"-every", "0s"}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "-every") {
+		t.Fatalf("run(-every 0s) = %v, want an error naming -every", err)
+	}
+}
