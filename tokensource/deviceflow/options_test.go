@@ -194,7 +194,7 @@ func TestNothingLeaks(t *testing.T) {
 
 	opts := Options{ClientSecret: secret}
 	tokErr := &TokenError{Grant: "refresh_token", ErrorCode: "invalid_grant", Err: &oauth2.RetrieveError{Body: []byte(seeded.RefreshToken)}}
-	values := []any{src, opts, &opts, cur, *cur, tokErr, &LoginRequiredError{Err: tokErr}}
+	values := []any{src, opts, &opts, cur, *cur, tokErr, &LoginRequiredError{Err: tokErr}, store}
 	var outs []string
 	for _, v := range values {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {

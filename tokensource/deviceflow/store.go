@@ -17,9 +17,10 @@ import (
 // Tokens are the tokens of one login, as a [TokenStore] keeps them.
 //
 // Tokens prints redacted with every fmt verb and through slog: the token
-// values appear only as fingerprints. Hold Tokens by pointer, or in exported
-// fields, inside your own structs: fmt prints unexported fields by
-// reflection, without calling Format.
+// values appear only as fingerprints. Inside your own structs, hold Tokens
+// in exported fields: fmt prints unexported fields by reflection, without
+// calling Format, and a pointer in one is followed by every verb but %v
+// (%s, %d, %x print the struct it points to).
 type Tokens struct {
 	// Issuer and ClientID identify the login.
 	Issuer   string
@@ -107,13 +108,30 @@ func StoreKey(issuer, clientID string) string { return issuer + " " + clientID }
 // MemoryStore is a [TokenStore] that keeps tokens in memory, for tests and
 // for programs that want no file. The zero value is ready to use.
 type MemoryStore struct {
-	mu     sync.Mutex // guards tokens and locks
-	tokens map[string]Tokens
+	mu sync.Mutex // guards tokens and locks
+	// tokens holds private copies, by pointer: fmt prints the values of an
+	// unexported map by reflection, without calling Tokens.Format, but
+	// prints a pointer inside one as an address.
+	tokens map[string]*Tokens
 	locks  map[string]chan struct{}
 }
 
 // NewMemoryStore returns an empty [MemoryStore].
 func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
+
+// String describes m without any token.
+func (m *MemoryStore) String() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return fmt.Sprintf("deviceflow.MemoryStore{%d entries}", len(m.tokens))
+}
+
+// GoString implements [fmt.GoStringer].
+func (m *MemoryStore) GoString() string { return m.String() }
+
+// Format implements [fmt.Formatter]: every verb prints [MemoryStore.String],
+// never the tokens.
+func (m *MemoryStore) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(m.String())) }
 
 // Load implements [TokenStore].
 func (m *MemoryStore) Load(_ context.Context, key string) (*Tokens, bool, error) {
@@ -123,7 +141,8 @@ func (m *MemoryStore) Load(_ context.Context, key string) (*Tokens, bool, error)
 	if !ok {
 		return nil, false, nil
 	}
-	return &t, true, nil
+	c := *t
+	return &c, true, nil
 }
 
 // Save implements [TokenStore].
@@ -131,9 +150,10 @@ func (m *MemoryStore) Save(_ context.Context, key string, t *Tokens) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.tokens == nil {
-		m.tokens = make(map[string]Tokens)
+		m.tokens = make(map[string]*Tokens)
 	}
-	m.tokens[key] = *t
+	c := *t
+	m.tokens[key] = &c
 	return nil
 }
 
