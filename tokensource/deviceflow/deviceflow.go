@@ -218,26 +218,33 @@ func (s *Source) Token(ctx context.Context) (tokensource.Token, error) {
 // lets the code expire. When the tokens cannot be saved, Login returns a
 // [*StoreError], and the Source still uses the new tokens.
 func (s *Source) Login(ctx context.Context) error {
-	if err := s.acquire(ctx); err != nil {
-		return err
-	}
-	defer s.release()
-	unlock, err := s.lockStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.unlockStore(unlock)
-	t, err := s.deviceLogin(ctx)
-	if err != nil {
-		return err
-	}
-	return s.save(ctx, t)
+	return s.exclusive(ctx, func() error {
+		t, err := s.deviceLogin(ctx)
+		if err != nil {
+			return err
+		}
+		return s.save(ctx, t)
+	})
 }
 
 // Logout forgets the tokens of the issuer and client: it deletes them from
 // the [TokenStore] and from memory. It does not revoke them at the identity
 // provider.
 func (s *Source) Logout(ctx context.Context) error {
+	return s.exclusive(ctx, func() error {
+		s.mu.Lock()
+		s.cur, s.unsaved = nil, false
+		s.mu.Unlock()
+		if err := s.store.Delete(ctx, s.key); err != nil {
+			return wrapStoreError("delete", err)
+		}
+		return nil
+	})
+}
+
+// exclusive runs fn as the one goroutine of s that renews, logs in or logs
+// out, holding the [TokenStore] lock of the issuer and client.
+func (s *Source) exclusive(ctx context.Context, fn func() error) error {
 	if err := s.acquire(ctx); err != nil {
 		return err
 	}
@@ -247,13 +254,7 @@ func (s *Source) Logout(ctx context.Context) error {
 		return err
 	}
 	defer s.unlockStore(unlock)
-	s.mu.Lock()
-	s.cur, s.unsaved = nil, false
-	s.mu.Unlock()
-	if err := s.store.Delete(ctx, s.key); err != nil {
-		return wrapStoreError("delete", err)
-	}
-	return nil
+	return fn()
 }
 
 // acquire waits to become the one goroutine that renews, or for ctx.
