@@ -10,8 +10,9 @@ import (
 // Remove deletes the file at path, for logout and for dropping a corrupt
 // entry, and fsyncs its directory. A missing file is not an error, so
 // Remove can be repeated. A symbolic link at path is removed itself, never
-// followed; a directory is refused with [ErrNotRegular]. The lock file path+".lock" is left in place (see [Lock]); hold
-// the lock around Remove when other processes may be writing path.
+// followed; a directory is refused with [ErrNotRegular]. The lock file
+// path+".lock" is left in place (see [Lock]); hold the lock around Remove
+// when other processes may be writing path.
 func Remove(path string) error {
 	const op = "remove"
 	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
