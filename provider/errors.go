@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/awsoidc/awsoidc/internal/redact"
+	"github.com/awsoidc/awsoidc/tokensource"
 )
 
 // ValidationError reports an input that [New] or [Provider.Retrieve] refused
@@ -173,10 +175,31 @@ func (e *RetrieveError) hint() string {
 	case "ValidationError":
 		return "STS refused a parameter; check Options.Duration against the role's maximum session duration"
 	}
-	if e.Class == ClassTransient {
+	switch e.Class {
+	case ClassTransient:
 		return "transient failure, retry later"
+	case ClassTokenSource:
+		return tokenSourceHint(e.Err)
+	case ClassCanceled:
+		if errors.Is(e.Err, context.DeadlineExceeded) {
+			return "the deadline passed before STS answered (the caller's, or a cache's refresh timeout); STS, the identity provider or the network may be slow, retry later"
+		}
 	}
 	return ""
+}
+
+// tokenSourceHint says what to check when the token source failed.
+func tokenSourceHint(err error) string {
+	var te *tokensource.Error
+	if errors.As(err, &te) {
+		switch te.Source {
+		case "file":
+			return "check that the web identity token file exists, is a readable regular file and holds one token (for IRSA: AWS_WEB_IDENTITY_TOKEN_FILE and the projected service account token volume)"
+		case "env":
+			return "set the environment variable to the web identity token"
+		}
+	}
+	return "the token source failed: see its error"
 }
 
 // IsRetryable reports whether err, from [Provider.Retrieve] or from the STS
