@@ -57,11 +57,11 @@ type FileOptions struct {
 // expiry comes from the JWT "exp" claim (zero when the content is not a JWT).
 //
 // A missing or empty file is re-read for up to [FileOptions].RetryFor within
-// ctx; other failures, such as a permission error, a path that is not a
-// regular file (a directory, a FIFO) or a file over [FileOptions].MaxSize,
-// are returned at once. Errors are [*Error] values that
-// name the path and never the content; errors.Is(err, os.ErrNotExist) reports
-// a missing file.
+// ctx; other failures, such as an empty path, a permission error, a path
+// that is not a regular file (a directory, a FIFO) or a file over
+// [FileOptions].MaxSize, are returned at once. Errors are [*Error] values
+// that name the path and never the content; errors.Is(err, os.ErrNotExist)
+// reports a missing file.
 //
 // File is safe for concurrent use.
 func File(path string, optFns ...func(*FileOptions)) Source {
@@ -89,6 +89,10 @@ type fileSource struct {
 func (s *fileSource) Token(ctx context.Context) (Token, error) {
 	if err := ctx.Err(); err != nil {
 		return Token{}, s.fail(err)
+	}
+	if s.path == "" {
+		// Not worth RetryFor: no kubelet swap ever makes "" appear.
+		return Token{}, s.fail(errNoPath)
 	}
 	clk := s.opts.Clock
 	deadline := clk.Now().Add(s.opts.RetryFor)
@@ -139,6 +143,9 @@ func (s *fileSource) read() (string, error) {
 	}
 	return v, nil
 }
+
+// errNoPath is the error of File(""), an unset variable's value, say.
+var errNoPath = errors.New("no token file path given")
 
 // retryable reports whether a read failure may be the kubelet's symlink swap
 // in progress.

@@ -194,6 +194,13 @@ func TestFileNotRetried(t *testing.T) {
 			t.Fatalf("Token() error = %v, want ENOTDIR", err)
 		}
 	})
+	t.Run("empty path", func(t *testing.T) {
+		fake := clock.NewFake(t0)
+		_, err := tokenNoWait(t, tokensource.File("", func(o *tokensource.FileOptions) { o.Clock = fake }), fake)
+		if err == nil || !strings.Contains(err.Error(), "no token file path") {
+			t.Fatalf("Token() error = %v, want one saying no path was given", err)
+		}
+	})
 	t.Run("unreadable", func(t *testing.T) {
 		path := tempPath(t, "token")
 		writeFile(t, path, "secret-token")
