@@ -17,8 +17,9 @@ type Options struct {
 	// the provider's [provider.Provider.CacheKey].
 	Cache []func(*cache.Options)
 
-	// STSClient, when set, is the client that calls AssumeRoleWithWebIdentity.
-	// When nil, [WithIRSA] and [WithWebIdentity] build an anonymous STS
-	// client from the configuration being loaded, on first use.
+	// STSClient, when set, is the client that calls AssumeRoleWithWebIdentity,
+	// in place of the client argument of [NewCredentials] too. When nil,
+	// [WithIRSA] and [WithWebIdentity] build an anonymous STS client from the
+	// configuration being loaded, on first use.
 	STSClient provider.STSClient
 }
