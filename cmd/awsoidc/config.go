@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -278,7 +280,11 @@ func (f *credFlags) resolveSource(r *resolver, c *credConfig) {
 		if c.tokenValue == "" {
 			r.fail("token-env", c.tokenEnv, "the environment variable %s is unset or empty", c.tokenEnv)
 		}
-		c.opts.SourceID = "env:" + c.tokenEnv
+		// The value, not only the name, keys the stored credentials: the
+		// next job's token in the same variable may be another identity,
+		// one the role's trust policy refuses.
+		sum := sha256.Sum256([]byte(c.tokenValue))
+		c.opts.SourceID = "env:" + c.tokenEnv + " sha256:" + hex.EncodeToString(sum[:])
 	case r.fs.Changed("issuer") || r.fs.Changed("client-id"):
 		c.kind = sourceDevice
 		c.device.issuer = strings.TrimSpace(f.device.issuer)

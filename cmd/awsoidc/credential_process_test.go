@@ -266,6 +266,27 @@ func TestCredentialProcessTimeoutServesValidStored(t *testing.T) {
 	}
 }
 
+// TestTokenEnvKeysStoreByToken runs credential-process twice with the same
+// --token-env variable holding two tokens of two subjects, of which the
+// role trusts the first only: the second must not be served the first's
+// stored credentials.
+func TestTokenEnvKeysStoreByToken(t *testing.T) {
+	f := newFixture(t)
+	role := f.srv.AddRole(ststest.Role{Name: "job-a-only", Subject: "job-a"})
+	args := []string{"credential-process", "--role-arn", role, "--token-env", "CI_TOKEN", "--endpoint-url", f.srv.URL(), "--cache-dir", f.cacheDir}
+	tokenA := f.srv.MintToken(ststest.Claims{Subject: "job-a"})
+	tokenB := f.srv.MintToken(ststest.Claims{Subject: "job-b"})
+	f.mustRun(f.env("CI_TOKEN="+tokenA), args...)
+	f.mustRun(f.env("CI_TOKEN="+tokenA), args...) // the same token: served from the store
+	if n := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity); n != 1 {
+		t.Errorf("AssumeRoleWithWebIdentity calls for one token = %d, want 1", n)
+	}
+	r := f.run(f.env("CI_TOKEN="+tokenB), args...)
+	if r.code != exitError || r.stdout != "" {
+		t.Errorf("a token the role does not trust: exit %d, stdout %q (the other token's stored credentials?)\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
 // TestCredentialProcessValidation checks that bad flags and variables are
 // reported, naming them, with exit status 1 and no STS request.
 func TestCredentialProcessValidation(t *testing.T) {
