@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -256,5 +257,93 @@ func TestOutageFleetOfCallers(t *testing.T) {
 		}
 		ev := evs.next(t)
 		clk.Set(ev.NextRefresh)
+	}
+}
+
+// BenchmarkRetrieveInterleaved runs the three hot paths interleaved, in
+// chunks of 10,000 calls (per goroutine, GOMAXPROCS goroutines, in the
+// parallel case), and reports the fastest chunk of each in ns per call, and
+// the ratios to the floor. Taking the best chunk of hundreds makes the
+// figures stable on a busy machine, where the separate benchmarks above
+// wander with the load:
+//
+//	go test -run '^$' -bench BenchmarkRetrieveInterleaved ./cache/
+func BenchmarkRetrieveInterleaved(b *testing.B) {
+	ctx := context.Background()
+	creds := benchCreds
+	creds.Expires = time.Now().Add(24 * time.Hour)
+	static := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return creds, nil })
+	fl := &floor{}
+	fl.p.Store(&creds)
+	ours := New(static)
+	defer ours.Close()
+	sdk := aws.NewCredentialsCache(static)
+	if _, err := ours.Retrieve(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := sdk.Retrieve(ctx); err != nil {
+		b.Fatal(err)
+	}
+
+	const chunk = 10000
+	// Concrete loops, as in BenchmarkRetrieve.
+	loops := [3]func() int{
+		func() (n int) {
+			for i := 0; i < chunk; i++ {
+				c, _ := fl.Retrieve(ctx)
+				n += len(c.AccessKeyID)
+			}
+			return n
+		},
+		func() (n int) {
+			for i := 0; i < chunk; i++ {
+				c, _ := ours.Retrieve(ctx)
+				n += len(c.AccessKeyID)
+			}
+			return n
+		},
+		func() (n int) {
+			for i := 0; i < chunk; i++ {
+				c, _ := sdk.Retrieve(ctx)
+				n += len(c.AccessKeyID)
+			}
+			return n
+		},
+	}
+	for _, mode := range []struct {
+		name       string
+		goroutines int
+	}{{"serial", 1}, {"parallel", runtime.GOMAXPROCS(0)}} {
+		b.Run(mode.name, func(b *testing.B) {
+			best := [3]time.Duration{1 << 62, 1 << 62, 1 << 62}
+			for b.Loop() {
+				for k, loop := range loops {
+					start := time.Now()
+					if mode.goroutines == 1 {
+						benchSink.Add(int64(loop()))
+					} else {
+						var wg sync.WaitGroup
+						for g := 0; g < mode.goroutines; g++ {
+							wg.Add(1)
+							go func() {
+								defer wg.Done()
+								benchSink.Add(int64(loop()))
+							}()
+						}
+						wg.Wait()
+					}
+					best[k] = min(best[k], time.Since(start))
+				}
+			}
+			per := func(d time.Duration) float64 {
+				return float64(d.Nanoseconds()) / float64(chunk*mode.goroutines)
+			}
+			b.ReportMetric(per(best[0]), "floor-ns/call")
+			b.ReportMetric(per(best[1]), "awsoidc-ns/call")
+			b.ReportMetric(per(best[2]), "sdk-ns/call")
+			b.ReportMetric(per(best[1])/per(best[0]), "awsoidc/floor")
+			b.ReportMetric(per(best[2])/per(best[0]), "sdk/floor")
+			b.ReportMetric(0, "ns/op") // an op is three chunks: not a useful figure
+		})
 	}
 }
