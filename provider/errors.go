@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -129,6 +130,22 @@ func (e RetrieveError) Format(f fmt.State, verb rune) {
 		return
 	}
 	_, _ = f.Write([]byte(e.Error()))
+}
+
+// MarshalJSON encodes the fields and the scrubbed message, for values and
+// pointers alike. Without it encoding/json, and so slog's JSON handler given
+// a struct that holds the error (a cache.RefreshEvent, say), would walk into
+// the cause's fields, where a server may have quoted the token.
+func (e RetrieveError) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Class               Class
+		Code                string `json:",omitempty"`
+		RoleARN             string `json:",omitempty"`
+		Attempts            int
+		TokenRefreshed      bool
+		PackedPolicyPercent int `json:",omitempty"`
+		Error               string
+	}{e.Class, e.Code, e.RoleARN, e.Attempts, e.TokenRefreshed, e.PackedPolicyPercent, e.Error()})
 }
 
 // GoString keeps %#v as safe as %v.

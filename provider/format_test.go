@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -115,6 +116,32 @@ func TestRetrieveLogsAttemptsAndClasses(t *testing.T) {
 	for _, want := range []string{"attempt=1", "class=transient", "code=Throttling", "backoff=0s", "attempt=2", "assumed role", "token=sha256:"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("log lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// TestRetrieveErrorJSON: encoding/json (and slog's JSON handler, given a
+// struct that holds the error, such as a cache.RefreshEvent) sees the
+// scrubbed message, never the cause's fields, where a server echoed the
+// token.
+func TestRetrieveErrorJSON(t *testing.T) {
+	echo := func(*sts.AssumeRoleWithWebIdentityInput) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+		return fail(generic(400, "InvalidParameterValue", "bad token "+secretToken))(nil)
+	}
+	p, err := provider.New(newFake(echo).client(), testRole, newTokens(secretToken), noWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Retrieve(context.Background())
+	re := mustRetrieveError(t, err)
+	holder := struct{ Err error }{err}
+	for _, v := range []any{re, *re, holder} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), secretToken) || !strings.Contains(string(b), `"Code":"InvalidParameterValue"`) || !strings.Contains(string(b), "bad token [REDACTED]") {
+			t.Errorf("JSON of %T = %s", v, b)
 		}
 	}
 }
