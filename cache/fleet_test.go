@@ -103,7 +103,8 @@ func BenchmarkFleet(b *testing.B) {
 			b.ReportMetric(r.Mean, r.prefix+"mean/min")
 			b.ReportMetric(r.PerCacheDay, r.prefix+"sts/cache/day")
 		}
-		b.Log("\n" + fleetTable(jittered, steady))
+		// b.Log would keep 10 lines of it.
+		fmt.Println(fleetTable(jittered, steady))
 	}
 }
 
@@ -120,6 +121,7 @@ type fleetResult struct {
 	// Per-minute calls from the end of the first lifetime to the end of
 	// the day.
 	Peak, P99, Median, Min int
+	Low                    int // minutes with fewer calls than half the mean
 	Mean                   float64
 	PeakOverMean           float64
 	PeakAt                 time.Duration // from the start
@@ -289,6 +291,11 @@ func fleetSimulate(tb testing.TB, n int, jitter float64) fleetResult {
 	}
 	r.Mean = float64(total) / float64(len(steady))
 	r.PeakOverMean = float64(r.Peak) / r.Mean
+	for _, k := range steady {
+		if float64(k) < r.Mean/2 {
+			r.Low++
+		}
+	}
 	r.P99 = sorted[min(len(sorted)-1, int(0.99*float64(len(sorted))))]
 	r.Median, r.Min = sorted[len(sorted)/2], sorted[0]
 	r.PerCacheDay = float64(r.Calls) / float64(n)
@@ -318,7 +325,10 @@ func fleetTable(runs ...fleetResult) string {
 	row("STS calls/minute from hour 1 on: p99 / median / min", func(r fleetResult) string {
 		return fmt.Sprintf("%d / %d / %d", r.P99, r.Median, r.Min)
 	})
-	row("peak minute", func(r fleetResult) string { return fmtMinute(r.PeakAt) })
+	row("peak minute", func(r fleetResult) string { return fleetFmtMinute(r.PeakAt) })
+	row("minutes under half the mean, from hour 1 on", func(r fleetResult) string {
+		return fmt.Sprintf("%d of %d", r.Low, len(r.Minutes)-int(fleetLifetime/time.Minute))
+	})
 	row("cold start: STS calls in minute 0", func(r fleetResult) string { return fmt.Sprint(r.Cold) })
 	row("first hour: calls after minute 0, busiest minute", func(r fleetResult) string {
 		return fmt.Sprintf("%d, %d", r.First-r.Cold, r.FirstMax)
@@ -349,6 +359,6 @@ func fleetTable(runs ...fleetResult) string {
 	return b.String()
 }
 
-func fmtMinute(d time.Duration) string {
+func fleetFmtMinute(d time.Duration) string {
 	return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
 }
