@@ -12,7 +12,10 @@ import (
 // access token that STS accepts.
 //
 // A Token formats itself redacted: %v, %+v, %#v, String and slog show its
-// expiry and a fingerprint of the value, never the value.
+// expiry and a fingerprint of the value, never the value. But fmt cannot
+// call those methods on a Token in an unexported struct field, even through
+// a pointer (%s of the struct prints the pointee), and prints it by
+// reflection: do not format a value that holds one that way.
 type Token struct {
 	// Value is the token as sent to STS in WebIdentityToken.
 	Value string
