@@ -117,6 +117,15 @@ func (s *secrets) addCreds(c aws.Credentials) {
 func (s *secrets) find(text string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// One pass over text for all values (a Replacer matches with a trie),
+	// then the slow search only when something matched.
+	pairs := make([]string, 0, 2*len(s.vals))
+	for v := range s.vals {
+		pairs = append(pairs, v, "")
+	}
+	if strings.NewReplacer(pairs...).Replace(text) == text {
+		return ""
+	}
 	for v, what := range s.vals {
 		if strings.Contains(text, v) {
 			return what
@@ -305,7 +314,10 @@ func newRig(t *testing.T, s *server, shared *capture, sec *secrets, o rigOptions
 			co.Store = r.store
 			co.StoreKey = p.CacheKey()
 		}
+		events := slog.New(slog.NewJSONHandler(log, nil))
 		co.OnRefresh = func(ev cache.RefreshEvent) {
+			log.addText("refresh event", ev)
+			events.Info("refresh event", "event", ev)
 			r.mu.Lock()
 			r.events = append(r.events, ev)
 			close(r.changed)
