@@ -212,6 +212,7 @@ type rigOptions struct {
 	attempts int                                    // provider MaxAttempts, 0 for the default
 	offset   time.Duration                          // STS's clock minus the local clock
 	slowIdP  bool                                   // use the server whose IdP timeout is short
+	noSkew   bool                                   // provider.Options.DisableClockSkewCorrection
 }
 
 // rig is the whole chain for one row: token file (or device flow) →
@@ -297,6 +298,7 @@ func newRig(t *testing.T, s *server, shared *capture, sec *secrets, o rigOptions
 		po.MaxAttempts = o.attempts
 		po.Logger = log.logger("provider")
 		po.SourceID = r.path
+		po.DisableClockSkewCorrection = o.noSkew
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -369,6 +371,22 @@ func (r *rig) waitEvents(n int) {
 			r.t.Fatalf("%d refresh events after %s, want %d", have, guard, n)
 		}
 	}
+}
+
+// step calls Retrieve like a daemon's request would, and when that starts
+// a refresh (now is at or past the NextRefresh of the latest event: the
+// advisory window, a backoff that ended, expiry), waits for its outcome, so
+// that the fake clock never moves while a refresh runs.
+func (r *rig) step(ctx context.Context) result {
+	r.t.Helper()
+	n := r.eventCount()
+	last, ok := r.lastEvent()
+	due := !ok || !r.clk.Now().Before(last.NextRefresh)
+	res := r.retrieve(ctx, nil)
+	if due {
+		r.waitEvents(n + 1)
+	}
+	return res
 }
 
 // eventCount returns the number of refresh events so far.
