@@ -1,15 +1,17 @@
 package deviceflow
 
 import (
-	"context"
 	"errors"
 	"os/exec"
 	"runtime"
 )
 
 // openBrowser starts the user's browser on uri, which the caller has
-// checked with [checkURL]. It does not wait for the browser.
-func openBrowser(_ context.Context, uri string) error {
+// checked with [checkURL]. It does not wait for the browser, and takes no
+// ctx on purpose: the opener must outlive the login (exec.CommandContext
+// would kill it when the login ends, and some openers, such as xdg-open's
+// fallbacks, run the browser itself in the foreground).
+func openBrowser(uri string) error {
 	name, args, err := browserCommand(runtime.GOOS, uri)
 	if err != nil {
 		return err

@@ -67,7 +67,7 @@ func (s *Source) deviceLogin(ctx context.Context) (*Tokens, error) {
 		if uri == "" {
 			uri = p.VerificationURI
 		}
-		if err := openBrowser(ctx, uri); err != nil {
+		if err := openBrowser(uri); err != nil {
 			s.log.Warn("deviceflow: cannot open a browser", "err", err)
 		}
 	}
