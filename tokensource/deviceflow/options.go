@@ -68,7 +68,8 @@ type Options struct {
 
 	// AuthParams are extra parameters of the device authorization request,
 	// e.g. "audience" for identity providers that issue JWT access tokens
-	// only for a named API.
+	// only for a named API. Each parameter takes one value: [New] refuses
+	// a parameter with several (RFC 6749 §3.1), and ignores one with none.
 	AuthParams url.Values
 
 	// UseAccessToken sends the access token to STS instead of the ID token,
@@ -232,7 +233,14 @@ func validateOptions(o *Options) error {
 			case "client_id", "scope", "client_secret":
 				return &ConfigError{Field: "AuthParams", Value: k, Rule: "must not set client_id, client_secret or scope (use the arguments and Options fields)"}
 			}
-			p[k] = append([]string(nil), v...)
+			switch len(v) {
+			case 0:
+				continue // no value: not sent
+			case 1:
+			default:
+				return &ConfigError{Field: "AuthParams", Value: k, Rule: fmt.Sprintf("has %d values; give one value per parameter (RFC 6749 §3.1: request parameters must not be included more than once)", len(v))}
+			}
+			p[k] = []string{v[0]}
 		}
 		o.AuthParams = p
 	}

@@ -47,6 +47,8 @@ func TestNewValidation(t *testing.T) {
 		{"negative margin", "https://idp.example.com", "c", func(o *Options) { o.ExpiryMargin = -time.Second }, "ExpiryMargin", "negative"},
 		{"bad auth style", "https://idp.example.com", "c", func(o *Options) { o.AuthStyle = 7 }, "AuthStyle", "AuthStyleInParams"},
 		{"auth param client_id", "https://idp.example.com", "c", func(o *Options) { o.AuthParams = url.Values{"client_id": {"x"}} }, "AuthParams", "client_id"},
+		{"auth param with two values", "https://idp.example.com", "c", func(o *Options) { o.AuthParams = url.Values{"audience": {"a", "b"}} }, "AuthParams", `"audience": has 2 values`},
+		{"auth param with no value", "https://idp.example.com", "c", func(o *Options) { o.AuthParams = url.Values{"audience": {}} }, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,10 +38,8 @@ func (s *Source) deviceLogin(ctx context.Context) (*Tokens, error) {
 	hctx := s.httpContext(ctx)
 
 	var opts []oauth2.AuthCodeOption
-	for k, vs := range s.authParams {
-		if len(vs) > 0 {
-			opts = append(opts, oauth2.SetAuthURLParam(k, vs[0]))
-		}
+	for k := range s.authParams { // one value each, checked by New
+		opts = append(opts, oauth2.SetAuthURLParam(k, s.authParams.Get(k)))
 	}
 	start := s.clk.Now()
 	da, err := cfg.DeviceAuth(hctx, opts...)
