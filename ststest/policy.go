@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 )
 
 // maxPolicyPlaintext is the session policy budget STS allows, shared by the
@@ -38,10 +39,10 @@ func packedPolicySize(policy string, arns []string, limit int) int {
 			plain.WriteString(policy)
 		}
 	}
-	plaintext := len(policy)
+	plaintext := utf8.RuneCountInString(policy) // the budget is in characters
 	for _, a := range arns {
 		plain.WriteString(a)
-		plaintext += len(a)
+		plaintext += utf8.RuneCountInString(a)
 	}
 	var packed bytes.Buffer
 	zw, _ := flate.NewWriter(&packed, flate.BestCompression)

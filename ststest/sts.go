@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // maxSessionTokenSize is the largest MinimumSessionTokenSize STS accepts.
@@ -193,19 +194,21 @@ func (v *validation) add(format string, args ...any) {
 	v.msgs = append(v.msgs, fmt.Sprintf(format, args...))
 }
 
-// length checks a required or optional string's length; echo says whether
-// the value may appear in the message.
+// length checks a required or optional string's length in characters (as
+// the API model's length constraints count, not in bytes); echo says
+// whether the value may appear in the message.
 func (v *validation) length(field, value string, present bool, minLen, maxLen int, echo bool) {
 	shown := ""
 	if echo {
 		shown = " '" + value + "'"
 	}
+	n := utf8.RuneCountInString(value)
 	switch {
 	case !present:
 		v.add("Value null at '%s' failed to satisfy constraint: Member must not be null", field)
-	case len(value) < minLen:
+	case n < minLen:
 		v.add("Value%s at '%s' failed to satisfy constraint: Member must have length greater than or equal to %d", shown, field, minLen)
-	case len(value) > maxLen:
+	case n > maxLen:
 		v.add("Value%s at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", shown, field, maxLen)
 	}
 }

@@ -126,6 +126,12 @@ func TestAssumeRoleWithWebIdentityOptionalOutputs(t *testing.T) {
 		role:  Role{MaxSessionDuration: 12 * time.Hour},
 		input: func(in *sts.AssumeRoleWithWebIdentityInput) { in.DurationSeconds = aws.Int32(43200) },
 	}, {
+		// 2,000 characters, 3,000 bytes: the limit is 2,048 characters.
+		name: "Latin-1 policy under 2048 characters",
+		input: func(in *sts.AssumeRoleWithWebIdentityInput) {
+			in.Policy = aws.String(`{"Statement":[],"Sid":"` + strings.Repeat("é", 1000) + strings.Repeat("x", 2000-23-2-1000) + `"}`)
+		},
+	}, {
 		name:   "float timestamps",
 		claims: Claims{Extra: map[string]any{"exp": float64(epoch.Add(time.Hour).Unix()) + 0.5}},
 	}}
