@@ -15,9 +15,11 @@ type Client struct {
 	// ID is the client_id. Its ID tokens carry it as "aud", and it is
 	// registered as a client ID (audience) of the server's issuer for STS.
 	ID string
-	// Secret, when set, makes the client confidential: requests must
-	// authenticate with client_secret_basic or client_secret_post (RFC 6749
-	// §2.3.1). Empty means a public client identified by client_id alone.
+	// Secret, when set, makes the client confidential: its requests to
+	// every endpoint, the device authorization endpoint included (RFC 8628
+	// §3.1), must authenticate with client_secret_basic or
+	// client_secret_post (RFC 6749 §2.3.1). Empty means a public client
+	// identified by client_id alone.
 	Secret string
 
 	// RotateRefreshTokens issues a new refresh token on every refresh and
@@ -85,10 +87,16 @@ func (s *Server) AddClient(c Client) {
 	s.addAudienceLocked(s.Issuer(), c.ID)
 }
 
-// authenticateClient returns the client a request comes from, checking its
-// secret, or writes invalid_client (RFC 6749 §5.2) and returns nil. With
-// secretOptional (device authorization requests: x/oauth2 sends no secret
-// there) a confidential client may omit its secret, but a wrong one fails.
+// authenticateClient returns the client a request comes from, checking the
+// secret of a confidential client (client_secret_basic or
+// client_secret_post, RFC 6749 §2.3.1), or writes invalid_client (RFC 6749
+// §5.2) and returns nil. Every endpoint of a client authenticates it alike:
+// the token and revocation endpoints, and the device authorization endpoint
+// too (RFC 8628 §3.1 applies RFC 6749 §2.3 there), as Okta and Keycloak do.
+//
+// secretOptional lets a confidential client omit its secret (a wrong one
+// still fails). No endpoint uses it any more: the device authorization
+// endpoint did, which hid clients that never authenticate there.
 func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request, form url.Values, secretOptional bool) *Client {
 	id, secret, basic := r.BasicAuth()
 	if basic {

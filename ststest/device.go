@@ -69,7 +69,7 @@ func (s *Server) serveDeviceAuthorization(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
-	c := s.authenticateClient(w, r, form, true)
+	c := s.authenticateClient(w, r, form, false) // RFC 8628 §3.1: RFC 6749 §2.3 applies
 	if c == nil {
 		return
 	}

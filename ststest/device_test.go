@@ -1,6 +1,7 @@
 package ststest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -427,12 +428,35 @@ func TestConfidentialClient(t *testing.T) {
 	s.AutoApprove("ivan")
 	s.AddClient(Client{ID: "conf", Secret: "s3cr3t/+="})
 	ctx := testContext(t)
+	invalidClient := func(err error) bool {
+		var re *oauth2.RetrieveError
+		return errors.As(err, &re) && re.ErrorCode == "invalid_client" && re.Response.StatusCode == 401
+	}
 	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInParams, oauth2.AuthStyleInHeader} {
 		cfg := oauthConfig(t, s, "conf", "s3cr3t/+=")
 		cfg.Endpoint.AuthStyle = style
-		da, err := cfg.DeviceAuth(ctx)
+		// The device authorization endpoint authenticates the client too
+		// (RFC 8628 §3.1): x/oauth2's DeviceAuth alone sends client_id only.
+		if _, err := cfg.DeviceAuth(ctx); !invalidClient(err) {
+			t.Errorf("device authorization without the secret: %v, want invalid_client", err)
+		}
+		if _, err := cfg.DeviceAuth(ctx, oauth2.SetAuthURLParam("client_secret", "wrong")); !invalidClient(err) {
+			t.Errorf("device authorization with a wrong secret: %v, want invalid_client", err)
+		}
+		var da *oauth2.DeviceAuthResponse
+		var err error
+		if style == oauth2.AuthStyleInParams {
+			da, err = cfg.DeviceAuth(ctx, oauth2.SetAuthURLParam("client_secret", "s3cr3t/+="))
+		} else {
+			basic := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				r = r.Clone(r.Context())
+				r.SetBasicAuth(url.QueryEscape("conf"), url.QueryEscape("s3cr3t/+="))
+				return http.DefaultTransport.RoundTrip(r)
+			})}
+			da, err = cfg.DeviceAuth(context.WithValue(ctx, oauth2.HTTPClient, basic))
+		}
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("style %v: device authorization: %v", style, err)
 		}
 		form := url.Values{"grant_type": {grantDeviceCode}, "client_id": {"conf"}, "device_code": {da.DeviceCode}}
 		if tr := postToken(t, s, form); tr.status != 401 || tr.Error != "invalid_client" {
@@ -545,3 +569,8 @@ func TestWaitUserCodeOrder(t *testing.T) {
 		t.Errorf("blocked WaitUserCode = %q, want %q", got, da.UserCode)
 	}
 }
+
+// roundTripFunc adapts a function to an http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"golang.org/x/oauth2"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
@@ -55,7 +56,7 @@ func TestNoSecretsInLogsOrFormatting(t *testing.T) {
 	s.Fail(ActionToken, Fault{Code: "server_error"})
 	s.AddClient(Client{ID: testClient, Secret: "client-secret-value", RotateRefreshTokens: true})
 	s.AutoApprove("alice")
-	da, err := oauthConfig(t, s, testClient, "").DeviceAuth(testContext(t))
+	da, err := oauthConfig(t, s, testClient, "").DeviceAuth(testContext(t), oauth2.SetAuthURLParam("client_secret", "client-secret-value"))
 	if err != nil {
 		t.Fatal(err)
 	}

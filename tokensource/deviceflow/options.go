@@ -94,9 +94,12 @@ type Options struct {
 	// (xdg-open, open or rundll32) when a login starts. Off by default.
 	OpenBrowser bool
 
-	// AuthStyle says how the client authenticates to the token endpoint.
-	// Zero means in the request body when there is no ClientSecret (RFC 8628
-	// §3.4, public clients) and with HTTP Basic otherwise (RFC 6749 §2.3.1).
+	// AuthStyle says how a client with a ClientSecret authenticates to the
+	// device authorization endpoint (RFC 8628 §3.1) and the token endpoint:
+	// oauth2.AuthStyleInParams sends client_secret in the request body,
+	// oauth2.AuthStyleInHeader uses HTTP Basic (RFC 6749 §2.3.1). Zero
+	// means in the request body when there is no ClientSecret (RFC 8628
+	// §3.4, public clients) and with HTTP Basic otherwise.
 	AuthStyle oauth2.AuthStyle
 
 	// ExpiryMargin is how long before its expiry a token is renewed; it is

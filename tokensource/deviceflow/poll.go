@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 )
 
@@ -35,14 +37,9 @@ func (s *Source) deviceLogin(ctx context.Context) (*Tokens, error) {
 		return nil, err
 	}
 	cfg := s.oauthConfig(ep)
-	hctx := s.httpContext(ctx)
-
-	var opts []oauth2.AuthCodeOption
-	for k := range s.authParams { // one value each, checked by New
-		opts = append(opts, oauth2.SetAuthURLParam(k, s.authParams.Get(k)))
-	}
+	dctx, opts := s.deviceAuthRequest(ctx, ep)
 	start := s.clk.Now()
-	da, err := cfg.DeviceAuth(hctx, opts...)
+	da, err := cfg.DeviceAuth(dctx, opts...)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
@@ -82,6 +79,55 @@ func (s *Source) deviceLogin(ctx context.Context) (*Tokens, error) {
 		s.log.Warn("deviceflow: prompt failed", "err", pw.err)
 	}
 	return s.fromOAuth2(tok, nil)
+}
+
+// deviceAuthRequest returns the context (carrying the HTTP client) and the
+// parameters of the device authorization request: [Options] AuthParams,
+// and the client authentication of a confidential client.
+//
+// RFC 8628 §3.1 applies RFC 6749 §2.3 client authentication to this request,
+// and identity providers such as Okta and Keycloak answer invalid_client
+// without it, but x/oauth2's DeviceAuth sends client_id only. So the secret
+// goes as the client_secret parameter with [oauth2.AuthStyleInParams], and
+// as HTTP Basic (client_secret_basic, RFC 6749 §2.3.1) with
+// [oauth2.AuthStyleInHeader], added by the transport to this one request
+// only: not to a redirect elsewhere, nor to any other request.
+func (s *Source) deviceAuthRequest(ctx context.Context, ep oauth2.Endpoint) (context.Context, []oauth2.AuthCodeOption) {
+	var opts []oauth2.AuthCodeOption
+	for k := range s.authParams { // one value each, checked by New
+		opts = append(opts, oauth2.SetAuthURLParam(k, s.authParams.Get(k)))
+	}
+	secret := s.secret.Reveal()
+	if secret == "" {
+		return s.httpContext(ctx), opts
+	}
+	if s.authStyle == oauth2.AuthStyleInParams {
+		return s.httpContext(ctx), append(opts, oauth2.SetAuthURLParam("client_secret", secret))
+	}
+	target, err := url.Parse(ep.DeviceAuthURL)
+	if err != nil { // checked by discovery
+		return s.httpContext(ctx), opts
+	}
+	hc := *s.http
+	hc.Transport = &basicAuthTransport{base: s.http.Transport, url: target.String(), id: s.clientID, secret: secret}
+	return oidc.ClientContext(ctx, &hc), opts
+}
+
+// basicAuthTransport authenticates POST requests to one URL with HTTP Basic
+// (RFC 6749 §2.3.1: both parts form-urlencoded first, as x/oauth2 does for
+// the token endpoint).
+type basicAuthTransport struct {
+	base       http.RoundTripper
+	url        string // the parsed and re-encoded device authorization URL
+	id, secret string
+}
+
+func (t *basicAuthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPost && req.URL.String() == t.url {
+		req = req.Clone(req.Context())
+		req.SetBasicAuth(url.QueryEscape(t.id), url.QueryEscape(t.secret))
+	}
+	return t.base.RoundTrip(req)
 }
 
 // checkDeviceAuth validates a device authorization response (RFC 8628 §3.2)

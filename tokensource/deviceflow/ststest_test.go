@@ -1,16 +1,21 @@
 package deviceflow
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"golang.org/x/oauth2"
 
 	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/ststest"
@@ -293,14 +298,58 @@ func TestSTSTestAccessToken(t *testing.T) {
 	}
 }
 
+// TestSTSTestConfidentialClient logs in with a client that has a secret,
+// sent either way: ststest, like Okta and Keycloak, authenticates the client
+// at the device authorization endpoint too (RFC 8628 §3.1).
 func TestSTSTestConfidentialClient(t *testing.T) {
-	e := newE2E(t, ststest.Client{Secret: "s3cr3t-value"})
-	src, rec := e.source(t, func(o *Options) { o.ClientSecret = "s3cr3t-value" })
-	r := e.login(t, src, rec, "gina")
-	if r.err != nil {
-		t.Fatal(r.err)
+	const secret = "s3cr3t/+=value"
+	for _, tt := range []struct {
+		name                 string
+		style                oauth2.AuthStyle
+		wantBasic, wantParam bool
+	}{
+		{"default", oauth2.AuthStyleAutoDetect, true, false}, // Basic, with a secret
+		{"in header", oauth2.AuthStyleInHeader, true, false},
+		{"in params", oauth2.AuthStyleInParams, false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newE2E(t, ststest.Client{Secret: secret})
+			base := e.srv.HTTPClient().Transport
+			if base == nil {
+				base = http.DefaultTransport
+			}
+			var mu sync.Mutex
+			var basic, param []bool // per device authorization request
+			spy := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				if strings.HasSuffix(r.URL.Path, "/device/code") {
+					body, _ := io.ReadAll(r.Body)
+					r.Body = io.NopCloser(bytes.NewReader(body))
+					form, _ := url.ParseQuery(string(body))
+					id, sec, ok := r.BasicAuth()
+					mu.Lock()
+					basic = append(basic, ok && id == e2eClient && sec == url.QueryEscape(secret))
+					param = append(param, form.Get("client_secret") == secret)
+					mu.Unlock()
+				}
+				return base.RoundTrip(r)
+			})
+			src, rec := e.source(t, func(o *Options) {
+				o.ClientSecret = secret
+				o.AuthStyle = tt.style
+				o.HTTPClient = &http.Client{Transport: spy}
+			})
+			r := e.login(t, src, rec, "gina")
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			e.assume(t, r.tok)
+			mu.Lock()
+			defer mu.Unlock()
+			if len(basic) != 1 || basic[0] != tt.wantBasic || param[0] != tt.wantParam {
+				t.Errorf("device authorization requests: Basic %v, client_secret parameter %v; want one, Basic %t, parameter %t", basic, param, tt.wantBasic, tt.wantParam)
+			}
+		})
 	}
-	e.assume(t, r.tok)
 }
 
 func TestSTSTestCancelWhilePolling(t *testing.T) {
