@@ -167,8 +167,22 @@ func (s *blockingSource) Token(ctx context.Context) (tokensource.Token, error) {
 	}
 }
 
-// TestReuseDupSuppress is singleflight's TestDoDupSuppress for Reuse: many
-// concurrent callers, one call to the source.
+// waitingCtx reports, once, that Reuse has started to wait on it: Token
+// calls ctx.Done() only in its select on the shared fetch (the fetch itself
+// runs under context.WithoutCancel, which never calls it).
+type waitingCtx struct {
+	context.Context
+	once    sync.Once
+	waiting func()
+}
+
+func (c *waitingCtx) Done() <-chan struct{} {
+	c.once.Do(c.waiting)
+	return c.Context.Done()
+}
+
+// TestReuseDupSuppress is singleflight's TestDoDupSuppress for Reuse: n
+// callers all wait, at the same time, on one call to the source.
 func TestReuseDupSuppress(t *testing.T) {
 	const n = 10
 	fake := clock.NewFake(t0)
@@ -176,15 +190,24 @@ func TestReuseDupSuppress(t *testing.T) {
 	src := newBlockingSource(want)
 	r := tokensource.Reuse(src, func(o *tokensource.ReuseOptions) { o.Clock = fake })
 
-	var wg sync.WaitGroup
+	var waiting, wg sync.WaitGroup
+	waiting.Add(n)
 	results := make(chan result, n)
 	for range n {
+		ctx := &waitingCtx{Context: context.Background(), waiting: waiting.Done}
 		wg.Go(func() {
-			tok, err := r.Token(context.Background())
+			tok, err := r.Token(ctx)
 			results <- result{tok, err}
 		})
 	}
-	<-src.started // one fetch is in flight; callers join it or, later, reuse its token
+	allWaiting := make(chan struct{})
+	go func() { waiting.Wait(); close(allWaiting) }()
+	<-src.started
+	select {
+	case <-allWaiting: // every caller waits on the one fetch in flight
+	case <-src.started:
+		t.Fatal("a second call to the source while the first was in flight")
+	}
 	close(src.release)
 	wg.Wait()
 	close(results)
