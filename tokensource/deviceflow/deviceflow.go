@@ -53,7 +53,7 @@ import (
 //
 // Token serves the token held in memory while it is valid, with no lock
 // and no I/O. Otherwise one goroutine at a time (per Source) renews it:
-// under the [TokenStore] lock of the issuer and client, which excludes other
+// under the [TokenStore] lock of its [StoreKey], which excludes other
 // Sources and other processes, it re-loads the stored tokens (another
 // process may have renewed them already), else refreshes with the refresh
 // token and saves the result before it unlocks, so that a rotated refresh
@@ -149,7 +149,7 @@ func New(issuer, clientID string, optFns ...func(*Options)) (*Source, error) {
 		margin:         o.ExpiryMargin,
 		loginHint:      o.LoginHint,
 		store:          o.Store,
-		key:            StoreKey(issuer, clientID),
+		key:            storeKey(issuer, clientID, &o),
 		prompt:         o.Prompt,
 		http:           guardClient(o.HTTPClient),
 		clk:            clock.OrReal(o.Clock),
@@ -227,8 +227,9 @@ func (s *Source) Login(ctx context.Context) error {
 	})
 }
 
-// Logout forgets the tokens of the issuer and client: it deletes them from
-// the [TokenStore] and from memory. It does not revoke them at the identity
+// Logout forgets the tokens of the Source's [StoreKey]: it deletes them
+// from the [TokenStore] and from memory. Logins of the same issuer and
+// client with other scopes or AuthParams have other keys, and stay. It does not revoke them at the identity
 // provider.
 func (s *Source) Logout(ctx context.Context) error {
 	return s.exclusive(ctx, func() error {
@@ -243,7 +244,7 @@ func (s *Source) Logout(ctx context.Context) error {
 }
 
 // exclusive runs fn as the one goroutine of s that renews, logs in or logs
-// out, holding the [TokenStore] lock of the issuer and client.
+// out, holding the [TokenStore] lock of its [StoreKey].
 func (s *Source) exclusive(ctx context.Context, fn func() error) error {
 	if err := s.acquire(ctx); err != nil {
 		return err

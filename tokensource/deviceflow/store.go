@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,7 +84,7 @@ func fmtTime(t time.Time) string {
 }
 
 // TokenStore keeps [Tokens] between processes, by key. A [Source] uses the
-// key [StoreKey](issuer, clientID).
+// key [StoreKey] returns for its issuer, client and options.
 //
 // Lock must exclude every other holder of the same key, in this process and
 // in others, until unlock is called: a [Source] holds it while it re-loads,
@@ -101,9 +104,49 @@ type TokenStore interface {
 	Lock(ctx context.Context, key string) (unlock func() error, err error)
 }
 
-// StoreKey returns the key under which a [Source] stores the tokens of
-// issuer and clientID.
-func StoreKey(issuer, clientID string) string { return issuer + " " + clientID }
+// StoreKey returns the key under which the [Source] that New(issuer,
+// clientID, optFns...) returns stores its tokens.
+//
+// Logins that ask for different tokens have keys of their own: the key
+// holds the scopes (sorted, without duplicates), the [Options] AuthParams
+// (sorted) and UseAccessToken, so that a login with another scope or
+// audience is never served the tokens of this one. With the default scopes,
+// no AuthParams and the ID token, the key is "issuer clientID", as before
+// these were part of it, so that the logins stored then are still found.
+// The other options do not change the key.
+func StoreKey(issuer, clientID string, optFns ...func(*Options)) string {
+	var o Options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	return storeKey(issuer, clientID, &o)
+}
+
+// storeKey is [StoreKey] of the options o.
+func storeKey(issuer, clientID string, o *Options) string {
+	key := issuer + " " + clientID
+	scopes := o.Scopes
+	if len(scopes) == 0 {
+		scopes = DefaultScopes
+	}
+	sorted := slices.Compact(slices.Sorted(slices.Values(scopes)))
+	if !slices.Equal(sorted, slices.Sorted(slices.Values(DefaultScopes))) {
+		key += " scope=" + strings.Join(sorted, " ")
+	}
+	params := make(url.Values, len(o.AuthParams))
+	for k, vs := range o.AuthParams {
+		if len(vs) > 0 {
+			params[k] = slices.Sorted(slices.Values(vs))
+		}
+	}
+	if len(params) > 0 {
+		key += " params=" + params.Encode() // sorted by name
+	}
+	if o.UseAccessToken {
+		key += " access_token"
+	}
+	return key
+}
 
 // MemoryStore is a [TokenStore] that keeps tokens in memory, for tests and
 // for programs that want no file. The zero value is ready to use.
