@@ -24,7 +24,10 @@
 // passed. So the Expires of the credentials a Cache returns is not the real
 // expiry but the moment the Cache next wants to be asked (the start of the
 // advisory window, never later than the mandatory window), and the SDK's
-// calls from then on find fresh credentials ready.
+// calls from then on find fresh credentials ready. While a refresh is in
+// flight in the advisory window it is a second away (capped by the mandatory
+// window), so that the wrapper serves its callers from memory during the
+// refresh and picks up the new credentials shortly after.
 //
 // A [Store] ([FileStore] on disk) shares credentials between processes, so
 // that many processes started at once call the provider once. [Cache.Start]
@@ -173,18 +176,18 @@ func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
 	if in.closed && in.inflight == "" {
 		defer in.mu.Unlock()
 		if e.valid(now) {
-			return e.handout(now, in.nextAttempt), nil
+			return e.handout(now, in.nextAttempt, in.inflight != ""), nil
 		}
 		return aws.Credentials{}, ErrClosed
 	}
 	switch decide(now, e, in.nextAttempt, in.inflight != "") {
 	case actServe:
 		defer in.mu.Unlock()
-		return e.handout(now, in.nextAttempt), nil
+		return e.handout(now, in.nextAttempt, in.inflight != ""), nil
 	case actServeRefresh:
 		defer in.mu.Unlock()
 		c.startLocked(ctx)
-		return e.handout(now, in.nextAttempt), nil
+		return e.handout(now, in.nextAttempt, in.inflight != ""), nil
 	case actFail:
 		defer in.mu.Unlock()
 		return aws.Credentials{}, c.failureLocked(e)
@@ -207,7 +210,7 @@ func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
 	cur := c.cur.Load()
 	switch {
 	case cur.valid(now):
-		return cur.handout(now, in.nextAttempt), nil
+		return cur.handout(now, in.nextAttempt, in.inflight != ""), nil
 	case in.lastErr != nil:
 		return aws.Credentials{}, c.failureLocked(cur)
 	case in.closed:

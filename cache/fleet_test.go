@@ -30,9 +30,11 @@ import (
 // fake clock in whole seconds, skipping seconds where nothing is due, and
 // in each step calls Retrieve on every cache whose Expires has passed. A
 // cache in its advisory window then starts a refresh in the background and
-// hands out its refresh moment, already past, as Expires; the simulation
-// waits for those refreshes through OnRefresh (no sleeps, fake time stands
-// still meanwhile) and asks again, as the wrapper would on the next call.
+// hands out the old credentials with Expires refreshingHold away; the
+// simulation waits for those refreshes through OnRefresh (no sleeps, fake
+// time stands still meanwhile, so each STS call counts in the minute it
+// started), and the cache is asked again once that Expires has passed, as
+// the wrapper would on its next call, and hands out the new credentials.
 const (
 	fleetSize         = 10000
 	fleetLifetime     = time.Hour
@@ -233,22 +235,17 @@ func fleetSimulate(tb testing.TB, n int, jitter float64) fleetResult {
 			pending = pending[:0]
 			for _, i := range batch {
 				creds := retrieve(int(i))
-				if creds.Expires.After(now) {
-					schedule(int(i), creds.Expires)
-					continue
+				if !creds.Expires.After(now) {
+					tb.Fatalf("cache %d at %v: handed out Expires %v, already due", i, now.Sub(fleetStart), creds.Expires.Sub(fleetStart))
 				}
-				// A refresh started (or runs): the wrapper will ask
-				// again on the next call and get the new credentials.
-				pending = append(pending, int(i))
+				schedule(int(i), creds.Expires)
+				if !creds.Expires.After(now.Add(refreshingHold)) {
+					// A refresh started: the wrapper keeps the old
+					// credentials for the hold, then asks again.
+					pending = append(pending, int(i))
+				}
 			}
 			waitRefreshes(len(pending))
-			for _, i := range pending {
-				creds := retrieve(i)
-				if !creds.Expires.After(now) {
-					tb.Fatalf("cache %d at %v: Expires %v still due after its refresh", i, now.Sub(fleetStart), creds.Expires.Sub(fleetStart))
-				}
-				schedule(i, creds.Expires)
-			}
 		}
 		due[s] = nil
 	}

@@ -154,6 +154,15 @@ func decide(now time.Time, e *entry, nextAttempt time.Time, inflight bool) actio
 	}
 }
 
+// refreshingHold is how long the SDK's aws.CredentialsCache may keep the
+// cached credentials, from the moment it is handed them, while a refresh is
+// in flight in the advisory window: it then serves its callers from memory
+// during the refresh, instead of passing every call to the Cache through
+// its own singleflight, and picks up the new credentials at most
+// refreshingHold after the refresh ends. The credentials stay valid well
+// past it: the hold never reaches the mandatory window.
+const refreshingHold = time.Second
+
 // handout returns the credentials to give a caller at now. Their Expires is
 // the moment the cache next wants to be asked, because the SDK's
 // aws.CredentialsCache, which wraps every provider given to
@@ -164,21 +173,27 @@ func decide(now time.Time, e *entry, nextAttempt time.Time, inflight bool) actio
 //     but no later than the mandatory window;
 //   - mandatory window while backing off (stale credentials): the next
 //     attempt, but no later than the real expiry;
-//   - advisory window with a refresh in flight: refreshAt, already past, so
-//     the next call comes straight back and finds the new credentials.
+//   - advisory window with a refresh in flight (refreshing): now +
+//     refreshingHold, but no later than the mandatory window, so the
+//     wrapper serves its callers from memory during the refresh and comes
+//     back shortly after it; a failed refresh sets a next attempt, and the
+//     rule above takes over;
+//   - otherwise (after Close): refreshAt, already past.
 //
 // So the wrapper never holds credentials past the moment they need
 // attention, and never past their real expiry.
-func (e *entry) handout(now, nextAttempt time.Time) aws.Credentials {
+func (e *entry) handout(now, nextAttempt time.Time, refreshing bool) aws.Credentials {
 	c := e.creds
-	if !c.CanExpire || !nextAttempt.After(now) {
+	if !c.CanExpire {
 		return c
 	}
-	switch e.phase(now) {
-	case phaseAdvisory:
+	switch ph := e.phase(now); {
+	case nextAttempt.After(now) && ph == phaseAdvisory:
 		c.Expires = earliest(nextAttempt, e.mandatoryAt)
-	case phaseMandatory:
+	case nextAttempt.After(now) && ph == phaseMandatory:
 		c.Expires = earliest(nextAttempt, e.expires)
+	case refreshing && ph == phaseAdvisory:
+		c.Expires = earliest(now.Round(0).Add(refreshingHold), e.mandatoryAt)
 	}
 	return c
 }

@@ -211,17 +211,22 @@ func TestDecide(t *testing.T) {
 func TestHandout(t *testing.T) {
 	e := entryAt()
 	tests := []struct {
-		name string
-		at   time.Duration
-		next time.Duration // nextAttempt from t0; 0 for none
-		want time.Duration // Expires from t0
+		name       string
+		at         time.Duration
+		next       time.Duration // nextAttempt from t0; 0 for none
+		refreshing bool          // a refresh is in flight
+		want       time.Duration // Expires from t0
 	}{
-		{"fresh: the refresh moment", 5 * time.Minute, 0, 10 * time.Minute},
-		{"advisory, in flight: the past refresh moment", 15 * time.Minute, 0, 10 * time.Minute},
-		{"advisory backing off: next attempt", 15 * time.Minute, 17 * time.Minute, 17 * time.Minute},
-		{"advisory backing off past mandatory: mandatory", 15 * time.Minute, 24 * time.Minute, 20 * time.Minute},
-		{"mandatory backing off: next attempt", 22 * time.Minute, 25 * time.Minute, 25 * time.Minute},
-		{"mandatory backing off past expiry: expiry", 22 * time.Minute, 40 * time.Minute, 30 * time.Minute},
+		{"fresh: the refresh moment", 5 * time.Minute, 0, false, 10 * time.Minute},
+		{"fresh, refresh in flight (Start): the refresh moment", 5 * time.Minute, 0, true, 10 * time.Minute},
+		{"advisory, in flight: now + hold", 15 * time.Minute, 0, true, 15*time.Minute + refreshingHold},
+		{"advisory, no refresh (closed): the past refresh moment", 15 * time.Minute, 0, false, 10 * time.Minute},
+		{"advisory backing off: next attempt", 15 * time.Minute, 17 * time.Minute, false, 17 * time.Minute},
+		{"advisory backing off past mandatory: mandatory", 15 * time.Minute, 24 * time.Minute, false, 20 * time.Minute},
+		{"advisory backing off wins over in flight", 15 * time.Minute, 17 * time.Minute, true, 17 * time.Minute},
+		{"mandatory backing off: next attempt", 22 * time.Minute, 25 * time.Minute, false, 25 * time.Minute},
+		{"mandatory backing off past expiry: expiry", 22 * time.Minute, 40 * time.Minute, false, 30 * time.Minute},
+		{"mandatory, in flight (after a wait): the past refresh moment", 22 * time.Minute, 0, true, 10 * time.Minute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,7 +234,7 @@ func TestHandout(t *testing.T) {
 			if tt.next != 0 {
 				next = t0.Add(tt.next)
 			}
-			got := e.handout(t0.Add(tt.at), next)
+			got := e.handout(t0.Add(tt.at), next, tt.refreshing)
 			if !got.Expires.Equal(t0.Add(tt.want)) {
 				t.Errorf("Expires = +%v; want +%v", got.Expires.Sub(t0), tt.want)
 			}
@@ -240,8 +245,59 @@ func TestHandout(t *testing.T) {
 	}
 	t.Run("cannot expire", func(t *testing.T) {
 		e := defaultPolicy.plan(aws.Credentials{AccessKeyID: "A", SecretAccessKey: "S"}, t0, 0, 0, 0, false)
-		if got := e.handout(t0, t0.Add(time.Minute)); got.CanExpire || !got.Expires.IsZero() {
-			t.Errorf("handout of credentials that cannot expire: %v", got.Expires)
+		for _, refreshing := range []bool{false, true} {
+			if got := e.handout(t0, t0.Add(time.Minute), refreshing); got.CanExpire || !got.Expires.IsZero() {
+				t.Errorf("handout of credentials that cannot expire (refreshing %v): %v", refreshing, got.Expires)
+			}
+		}
+	})
+}
+
+// TestHandoutWhileRefreshing is the rule for a refresh in flight in the
+// advisory window, across that window: the SDK's wrapper may keep the
+// credentials refreshingHold from now, never into the mandatory window.
+func TestHandoutWhileRefreshing(t *testing.T) {
+	e := entryAt() // advisory from +10m, mandatory from +20m
+	mand := 20 * time.Minute
+	tests := []struct {
+		at   time.Duration
+		want time.Duration
+	}{
+		{10 * time.Minute, 10*time.Minute + refreshingHold},
+		{15 * time.Minute, 15*time.Minute + refreshingHold},
+		{mand - refreshingHold - 1, mand - 1},
+		{mand - refreshingHold, mand},
+		{mand - refreshingHold/2, mand},
+		{mand - 1, mand},
+	}
+	for _, tt := range tests {
+		t.Run("+"+tt.at.String(), func(t *testing.T) {
+			now := t0.Add(tt.at)
+			got := e.handout(now, time.Time{}, true)
+			if !got.Expires.Equal(t0.Add(tt.want)) {
+				t.Errorf("Expires = +%v; want +%v", got.Expires.Sub(t0), tt.want)
+			}
+			if !got.Expires.After(now) || got.Expires.After(e.mandatoryAt) {
+				t.Errorf("Expires +%v not in (now, mandatoryAt]", got.Expires.Sub(t0))
+			}
+			if got.AccessKeyID != e.creds.AccessKeyID {
+				t.Errorf("handout changed the credentials")
+			}
+		})
+	}
+	t.Run("short-lived credentials: capped by the mandatory window", func(t *testing.T) {
+		e := policy{advisory: DefaultAdvisoryWindow, mandatory: DefaultMandatoryWindow}.plan(credsExpiring(t0.Add(time.Second)), t0, time.Second, 0, 0, false)
+		now := e.refreshAt // +750ms; mandatory from +900ms
+		if got := e.handout(now, time.Time{}, true); !got.Expires.Equal(e.mandatoryAt) {
+			t.Errorf("1-second credentials: Expires +%v; want the mandatory window at +%v", got.Expires.Sub(t0), e.mandatoryAt.Sub(t0))
+		}
+	})
+	t.Run("no monotonic reading", func(t *testing.T) {
+		now := time.Now()
+		e := defaultPolicy.plan(credsExpiring(now.Add(time.Hour)), now.Add(-50*time.Minute), time.Hour, 0, 0, false)
+		got := e.handout(now, time.Time{}, true)
+		if got.Expires != got.Expires.Round(0) {
+			t.Errorf("Expires %v carries a monotonic reading", got.Expires)
 		}
 	})
 }

@@ -194,6 +194,69 @@ func TestSDKCachesUntilRefreshMoment(t *testing.T) {
 	}
 }
 
+// TestSDKServesFromMemoryDuringRefresh: at the refresh moment, the first
+// SDK call through config.LoadDefaultConfig starts the refresh and gets the
+// old credentials with Expires refreshingHold away, so the SDK's wrapper
+// serves every other call from memory while the provider is busy, instead
+// of passing each one to the Cache through its singleflight; once the hold
+// ends it picks up the new credentials.
+//
+// The fake clock starts on the wall clock, so the hold (45 minutes ahead in
+// fake time) is in the future for the wrapper too.
+func TestSDKServesFromMemoryDuringRefresh(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	p := newTestProvider(clk, time.Hour)
+	c, evs := newTestCache(t, clk, p)
+	mustRetrieve(t, c) // the cold start, before the SDK sees the Cache
+	ev := evs.next(t)
+
+	clk.Set(ev.NextRefresh) // the advisory window starts
+	release := p.block()
+	defer release()
+	p.called = make(chan struct{}, 10)
+	cc := &countingCache{Cache: c}
+	cfg := loadConfig(t, cc)
+
+	const goroutines, callsEach = 100, 10
+	hold := ev.NextRefresh.Add(refreshingHold)
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for range callsEach {
+				creds, err := cfg.Credentials.Retrieve(context.Background())
+				if err != nil || creds.AccessKeyID != "AKID1" || !creds.Expires.Equal(hold) {
+					t.Errorf("SDK Retrieve during the refresh: %q expires %v, %v; want AKID1 until %v", creds.AccessKeyID, creds.Expires, err, hold)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait() // the provider is still blocked: no call waited for it
+	<-p.called
+	if n := cc.n.Load(); n != 1 {
+		t.Errorf("SDK calls into the Cache during the refresh = %d; want 1 (the wrapper serves the other %d from memory)", n, goroutines*callsEach-1)
+	}
+	if n := p.calls.Load(); n != 2 {
+		t.Errorf("provider calls = %d; want 2 (cold start + one refresh)", n)
+	}
+
+	release()
+	if ev := evs.next(t); ev.Outcome != OutcomeFetched {
+		t.Fatalf("refresh: %+v", ev)
+	}
+	// The hold ends (what the wall clock reaching it does to the wrapper):
+	// the next SDK call gets the new credentials.
+	clk.Advance(refreshingHold)
+	cfg.Credentials.(*aws.CredentialsCache).Invalidate()
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil || creds.AccessKeyID != "AKID2" || !creds.Expires.After(clk.Now()) {
+		t.Fatalf("after the hold: %q expires %v, %v; want AKID2, fresh", creds.AccessKeyID, creds.Expires, err)
+	}
+	if n := c.in.waited.Load(); n != 1 {
+		t.Errorf("Cache callers that waited = %d; want 1 (the cold start)", n)
+	}
+}
+
 // TestSDKStrategyInterfaces records the decision of sdk.go: the Cache
 // implements aws.AdjustExpiresByCredentialsCacheStrategy and not
 // aws.HandleFailRefreshCredentialsCacheStrategy, and its provider sources

@@ -48,9 +48,14 @@ import (
 //     clock (same distance from now), and the driver invalidates the
 //     wrapper when it moves the fake clock to the refresh moment, which is
 //     what the wall clock reaching that Expires would do. So the wrapper
-//     serves calls itself between refreshes and passes them to the Cache
-//     from the refresh moment until the Cache hands out the new credentials,
-//     exactly as in production.
+//     serves calls itself between refreshes, passes the first call after
+//     the refresh moment to the Cache, which starts the refresh and hands
+//     out the old credentials with Expires refreshingHold away, serves
+//     calls itself again while STS answers, and, once the refresh is done,
+//     the driver moves the fake clock by refreshingHold and invalidates the
+//     wrapper again (the wall clock reaching that Expires), so that it
+//     fetches the new credentials: exactly as in production, less the wait
+//     for the rest of the hold.
 //   - "every call": the Cache is given to LoadDefaultConfig as is, with the
 //     fake clock 48 hours behind the wall clock, so the wrapper sees every
 //     Expires as past and passes every call to the Cache: the worst case for
@@ -229,6 +234,12 @@ func sdkbRunCache(tb testing.TB, goroutines, refreshes int, synced bool) sdkbRes
 		}
 		ev = nextEvent() // STS answered (200 ms later); callers were served meanwhile
 		inflight = append(inflight, [2]time.Duration{from, time.Since(load.begin)})
+		// The hold the Cache handed out during the refresh ends: the
+		// wrapper comes back for the new credentials.
+		clk.Advance(refreshingHold)
+		if wall != nil {
+			wall.expire(cfg)
+		}
 		if got := srv.Calls(ststest.ActionAssumeRoleWithWebIdentity) - calls; got != 1 {
 			tb.Errorf("refresh %d: %d STS calls; want 1", i, got)
 		}
