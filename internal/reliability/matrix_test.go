@@ -339,13 +339,12 @@ func matrixRows() []row {
 	// hold blocks the action's requests; the fake clock then passes the
 	// cache's refresh timeout, which cancels the refresh.
 	hold := func(action string) (func(*testing.T, *rig, phase), func(*testing.T, *rig, int)) {
-		inject := func(_ *testing.T, r *rig, _ phase) { r.hold(action) }
-		during := func(t *testing.T, r *rig, base int) {
-			if action == assume {
-				r.waitCalls(action, base+1)
-			} else {
-				r.waitCalls(action, r.s.srv.Calls(action)+1)
-			}
+		inject := func(_ *testing.T, r *rig, _ phase) {
+			r.holdBase = r.s.srv.Calls(action) // before Retrieve starts
+			r.hold(action)
+		}
+		during := func(t *testing.T, r *rig, _ int) {
+			r.waitCalls(action, r.holdBase+1)
 			r.clk.Advance(cache.DefaultRefreshTimeout)
 		}
 		return inject, during

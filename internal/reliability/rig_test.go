@@ -236,6 +236,7 @@ type rig struct {
 
 	full      atomic.Bool // fullStore: writes fail as on a full disk
 	storeSnap []byte      // the store file before a fault, to compare after
+	holdBase  int         // requests of the held action before the Retrieve
 
 	mu       sync.Mutex
 	events   []cache.RefreshEvent
