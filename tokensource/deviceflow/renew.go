@@ -16,18 +16,11 @@ import (
 // order: the stored tokens when another process renewed them already, a
 // refresh with the stored refresh token, a device login when allowed.
 func (s *Source) renew(ctx context.Context) (tokensource.Token, error) {
-	unlock, err := s.lockStore(ctx)
+	cand, unlock, ok, err := s.lockAndLoad(ctx)
 	if err != nil {
 		return tokensource.Token{}, err
 	}
-	cand, err := s.load(ctx)
-	if err != nil {
-		s.unlockStore(unlock)
-		return tokensource.Token{}, err
-	}
-	if cand != nil && s.usable(cand, s.clk.Now()) {
-		s.unlockStore(unlock)
-		s.setCurrent(cand)
+	if ok {
 		return s.pick(cand), nil
 	}
 
@@ -50,16 +43,10 @@ func (s *Source) renew(ctx context.Context) (tokensource.Token, error) {
 		}
 		// Take the lock again for the login; another process may have
 		// logged in meanwhile.
-		if unlock, err = s.lockStore(ctx); err != nil {
+		if cand, unlock, ok, err = s.lockAndLoad(ctx); err != nil {
 			return tokensource.Token{}, err
 		}
-		if cand, err = s.load(ctx); err != nil {
-			s.unlockStore(unlock)
-			return tokensource.Token{}, err
-		}
-		if cand != nil && s.usable(cand, s.clk.Now()) {
-			s.unlockStore(unlock)
-			s.setCurrent(cand)
+		if ok {
 			return s.pick(cand), nil
 		}
 		defer s.unlockStore(unlock)
@@ -71,6 +58,27 @@ func (s *Source) renew(ctx context.Context) (tokensource.Token, error) {
 	}
 	defer s.unlockStore(unlock)
 	return s.loginLocked(ctx, reason)
+}
+
+// lockAndLoad takes the store lock and loads the stored tokens. When they
+// are usable, it releases the lock, makes them current and returns them
+// with ok set. Otherwise it returns them (nil when there are none) with the
+// lock held: the caller releases it with unlock.
+func (s *Source) lockAndLoad(ctx context.Context) (cand *Tokens, unlock func() error, ok bool, err error) {
+	unlock, err = s.lockStore(ctx)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if cand, err = s.load(ctx); err != nil {
+		s.unlockStore(unlock)
+		return nil, nil, false, err
+	}
+	if cand != nil && s.usable(cand, s.clk.Now()) {
+		s.unlockStore(unlock)
+		s.setCurrent(cand)
+		return cand, nil, true, nil
+	}
+	return cand, unlock, false, nil
 }
 
 // loginLocked runs a device login for [Source.Token], under the store lock.
