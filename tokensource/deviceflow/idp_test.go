@@ -90,7 +90,7 @@ type fakeIdP struct {
 	calls              map[string]int
 	forms              []url.Values // every token request's form
 	seq                int
-	refreshHold        chan struct{} // when set, refresh requests wait for it to close
+	refreshHold        chan struct{} // when set, refresh requests wait for it to close, then meet the faults
 	changed            chan struct{} // closed and replaced on every request
 }
 
@@ -246,6 +246,11 @@ func (idp *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 	}
 	idp.countLocked(name)
 	idp.forms = append(idp.forms, r.PostForm)
+	if hold := idp.refreshHold; grant == "refresh_token" && hold != nil {
+		idp.mu.Unlock()
+		<-hold
+		idp.mu.Lock()
+	}
 	if len(idp.faults) > 0 {
 		f := idp.faults[0]
 		idp.faults = idp.faults[1:]
@@ -267,12 +272,6 @@ func (idp *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 		writeTestJSON(w, f.status, map[string]string{"error": f.code, "error_description": "scripted " + f.code})
 		return
 	}
-	hold := idp.refreshHold
-	idp.mu.Unlock()
-	if grant == "refresh_token" && hold != nil {
-		<-hold
-	}
-	idp.mu.Lock()
 	defer idp.mu.Unlock()
 	if user, _, ok := r.BasicAuth(); r.PostForm.Get("client_id") != testClientID && (!ok || user != testClientID) {
 		writeTestJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -389,5 +390,142 @@ func TestSubprocessRefresh(t *testing.T) {
 	idp.mu.Unlock()
 	if !live || redact.Fingerprint(stored.IDToken) != outs[0] {
 		t.Fatal("the stored tokens are not the ones issued")
+	}
+}
+
+// TestCancelDuringFailedRefreshBacksOff cancels the caller while a refresh
+// is in flight, and the refresh then fails for a transient reason: the
+// retry backoff must hold all the same, so that the next caller is served
+// the still-valid token without a new request.
+func TestCancelDuringFailedRefreshBacksOff(t *testing.T) {
+	clk := clock.NewFake(t0)
+	idp := newFakeIdP(t, clk)
+	src, _, store := newTestSource(t, idp, clk, func(o *Options) { o.Interactive = false })
+	seeded := seed(t, idp, store, t0.Add(2*time.Hour), t0)
+	src.retryBackoff.Rand = func() float64 { return 0.999 }
+	if _, err := src.Token(testCtx(t)); err != nil { // in memory now
+		t.Fatal(err)
+	}
+	clk.Advance(2*time.Hour - 30*time.Second) // within the margin
+	hold := make(chan struct{})
+	idp.set(func(i *fakeIdP) { i.refreshHold = hold; i.faults = []fault{{status: 503}} })
+	ctx, cancel := context.WithCancel(testCtx(t))
+	res := tokenAsync(ctx, src)
+	if err := idp.waitCalls(testCtx(t), "refresh_token", 1); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if r := await(t, res); !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", r.err)
+	}
+	close(hold)
+	// The store lock is free once the detached refresh has ended.
+	unlock, err := store.Lock(testCtx(t), src.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = unlock()
+	tok, err := src.Token(testCtx(t))
+	if err != nil || tok.Value != seeded.IDToken {
+		t.Fatalf("Token() = %v, %v; want the current token", tok, err)
+	}
+	if n := idp.count("refresh_token"); n != 1 {
+		t.Errorf("refresh requests = %d, want 1: the failure of the abandoned refresh set no backoff", n)
+	}
+}
+
+// brokenStore is a MemoryStore whose Lock or Load fails while lockErr or
+// loadErr is set, and that counts the calls of Lock.
+type brokenStore struct {
+	*MemoryStore
+	mu               sync.Mutex
+	lockErr, loadErr error
+	locks            int
+}
+
+func (b *brokenStore) set(lockErr, loadErr error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lockErr, b.loadErr = lockErr, loadErr
+}
+
+func (b *brokenStore) Lock(ctx context.Context, key string) (func() error, error) {
+	b.mu.Lock()
+	err := b.lockErr
+	b.locks++
+	b.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return b.MemoryStore.Lock(ctx, key)
+}
+
+func (b *brokenStore) Load(ctx context.Context, key string) (*Tokens, bool, error) {
+	b.mu.Lock()
+	err := b.loadErr
+	b.mu.Unlock()
+	if err != nil {
+		return nil, false, err
+	}
+	return b.MemoryStore.Load(ctx, key)
+}
+
+func (b *brokenStore) lockCalls() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.locks
+}
+
+// TestStoreFailureServesCurrentToken breaks the store's Lock or Load while
+// the token in memory is within its margin but valid: Token serves it,
+// logs a warning and backs off; once it expires, the error comes through.
+func TestStoreFailureServesCurrentToken(t *testing.T) {
+	for _, which := range []string{"lock", "load"} {
+		t.Run(which, func(t *testing.T) {
+			clk := clock.NewFake(t0)
+			idp := newFakeIdP(t, clk)
+			store := &brokenStore{MemoryStore: NewMemoryStore()}
+			var logs syncBuffer
+			src, _, _ := newTestSource(t, idp, clk, func(o *Options) {
+				o.Store = store
+				o.Interactive = false
+				o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			})
+			src.retryBackoff.Rand = func() float64 { return 0.999 }
+			seeded := seed(t, idp, store.MemoryStore, t0.Add(2*time.Hour), t0)
+			ctx := testCtx(t)
+			if _, err := src.Token(ctx); err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(2*time.Hour - 30*time.Second)
+			broken := errors.New("permission denied")
+			if which == "lock" {
+				store.set(broken, nil)
+			} else {
+				store.set(nil, broken)
+			}
+			tok, err := src.Token(ctx)
+			if err != nil || tok.Value != seeded.IDToken {
+				t.Fatalf("Token() = %v, %v; want the still-valid token", tok, err)
+			}
+			if !strings.Contains(logs.String(), "token store failed") || !strings.Contains(logs.String(), "permission denied") {
+				t.Errorf("no warning logged:\n%s", logs.String())
+			}
+			// Within the backoff, the store is left alone.
+			locks := store.lockCalls()
+			clk.Advance(time.Second)
+			if tok, err := src.Token(ctx); err != nil || tok.Value != seeded.IDToken || store.lockCalls() != locks {
+				t.Fatalf("Token() = %v, %v after %d more locks; want the current token, no lock", tok, err, store.lockCalls()-locks)
+			}
+			// Once it has expired, the store's error comes through.
+			clk.Advance(time.Minute)
+			var se *StoreError
+			if _, err := src.Token(ctx); !errors.As(err, &se) || se.Op != which {
+				t.Fatalf("after expiry: err = %v, want a StoreError of %s", err, which)
+			}
+			if idp.count("refresh_token") != 0 {
+				t.Error("refreshed without the store")
+			}
+		})
 	}
 }

@@ -15,10 +15,13 @@ import (
 // renew runs under s.renewing. It takes the store lock, then uses, in this
 // order: the stored tokens when another process renewed them already, a
 // refresh with the stored refresh token, a device login when allowed.
+//
+// When the store cannot be locked or read, the token in memory is served
+// while it has not expired (see [Source.serveCurrent]).
 func (s *Source) renew(ctx context.Context) (tokensource.Token, error) {
 	cand, unlock, ok, err := s.lockAndLoad(ctx)
 	if err != nil {
-		return tokensource.Token{}, err
+		return s.serveCurrent(ctx, err)
 	}
 	if ok {
 		return s.pick(cand), nil
@@ -44,7 +47,7 @@ func (s *Source) renew(ctx context.Context) (tokensource.Token, error) {
 		// Take the lock again for the login; another process may have
 		// logged in meanwhile.
 		if cand, unlock, ok, err = s.lockAndLoad(ctx); err != nil {
-			return tokensource.Token{}, err
+			return s.serveCurrent(ctx, err)
 		}
 		if ok {
 			return s.pick(cand), nil
@@ -79,6 +82,31 @@ func (s *Source) lockAndLoad(ctx context.Context) (cand *Tokens, unlock func() e
 		return cand, nil, true, nil
 	}
 	return cand, unlock, false, nil
+}
+
+// serveCurrent answers a renewal that could not lock or read the store
+// (err): it returns the token in memory while it has not expired, with a
+// warning, as after a failed refresh (static stability), and backs off
+// before the next attempt; else err. A ctx error is returned as is: the
+// caller gave up.
+func (s *Source) serveCurrent(ctx context.Context, err error) (tokensource.Token, error) {
+	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		return tokensource.Token{}, err
+	}
+	s.mu.Lock()
+	cur := s.cur
+	s.mu.Unlock()
+	if cur == nil {
+		return tokensource.Token{}, err
+	}
+	tok := s.pick(cur)
+	if tok.Value == "" || tok.Expiry.IsZero() || !s.clk.Now().Before(tok.Expiry) {
+		return tokensource.Token{}, err
+	}
+	s.log.Warn("deviceflow: the token store failed; serving the current token until it expires",
+		"issuer", s.issuer, "expiry", tok.Expiry, "err", err)
+	s.noteRefresh(err)
+	return tok, nil
 }
 
 // loginLocked runs a device login for [Source.Token], under the store lock.
@@ -136,6 +164,9 @@ func (s *Source) refreshStored(ctx context.Context, cand *Tokens, unlock func() 
 		case isInvalidGrant(err):
 			s.dropRefreshToken(rctx, cand)
 		}
+		// Here, not in the caller, who may have left already: the backoff
+		// must hold for the next caller all the same.
+		s.noteRefresh(err)
 		done <- outcome{next, err}
 	}()
 	var o outcome
@@ -145,7 +176,6 @@ func (s *Source) refreshStored(ctx context.Context, cand *Tokens, unlock func() 
 		return tokensource.Token{}, false, ctx.Err()
 	}
 
-	s.noteRefresh(o.err)
 	if o.err == nil {
 		if s.usable(o.next, s.clk.Now()) {
 			return s.pick(o.next), false, nil
@@ -170,7 +200,8 @@ func (s *Source) refreshStored(ctx context.Context, cand *Tokens, unlock func() 
 	return tokensource.Token{}, false, o.err
 }
 
-// noteRefresh records the outcome of a refresh for the retry backoff.
+// noteRefresh records the outcome of a refresh, or a store failure
+// ([Source.serveCurrent]), for the retry backoff.
 func (s *Source) noteRefresh(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
