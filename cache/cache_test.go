@@ -496,7 +496,7 @@ func TestJitterSpreadsAFleet(t *testing.T) {
 		min, max time.Duration // bounds of the refresh moments from t0
 		distinct bool
 	}{
-		{"default jitter", 0, 45 * time.Minute / 4, 50 * time.Minute, true},
+		{"default jitter", 0, time.Nanosecond, 50 * time.Minute, true},
 		{"no jitter", NoJitter, 45 * time.Minute, 45 * time.Minute, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -515,13 +515,71 @@ func TestJitterSpreadsAFleet(t *testing.T) {
 			if lo.Before(t0.Add(tt.min)) || hi.After(t0.Add(tt.max)) {
 				t.Errorf("refresh moments in [+%v, +%v]; want within [+%v, +%v]", lo.Sub(t0), hi.Sub(t0), tt.min, tt.max)
 			}
-			if tt.distinct && (len(seen) < 190 || hi.Sub(lo) < 25*time.Minute) {
+			if tt.distinct && (len(seen) < 190 || hi.Sub(lo) < 40*time.Minute) {
 				t.Errorf("%d distinct refresh moments over %v; want them spread", len(seen), hi.Sub(lo))
 			}
 			if !tt.distinct && len(seen) != 1 {
 				t.Errorf("%d distinct refresh moments; want 1", len(seen))
 			}
 		})
+	}
+}
+
+// TestColdSpreadOncePerStart: the first refresh after a cold start, an
+// Invalidate or a recovery from failures is pulled early (here, with Rand
+// near 1, to moments after the start); the refreshes after it are not.
+func TestColdSpreadOncePerStart(t *testing.T) {
+	clk := clock.NewFake(t0)
+	p := newTestProvider(clk, time.Hour)
+	c, evs := newTestCache(t, clk, p, func(o *Options) {
+		o.Rand = fixedRand(0.999)
+		o.MinBackoff, o.MaxBackoff = time.Second, time.Second
+	})
+	const early, steady = time.Minute, 45 * time.Minute
+	fresh := func(ev RefreshEvent) time.Duration { return ev.NextRefresh.Sub(ev.Start) }
+	next := func(what string) RefreshEvent {
+		t.Helper()
+		ev := evs.next(t)
+		if ev.Outcome != OutcomeFetched {
+			t.Fatalf("%s: %+v", what, ev)
+		}
+		return ev
+	}
+
+	mustRetrieve(t, c)
+	if ev := next("cold start"); fresh(ev) > early {
+		t.Errorf("cold start: first refresh %v after it; want it spread early (< %v)", fresh(ev), early)
+	} else {
+		clk.Set(ev.NextRefresh)
+	}
+	for i := 1; i <= 3; i++ {
+		retrieveNow(t, c)
+		ev := next(fmt.Sprintf("refresh %d", i))
+		if fresh(ev) < steady {
+			t.Errorf("refresh %d: next refresh %v after it; want a steady cycle (≥ %v)", i, fresh(ev), steady)
+		}
+		clk.Set(ev.NextRefresh)
+	}
+
+	c.Invalidate()
+	mustRetrieve(t, c)
+	if ev := next("after Invalidate"); fresh(ev) > early {
+		t.Errorf("after Invalidate: first refresh %v after it; want it spread early", fresh(ev))
+	} else {
+		clk.Set(ev.NextRefresh)
+	}
+
+	// A failed refresh, then a recovery: spread again.
+	p.setFail(errSTSDown)
+	retrieveNow(t, c)
+	if ev := evs.next(t); ev.Outcome != OutcomeFailed {
+		t.Fatalf("failure: %+v", ev)
+	}
+	p.setFail(nil)
+	clk.Advance(time.Second)
+	retrieveNow(t, c)
+	if ev := next("recovery"); fresh(ev) > early {
+		t.Errorf("after a recovery: first refresh %v after it; want it spread early", fresh(ev))
 	}
 }
 

@@ -25,11 +25,6 @@ const (
 // default.
 const NoJitter = -1.0
 
-// coldSpread is the part of the fresh period over which the first refresh
-// after a cold start, an [Cache.Invalidate] or a recovery from failures is
-// spread when jitter is on (see [Options.Jitter]).
-const coldSpread = 0.75
-
 // Options tune a [Cache]. The zero value of every field means its default;
 // [New] normalizes out-of-range values rather than failing.
 type Options struct {
@@ -56,8 +51,12 @@ type Options struct {
 	// break up a fleet that fetched at the same moment (a deploy, or the
 	// end of an STS outage) within one lifetime, the first refresh after a
 	// cold start, an [Cache.Invalidate] or a recovery from failed refreshes
-	// is instead drawn uniformly from the last three quarters of the time
-	// until that point: it costs at most one early refresh per start.
+	// is instead drawn uniformly from the whole time until that point
+	// (between the start and 45 to 50 minutes after it, for 1-hour
+	// credentials), which is as long as one refresh cycle: the fleet's
+	// refreshes are spread evenly over the cycle from the first hour on. It
+	// costs at most one early refresh per start, made within moments of the
+	// start by a few caches (about 2 % refresh in their first minute).
 	//
 	// Zero means [DefaultJitter]; [NoJitter] (any negative value) turns
 	// jitter off; values above 1 are clamped to 1.

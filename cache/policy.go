@@ -62,9 +62,19 @@ type entry struct {
 // fetched from the provider, an estimate for credentials loaded from a
 // store. u1 and u2 are uniform random numbers in [0, 1): u1 places the
 // refresh in the jitter span of the advisory window, u2 (only when spread is
-// true) pulls it earlier, into the last three quarters of the time until
-// then, to break up a fleet that fetched at the same moment. With jitter off
-// (p.jitter == 0) both are ignored.
+// true, for the first refresh after a start) pulls it earlier, to a
+// uniformly random point of the whole time until then, to break up a fleet
+// that fetched at the same moment. With jitter off (p.jitter == 0) both are
+// ignored.
+//
+// Why the whole time: that time is distributed like one steady refresh
+// cycle (lifetime − advisory window + the jitter span), so a fleet started
+// at once gets its first refreshes spread evenly over one cycle, and every
+// minute of every later cycle has its share of the fleet. Spreading over
+// only part of it (three quarters, before) left a gap of the rest in every
+// cycle, which the jitter of later cycles took most of a day to fill. The
+// price is that a few caches refresh within moments of their start: still
+// one early refresh per start.
 func (p policy) plan(creds aws.Credentials, now time.Time, lifetime time.Duration, u1, u2 float64, spread bool) *entry {
 	now = now.Round(0)
 	if !creds.CanExpire {
@@ -76,7 +86,7 @@ func (p policy) plan(creds aws.Credentials, now time.Time, lifetime time.Duratio
 	if p.jitter > 0 {
 		refreshAt = refreshAt.Add(time.Duration(u1 * p.jitter * float64(adv-mand)))
 		if spread && refreshAt.After(now) {
-			refreshAt = refreshAt.Add(-time.Duration(u2 * coldSpread * float64(refreshAt.Sub(now))))
+			refreshAt = spreadFirst(now, refreshAt, u2)
 		}
 	}
 	e := &entry{
@@ -88,6 +98,14 @@ func (p policy) plan(creds aws.Credentials, now time.Time, lifetime time.Duratio
 	}
 	e.creds.Expires = refreshAt
 	return e
+}
+
+// spreadFirst returns the first refresh moment after a start: uniform over
+// (now, refreshAt] for a uniform u in [0, 1), never now itself (float
+// rounding of u close to 1 could land there).
+func spreadFirst(now, refreshAt time.Time, u float64) time.Time {
+	d := refreshAt.Sub(now)
+	return refreshAt.Add(-min(time.Duration(u*float64(d)), d-1))
 }
 
 // phase is where an entry stands at a given moment.

@@ -62,7 +62,10 @@ func TestPlan(t *testing.T) {
 		{name: "jitter u1=1 (bound)", p: defaultPolicy, u1: 1, refreshAt: exp.Add(-10 * time.Minute)},
 		{name: "full jitter u1=1", p: policy{advisory: 15 * time.Minute, mandatory: 5 * time.Minute, jitter: 1}, u1: 1, refreshAt: exp.Add(-5 * time.Minute)},
 		{name: "spread u2=0", p: defaultPolicy, u1: 0, u2: 0, spread: true, refreshAt: exp.Add(-15 * time.Minute)},
-		{name: "spread u2=1 (bound)", p: defaultPolicy, u1: 0, u2: 1, spread: true, refreshAt: now.Add(45 * time.Minute / 4)},
+		{name: "spread u2=0.5", p: defaultPolicy, u1: 0, u2: 0.5, spread: true, refreshAt: now.Add(45 * time.Minute / 2)},
+		{name: "spread u2=0.5, u1=1", p: defaultPolicy, u1: 1, u2: 0.5, spread: true, refreshAt: now.Add(25 * time.Minute)},
+		{name: "spread u2=1 (bound): just after now", p: defaultPolicy, u1: 0, u2: 1, spread: true, refreshAt: now.Add(time.Nanosecond)},
+		{name: "spread u2 just under 1: never now", p: defaultPolicy, u1: 0, u2: 1 - 0x1p-53, spread: true, refreshAt: now.Add(time.Nanosecond)},
 		{name: "spread off", p: defaultPolicy, u1: 0, u2: 1, spread: false, refreshAt: exp.Add(-15 * time.Minute)},
 	}
 	for _, tt := range tests {
@@ -97,6 +100,26 @@ func TestPlan(t *testing.T) {
 	})
 }
 
+func TestSpreadFirst(t *testing.T) {
+	at := t0.Add(48 * time.Minute)
+	tests := []struct {
+		u    float64
+		from time.Time
+		want time.Time
+	}{
+		{0, t0, at},
+		{0.25, t0, t0.Add(36 * time.Minute)},
+		{0.5, t0, t0.Add(24 * time.Minute)},
+		{1 - 0x1p-53, t0, t0.Add(time.Nanosecond)},
+		{0.5, at.Add(-time.Nanosecond), at},
+	}
+	for _, tt := range tests {
+		if got := spreadFirst(tt.from, at, tt.u); !got.Equal(tt.want) {
+			t.Errorf("spreadFirst(+%v, +%v, %v) = +%v; want +%v", tt.from.Sub(t0), at.Sub(t0), tt.u, got.Sub(t0), tt.want.Sub(t0))
+		}
+	}
+}
+
 // TestPlanInvariants checks, for lifetimes from 1 second to 12 hours and
 // random jitter, that the refresh comes after now, the mandatory window
 // after the refresh, the expiry last, and that the Expires handed out is
@@ -109,7 +132,8 @@ func TestPlanInvariants(t *testing.T) {
 			p := policy{advisory: DefaultAdvisoryWindow, mandatory: DefaultMandatoryWindow, jitter: j}
 			for i := 0; i < 1000; i++ {
 				now := t0
-				e := p.plan(credsExpiring(now.Add(lt)), now, lt, r.Float64(), r.Float64(), r.IntN(2) == 0)
+				spread := r.IntN(2) == 0
+				e := p.plan(credsExpiring(now.Add(lt)), now, lt, r.Float64(), r.Float64(), spread)
 				if !e.refreshAt.After(now) || e.mandatoryAt.Before(e.refreshAt) || !e.expires.After(e.mandatoryAt) {
 					t.Fatalf("lifetime %v jitter %v: now %v refreshAt %v mandatoryAt %v expires %v",
 						lt, j, now, e.refreshAt, e.mandatoryAt, e.expires)
@@ -117,9 +141,10 @@ func TestPlanInvariants(t *testing.T) {
 				if e.creds.Expires.After(e.mandatoryAt) {
 					t.Fatalf("lifetime %v: handed-out Expires %v after mandatoryAt %v", lt, e.creds.Expires, e.mandatoryAt)
 				}
-				// The fresh period is at least a sixth of the lifetime: no
+				// Apart from the first refresh after a start (spread, once),
+				// the fresh period is at least a sixth of the lifetime: no
 				// refresh storm for short-lived credentials.
-				if fresh := e.refreshAt.Sub(now); fresh < lt/6 {
+				if fresh := e.refreshAt.Sub(now); fresh < lt/6 && !(spread && j > 0) {
 					t.Fatalf("lifetime %v: fresh for only %v", lt, fresh)
 				}
 			}
