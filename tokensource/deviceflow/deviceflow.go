@@ -20,7 +20,9 @@
 // Only one device login runs at a time in a process, whatever the number of
 // Sources (a package-level lock, taken with the caller's ctx), so that the
 // user never sees two prompts at once. Across processes, the [TokenStore]
-// lock serializes logins and renewals of the same issuer and client.
+// lock of a [StoreKey] serializes the renewals of its tokens, and a second
+// lock serializes its device logins, which run without holding the first:
+// a login that waits for the user blocks no other process's renewal.
 //
 // Every URL the device flow uses must be https, or plain http on a loopback
 // host (for tests and local identity providers); every response body is
@@ -217,14 +219,19 @@ func (s *Source) Token(ctx context.Context) (tokensource.Token, error) {
 // [ErrAccessDenied] or [ErrExpiredToken] when the user denies the request or
 // lets the code expire. When the tokens cannot be saved, Login returns a
 // [*StoreError], and the Source still uses the new tokens.
+//
+// The [TokenStore] lock is not held while the user logs in, so other
+// processes keep renewing their tokens meanwhile; it is taken again to save.
+// The new tokens replace whatever another process saved during the login:
+// the user has just logged in explicitly. Another device login of the same
+// key, in any process, waits for this one to end.
 func (s *Source) Login(ctx context.Context) error {
-	return s.exclusive(ctx, func() error {
-		t, err := s.deviceLogin(ctx)
-		if err != nil {
-			return err
-		}
-		return s.save(ctx, t)
-	})
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	defer s.release()
+	_, err := s.login(ctx, true, "Login was called")
+	return err
 }
 
 // Logout forgets the tokens of the Source's [StoreKey]: it deletes them
@@ -244,7 +251,7 @@ func (s *Source) Logout(ctx context.Context) error {
 }
 
 // exclusive runs fn as the one goroutine of s that renews, logs in or logs
-// out, holding the [TokenStore] lock of its [StoreKey].
+// out, holding the [TokenStore] lock of its [StoreKey]. Logout uses it.
 func (s *Source) exclusive(ctx context.Context, fn func() error) error {
 	if err := s.acquire(ctx); err != nil {
 		return err
@@ -326,8 +333,15 @@ func usable(value string, expiry, obtained, now time.Time, margin time.Duration)
 	return now.Before(expiry.Add(-margin))
 }
 
+// lockStore takes the [TokenStore] lock of the Source's key.
 func (s *Source) lockStore(ctx context.Context) (func() error, error) {
-	unlock, err := s.store.Lock(ctx, s.key)
+	return s.lockKey(ctx, s.key)
+}
+
+// lockKey takes the [TokenStore] lock of key. A ctx error is returned as
+// is, any other as a [*StoreError].
+func (s *Source) lockKey(ctx context.Context, key string) (func() error, error) {
+	unlock, err := s.store.Lock(ctx, key)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return nil, err

@@ -14,7 +14,8 @@ import (
 
 // renew runs under s.renewing. It takes the store lock, then uses, in this
 // order: the stored tokens when another process renewed them already, a
-// refresh with the stored refresh token, a device login when allowed.
+// refresh with the stored refresh token, a device login when allowed (run
+// without the store lock: see [Source.login]).
 //
 // When the store cannot be locked or read, the token in memory is served
 // while it has not expired (see [Source.serveCurrent]).
@@ -32,8 +33,10 @@ func (s *Source) renew(ctx context.Context) (tokensource.Token, error) {
 	switch {
 	case cand == nil:
 		reason = "no stored tokens"
+		s.unlockStore(unlock)
 	case cand.RefreshToken == "":
 		reason = "the token expired and there is no refresh token"
+		s.unlockStore(unlock)
 	default:
 		// refresh takes over the store lock.
 		tok, needLogin, err := s.refreshStored(ctx, cand, unlock)
@@ -41,26 +44,18 @@ func (s *Source) renew(ctx context.Context) (tokensource.Token, error) {
 			return tok, err
 		}
 		reason, cause = err.Error(), errors.Unwrap(err)
-		if !s.interactive {
-			return tokensource.Token{}, &LoginRequiredError{Issuer: s.issuer, ClientID: s.clientID, Reason: reason, Hint: s.loginHint, Err: cause}
-		}
-		// Take the lock again for the login; another process may have
-		// logged in meanwhile.
-		if cand, unlock, ok, err = s.lockAndLoad(ctx); err != nil {
-			return s.serveCurrent(ctx, err)
-		}
-		if ok {
-			return s.pick(cand), nil
-		}
-		defer s.unlockStore(unlock)
-		return s.loginLocked(ctx, reason)
 	}
 	if !s.interactive {
-		s.unlockStore(unlock)
 		return tokensource.Token{}, &LoginRequiredError{Issuer: s.issuer, ClientID: s.clientID, Reason: reason, Hint: s.loginHint, Err: cause}
 	}
-	defer s.unlockStore(unlock)
-	return s.loginLocked(ctx, reason)
+	t, err := s.login(ctx, false, reason)
+	if t == nil {
+		return tokensource.Token{}, err
+	}
+	if err != nil { // the caller gets its token all the same
+		s.log.Error("deviceflow: cannot save tokens; they are kept in memory only", "issuer", s.issuer, "err", err)
+	}
+	return s.pick(t), nil
 }
 
 // lockAndLoad takes the store lock and loads the stored tokens. When they
@@ -107,17 +102,6 @@ func (s *Source) serveCurrent(ctx context.Context, err error) (tokensource.Token
 		"issuer", s.issuer, "expiry", tok.Expiry, "err", err)
 	s.noteRefresh(err)
 	return tok, nil
-}
-
-// loginLocked runs a device login for [Source.Token], under the store lock.
-func (s *Source) loginLocked(ctx context.Context, reason string) (tokensource.Token, error) {
-	s.log.Info("deviceflow: starting a device login", "issuer", s.issuer, "reason", reason)
-	next, err := s.deviceLogin(ctx)
-	if err != nil {
-		return tokensource.Token{}, err
-	}
-	s.saveQuietly(ctx, next)
-	return s.pick(next), nil
 }
 
 // refreshTimeout bounds a refresh once started: it is not cancelled with

@@ -89,9 +89,12 @@ func fmtTime(t time.Time) string {
 // Lock must exclude every other holder of the same key, in this process and
 // in others, until unlock is called: a [Source] holds it while it re-loads,
 // refreshes and saves, so that a rotated refresh token is never lost
-// (aws/aws-cli#10628). unlock may be called from another goroutine than the
-// one that called Lock. Implementations must be safe for concurrent use and
-// honour ctx while they wait.
+// (aws/aws-cli#10628). A Source also locks the key + " login", under which
+// nothing is stored, while a device login waits for the user: that lock
+// serializes device logins across processes without holding the first.
+// unlock may be called from another goroutine than the one that called Lock.
+// Implementations must be safe for concurrent use and honour ctx while they
+// wait.
 type TokenStore interface {
 	// Load returns the stored tokens, and false when there are none. A
 	// corrupt entry is a miss, not an error.
