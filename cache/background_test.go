@@ -5,23 +5,21 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/awsoidc/awsoidc/clock"
 )
 
 // waitForSleep waits until the only timer on clk is the background
 // refresher's, due at want (a refresh's timeout timer may linger a moment
 // after its event).
-func waitForSleep(t *testing.T, clk *clock.Fake, want time.Time) {
+func waitForSleep(t *testing.T, clk *notifyClock, want time.Time) {
 	t.Helper()
-	waitFor(t, "the refresher to sleep until "+want.String(), func() bool {
+	waitFor(t, "the refresher to sleep until "+want.String(), clk.sig, func() bool {
 		next, ok := clk.NextDeadline()
 		return ok && clk.Timers() == 1 && next.Equal(want)
 	})
 }
 
 func TestBackgroundRefresh(t *testing.T) {
-	clk := clock.NewFake(t0)
+	clk := newNotifyClock(t0)
 	p := newTestProvider(clk, time.Hour)
 	c, evs := newTestCache(t, clk, p, func(o *Options) { o.MinBackoff, o.MaxBackoff = 10*time.Second, time.Minute })
 	c.Start(context.Background())
@@ -83,7 +81,7 @@ func TestBackgroundRefresh(t *testing.T) {
 }
 
 func TestBackgroundStopsWithCtx(t *testing.T) {
-	clk := clock.NewFake(t0)
+	clk := newNotifyClock(t0)
 	p := newTestProvider(clk, time.Hour)
 	c, evs := newTestCache(t, clk, p)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -92,7 +90,7 @@ func TestBackgroundStopsWithCtx(t *testing.T) {
 	ev := evs.next(t)
 	waitForSleep(t, clk, ev.NextRefresh)
 	cancel()
-	waitFor(t, "the refresher to stop", func() bool { return clk.Timers() == 0 })
+	waitFor(t, "the refresher to stop", clk.sig, func() bool { return clk.Timers() == 0 })
 	clk.Set(ev.NextRefresh.Add(time.Minute))
 	if n := p.calls.Load(); n != 1 {
 		t.Errorf("provider calls = %d; want 1", n)
@@ -105,7 +103,7 @@ func TestBackgroundStopsWithCtx(t *testing.T) {
 }
 
 func TestCloseCancelsRefreshInFlight(t *testing.T) {
-	clk := clock.NewFake(t0)
+	clk := newNotifyClock(t0)
 	p := newTestProvider(clk, time.Hour)
 	c, evs := newTestCache(t, clk, p)
 	release := p.block()

@@ -141,6 +141,7 @@ func TestOutage(t *testing.T) {
 	clk := clock.NewFake(t0)
 	p := newTestProvider(clk, ttl)
 	c, evs := newTestCache(t, clk, p, func(o *Options) { o.Rand = fixedRand(u) })
+	sig := watch(c)
 	mustRetrieve(t, c)
 	first := evs.next(t)
 	expiry := first.Expires
@@ -188,7 +189,7 @@ func TestOutage(t *testing.T) {
 		wg.Wait()
 		// In the advisory window the refresh runs in the background: let
 		// it end before time moves on.
-		waitFor(t, "the background refresh", func() bool {
+		waitFor(t, "the background refresh", sig, func() bool {
 			c.in.mu.Lock()
 			defer c.in.mu.Unlock()
 			return c.in.inflight == ""

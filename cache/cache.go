@@ -87,6 +87,11 @@ type inner struct {
 	waiting atomic.Int64 // callers now waiting for a refresh
 	waited  atomic.Int64 // callers that ever waited for a refresh
 
+	// onChange, set by tests only, is called after a caller starts or stops
+	// waiting for a refresh and after a refresh ends, so that a test can
+	// wait for such a state without polling.
+	onChange atomic.Pointer[func()]
+
 	mu           sync.Mutex     // guards the fields below and every write to Cache.cur
 	inflight     string         // singleflight key of the refresh in flight; "" when none
 	seq          uint64         // numbers refreshes, to make their singleflight keys
@@ -197,11 +202,14 @@ func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
 
 	in.waited.Add(1)
 	in.waiting.Add(1)
+	in.changed()
 	select {
 	case <-ch:
 		in.waiting.Add(-1)
+		in.changed()
 	case <-ctx.Done():
 		in.waiting.Add(-1)
+		in.changed()
 		return aws.Credentials{}, fmt.Errorf("cache: gave up waiting for the credentials refresh: %w", ctx.Err())
 	}
 	in.mu.Lock()
@@ -219,6 +227,13 @@ func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
 	// The refresh succeeded but the credentials expired or were
 	// invalidated since: a caller racing with Invalidate.
 	return aws.Credentials{}, errInvalidated
+}
+
+// changed calls the test hook onChange, if any.
+func (in *inner) changed() {
+	if fn := in.onChange.Load(); fn != nil {
+		(*fn)()
+	}
 }
 
 // failureLocked returns the error of a cache without valid credentials.

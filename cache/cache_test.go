@@ -170,6 +170,7 @@ func TestMandatoryWindowDupSuppress(t *testing.T) {
 	clk := clock.NewFake(t0)
 	p := newTestProvider(clk, time.Hour)
 	c, evs := newTestCache(t, clk, p)
+	sig := watch(c)
 	mustRetrieve(t, c)
 	evs.next(t)
 
@@ -187,7 +188,7 @@ func TestMandatoryWindowDupSuppress(t *testing.T) {
 		}()
 	}
 	<-p.called
-	waitFor(t, "1000 waiting callers", func() bool { return c.in.waiting.Load() == n })
+	waitFor(t, "1000 waiting callers", sig, func() bool { return c.in.waiting.Load() == n })
 	release()
 	wg.Wait()
 	close(results)
@@ -210,6 +211,7 @@ func TestWaiterCancellation(t *testing.T) {
 			clk := clock.NewFake(t0)
 			p := newTestProvider(clk, time.Hour)
 			c, evs := newTestCache(t, clk, p)
+			sig := watch(c)
 			if tt.at > 0 {
 				mustRetrieve(t, c)
 				evs.next(t)
@@ -226,7 +228,7 @@ func TestWaiterCancellation(t *testing.T) {
 				errc <- err
 			}()
 			<-p.called
-			waitFor(t, "the caller to wait", func() bool { return c.in.waiting.Load() == 1 })
+			waitFor(t, "the caller to wait", sig, func() bool { return c.in.waiting.Load() == 1 })
 			cancel()
 			if err := <-errc; !errors.Is(err, context.Canceled) {
 				t.Fatalf("cancelled Retrieve: %v; want context.Canceled", err)
@@ -236,7 +238,7 @@ func TestWaiterCancellation(t *testing.T) {
 			// caller's cancellation.
 			done := make(chan aws.Credentials, 1)
 			go func() { done <- mustRetrieve(t, c) }()
-			waitFor(t, "a second caller to wait", func() bool { return c.in.waiting.Load() == 1 })
+			waitFor(t, "a second caller to wait", sig, func() bool { return c.in.waiting.Load() == 1 })
 			release()
 			creds := <-done
 			if !strings.HasPrefix(creds.AccessKeyID, "AKID") {

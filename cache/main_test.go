@@ -174,15 +174,85 @@ func mustRetrieve(t *testing.T, c *Cache) aws.Credentials {
 	return creds
 }
 
-// waitFor polls cond (without sleeping on a clock) until it holds, failing
-// after a real-time limit that only a bug reaches.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// signal is a broadcast that tests wait on instead of polling: notify wakes
+// every goroutine that took the channel of changed before it.
+type signal struct {
+	mu sync.Mutex    // guards ch
+	ch chan struct{} // closed by the next notify
+}
+
+func newSignal() *signal { return &signal{ch: make(chan struct{})} }
+
+// notify wakes the current waiters.
+func (s *signal) notify() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.ch)
+	s.ch = make(chan struct{})
+}
+
+// changed returns a channel closed by the next notify.
+func (s *signal) changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ch
+}
+
+// watch makes c notify the returned signal whenever a caller starts or
+// stops waiting for a refresh, and whenever a refresh ends.
+func watch(c *Cache) *signal {
+	s := newSignal()
+	fn := s.notify
+	c.in.onChange.Store(&fn)
+	return s
+}
+
+// waitFor waits until cond holds, checking it at once and again after each
+// notification of s, failing after a real-time limit that only a bug
+// reaches. It never sleeps: cond must depend only on state whose changes s
+// is notified of.
+func waitFor(t *testing.T, what string, s *signal, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
+	limit := time.NewTimer(10 * time.Second)
+	defer limit.Stop()
+	for {
+		ch := s.changed() // before cond: a change after it is not missed
+		if cond() {
+			return
+		}
+		select {
+		case <-ch:
+		case <-limit.C:
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(100 * time.Microsecond)
 	}
+}
+
+// notifyClock is a clock.Fake that notifies sig whenever the code under
+// test makes or stops a timer, so that a test can wait for a goroutine to
+// go to sleep on the clock (waitForSleep) without polling.
+type notifyClock struct {
+	*clock.Fake
+	sig *signal
+}
+
+func newNotifyClock(t time.Time) *notifyClock {
+	return &notifyClock{Fake: clock.NewFake(t), sig: newSignal()}
+}
+
+func (c *notifyClock) NewTimer(d time.Duration) clock.Timer {
+	t := notifyTimer{Timer: c.Fake.NewTimer(d), sig: c.sig}
+	c.sig.notify()
+	return t
+}
+
+type notifyTimer struct {
+	clock.Timer
+	sig *signal
+}
+
+func (t notifyTimer) Stop() bool {
+	stopped := t.Timer.Stop()
+	t.sig.notify()
+	return stopped
 }

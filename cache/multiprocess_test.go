@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,12 +25,20 @@ const helperEnv = "AWSOIDC_CACHE_HELPER_DIR"
 // helperProcs is the number of processes started at once.
 const helperProcs = 8
 
+// helperArrived is the line a helper process prints when it reaches
+// Retrieve.
+const helperArrived = "ARRIVED"
+
 // TestFileStoreProcesses starts helperProcs copies of the test binary at
 // once on one empty FileStore. Each runs a Cache whose provider appends a
 // line to a shared file; the provider call is held until every process has
-// entered Retrieve, so all of them are inside the store's Load-Lock-Load
+// reached Retrieve, so all of them are inside the store's Load-Lock-Load
 // sequence at the same time. Exactly one provider call must happen, and
 // every process must end up with the credentials it made.
+//
+// No process polls: each prints a line when it reaches Retrieve, and the
+// provider call reads its standard input to the end, which comes when this
+// test, having read that line from every process, closes their inputs.
 func TestFileStoreProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts subprocesses")
@@ -36,11 +46,20 @@ func TestFileStoreProcesses(t *testing.T) {
 	dir := t.TempDir()
 	cmds := make([]*exec.Cmd, helperProcs)
 	outs := make([]*bytes.Buffer, helperProcs)
+	stdins := make([]io.WriteCloser, helperProcs)
+	stdouts := make([]io.Reader, helperProcs)
 	for i := range cmds {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1", "-test.v=false")
 		cmd.Env = append(os.Environ(), helperEnv+"="+dir)
 		outs[i] = new(bytes.Buffer)
-		cmd.Stdout, cmd.Stderr = outs[i], outs[i]
+		cmd.Stderr = outs[i]
+		var err error
+		if stdins[i], err = cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+		if stdouts[i], err = cmd.StdoutPipe(); err != nil {
+			t.Fatal(err)
+		}
 		cmds[i] = cmd
 	}
 	for i, cmd := range cmds {
@@ -48,10 +67,50 @@ func TestFileStoreProcesses(t *testing.T) {
 			t.Fatalf("start process %d: %v", i, err)
 		}
 	}
+	// Each reader reports once: true when its process has reached
+	// Retrieve, false when it ended before.
+	arrived := make(chan bool, helperProcs)
+	stdout := make([]string, helperProcs)
+	var readers sync.WaitGroup
+	for i := range cmds {
+		readers.Go(func() {
+			var b strings.Builder
+			reported := false
+			sc := bufio.NewScanner(stdouts[i])
+			for sc.Scan() {
+				b.WriteString(sc.Text() + "\n")
+				if sc.Text() == helperArrived && !reported {
+					arrived <- true
+					reported = true
+				}
+			}
+			if !reported {
+				arrived <- false
+			}
+			stdout[i] = b.String()
+		})
+	}
+	limit := time.NewTimer(30 * time.Second) // only a bug gets there
+	defer limit.Stop()
+	for n := 0; n < helperProcs; n++ {
+		select {
+		case ok := <-arrived:
+			if !ok {
+				t.Errorf("a process ended before it reached Retrieve")
+			}
+		case <-limit.C:
+			t.Errorf("%d of %d processes reached Retrieve within 30s", n, helperProcs)
+			n = helperProcs
+		}
+	}
+	for _, w := range stdins {
+		_ = w.Close() // the provider call may go on
+	}
+	readers.Wait()
 	var keys []string
 	for i, cmd := range cmds {
 		err := cmd.Wait()
-		out := outs[i].String()
+		out := stdout[i] + outs[i].String()
 		if err != nil {
 			t.Fatalf("process %d: %v\n%s", i, err, out)
 		}
@@ -94,7 +153,6 @@ func TestHelperProcess(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	arrived := filepath.Join(dir, "arrived")
 	calls := filepath.Join(dir, "calls")
 
 	st, err := FileStore(filepath.Join(dir, "store"))
@@ -103,13 +161,10 @@ func TestHelperProcess(t *testing.T) {
 	}
 	p := aws.CredentialsProviderFunc(func(ctx context.Context) (aws.Credentials, error) {
 		appendLine(t, calls, strconv.Itoa(os.Getpid()))
-		// Hold the call until every process is inside Retrieve.
-		for countLines(t, arrived) < helperProcs {
-			select {
-			case <-ctx.Done():
-				return aws.Credentials{}, ctx.Err()
-			case <-time.After(time.Millisecond):
-			}
+		// Hold the call until every process has reached Retrieve: the
+		// parent then closes our input.
+		if _, err := io.Copy(io.Discard, os.Stdin); err != nil {
+			return aws.Credentials{}, err
 		}
 		return aws.Credentials{
 			AccessKeyID:     fmt.Sprintf("AKID-%d", os.Getpid()),
@@ -125,7 +180,7 @@ func TestHelperProcess(t *testing.T) {
 	})
 	defer func() { _ = c.Close() }()
 
-	appendLine(t, arrived, strconv.Itoa(os.Getpid()))
+	fmt.Println(helperArrived)
 	creds, err := c.Retrieve(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -103,6 +103,7 @@ func (c *Cache) refresh(ctx context.Context, key string) {
 	}
 	in.events = append(in.events, ev)
 	in.mu.Unlock()
+	in.changed()
 	c.flushEvents()
 }
 
