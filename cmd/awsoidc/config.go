@@ -105,20 +105,21 @@ const (
 
 // credConfig is the resolved, checked configuration of a credential command.
 type credConfig struct {
-	roleARN    string
-	opts       provider.Options // session name, duration, policies, provider ID, source ID
-	region     string
-	endpoint   string // STS endpoint; empty means the SDK's
-	kind       sourceKind
-	tokenPath  string // sourceFile: absolute path
-	tokenEnv   string // sourceEnv: the variable's name
-	tokenValue string // sourceEnv: its value (secret)
-	device     deviceFlags
-	prompt     bool
-	cacheDir   string
-	noCache    bool
-	timeout    time.Duration
-	origin     map[string]string // flag name -> "--flag" or the variable the value came from
+	roleARN       string
+	opts          provider.Options // session name, duration, policies, provider ID, source ID
+	region        string
+	endpoint      string // STS endpoint; empty means the SDK's
+	kind          sourceKind
+	tokenPath     string // sourceFile: absolute path
+	tokenEnv      string // sourceEnv: the variable's name
+	tokenValue    string // sourceEnv: its value (secret)
+	device        deviceFlags
+	prompt        bool
+	cacheDir      string // absolute; the default when --cache-dir is not given
+	cacheDirGiven bool   // --cache-dir was given
+	noCache       bool
+	timeout       time.Duration
+	origin        map[string]string // flag name -> "--flag" or the variable the value came from
 }
 
 // flagError is a flag, or the environment variable standing in for it, whose
@@ -190,6 +191,7 @@ func (f *credFlags) resolve(fs *pflag.FlagSet, getenv func(string) string) (*cre
 		cacheDir: r.value("cache-dir", f.cacheDir),
 		origin:   r.origin,
 	}
+	c.cacheDirGiven = fs.Changed("cache-dir")
 	c.opts.RoleSessionName = r.value("role-session-name", f.sessionName, envRoleSessionName)
 	c.opts.ProviderID = r.value("provider-id", f.providerID)
 	c.opts.PolicyARNs = f.policyARNs

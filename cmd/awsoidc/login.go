@@ -33,7 +33,7 @@ until the identity provider ends the session. Run login again to start over.`,
 			if err := r.err(); err != nil {
 				return err
 			}
-			src, err := a.deviceSource(d, dir, true, a.stderr)
+			src, err := a.deviceSource(d, dir, "", true, a.stderr)
 			if err != nil {
 				return err
 			}

@@ -214,3 +214,21 @@ func TestCredentialProcessAllowPrompt(t *testing.T) {
 func (f *fixture) startDetached(env []string, args ...string) *proc {
 	return f.startWith(func(attr *syscall.SysProcAttr) { setsid(attr) }, env, args...)
 }
+
+// TestLoginHintCacheDir checks the hint of a login required: it names
+// --cache-dir only when the command was given one, so that the login it
+// suggests stores its tokens where the command looks for them.
+func TestLoginHintCacheDir(t *testing.T) {
+	f, role := newDeviceFixture(t)
+	env := map[string]string{"XDG_CACHE_HOME": t.TempDir()}
+	args := []string{"credential-process", "--role-arn", role, "--endpoint-url", f.srv.URL(), "--issuer", f.srv.Issuer(), "--client-id", testClientID}
+	hint := `run "awsoidc login --issuer ` + f.srv.Issuer() + ` --client-id ` + testClientID
+	r := runInProcess(t, env, args...)
+	if r.code != exitError || !strings.Contains(r.stderr, hint+`"`) {
+		t.Errorf("without --cache-dir: exit %d, want the hint %s\"; stderr:\n%s", r.code, hint, r.stderr)
+	}
+	r = runInProcess(t, env, append(args, "--cache-dir", f.cacheDir)...)
+	if r.code != exitError || !strings.Contains(r.stderr, hint+` --cache-dir `+f.cacheDir+`"`) {
+		t.Errorf("with --cache-dir: exit %d, want the hint with --cache-dir %s; stderr:\n%s", r.code, f.cacheDir, r.stderr)
+	}
+}

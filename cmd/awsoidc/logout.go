@@ -54,7 +54,7 @@ already handed out (they expire on their own, within their session duration).`,
 				}
 				tokens = n
 			} else {
-				src, err := a.deviceSource(d, dir, false, a.stderr)
+				src, err := a.deviceSource(d, dir, "", false, a.stderr)
 				if err != nil {
 					return err
 				}

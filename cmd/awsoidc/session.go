@@ -80,7 +80,11 @@ func (a *app) tokenSource(cfg *credConfig, s *session) (tokensource.Source, erro
 				s.close = func() { _ = tty.Close() }
 			}
 		}
-		return a.deviceSource(cfg.device, cfg.cacheDir, cfg.prompt, prompt)
+		hintDir := ""
+		if cfg.cacheDirGiven {
+			hintDir = cfg.cacheDir
+		}
+		return a.deviceSource(cfg.device, cfg.cacheDir, hintDir, cfg.prompt, prompt)
 	default:
 		return tokensource.File(cfg.tokenPath), nil
 	}
@@ -88,14 +92,17 @@ func (a *app) tokenSource(cfg *credConfig, s *session) (tokensource.Source, erro
 
 // deviceSource returns the device-flow source of d, with its tokens stored
 // under cacheDir. interactive lets Token start a login, prompting on w.
-func (a *app) deviceSource(d deviceFlags, cacheDir string, interactive bool, w io.Writer) (*deviceflow.Source, error) {
+// hintDir is the --cache-dir to name in the hint of a login required, ""
+// when the command was not given one (the default then applies to login
+// too).
+func (a *app) deviceSource(d deviceFlags, cacheDir, hintDir string, interactive bool, w io.Writer) (*deviceflow.Source, error) {
 	store, err := deviceflow.NewFileStore(tokensDir(cacheDir), func(o *deviceflow.FileStoreOptions) { o.Logger = a.log })
 	if err != nil {
 		return nil, fmt.Errorf("token store in --cache-dir %s: %w", cacheDir, err)
 	}
 	hint := fmt.Sprintf(`run "awsoidc login --issuer %s --client-id %s"`, d.issuer, d.clientID)
-	if cacheDir != "" {
-		hint = fmt.Sprintf(`run "awsoidc login --issuer %s --client-id %s --cache-dir %s"`, d.issuer, d.clientID, cacheDir)
+	if hintDir != "" {
+		hint = fmt.Sprintf(`run "awsoidc login --issuer %s --client-id %s --cache-dir %s"`, d.issuer, d.clientID, hintDir)
 	}
 	src, err := deviceflow.New(d.issuer, d.clientID, func(o *deviceflow.Options) {
 		o.Scopes = d.scopes
