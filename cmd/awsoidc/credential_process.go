@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"time"
 
@@ -81,22 +80,4 @@ With --issuer, the command never prompts unless --allow-prompt is given: run
 	}
 	f.register(cmd.Flags())
 	return cmd
-}
-
-// oneShot resolves the flags, builds the session and retrieves credentials,
-// within --timeout: the common part of credential-process and env.
-func (a *app) oneShot(cmd *cobra.Command, f *credFlags) (aws.Credentials, *session, error) {
-	cfg, err := f.resolve(cmd.Flags(), a.getenv)
-	if err != nil {
-		return aws.Credentials{}, nil, err
-	}
-	s, err := a.newSession(cfg)
-	if err != nil {
-		return aws.Credentials{}, nil, err
-	}
-	defer s.close()
-	ctx, cancel := context.WithTimeout(cmd.Context(), cfg.timeout)
-	defer cancel()
-	creds, err := a.retrieve(ctx, s)
-	return creds, s, err
 }
