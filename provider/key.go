@@ -44,6 +44,6 @@ func (p *Provider) CacheKey() string {
 
 func writeLen(h hash.Hash, n int) {
 	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(n))
+	binary.BigEndian.PutUint64(b[:], uint64(max(n, 0))) //nolint:gosec // G115: a length, never negative (and clamped)
 	h.Write(b[:])
 }

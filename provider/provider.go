@@ -307,7 +307,7 @@ func (r *retrieval) input(ctx context.Context) (*sts.AssumeRoleWithWebIdentityIn
 		PolicyArns:       slices.Clone(p.arns),
 	}
 	if d := p.opts.Duration; d != 0 {
-		in.DurationSeconds = aws.Int32(int32(d / time.Second))
+		in.DurationSeconds = aws.Int32(int32(d / time.Second)) //nolint:gosec // G115: New checked d <= MaxDuration (43,200 s)
 	}
 	if p.opts.Policy != "" {
 		in.Policy = aws.String(p.opts.Policy)

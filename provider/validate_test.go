@@ -15,7 +15,7 @@ func TestNewRejectsBadInput(t *testing.T) {
 	longPolicy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"` + strings.Repeat("a", 2048) + `"}]}`
 	smallPolicy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`
 	arn := func(i int) string {
-		return "arn:aws:iam::123456789012:policy/" + strings.Repeat("p", 190) + "/N" + string(rune('a'+i))
+		return "arn:aws:iam::123456789012:policy/" + strings.Repeat("p", 190) + "/N" + string("abcdefghijklmnopqrstuvwxyz"[i%26])
 	}
 	var elevenARNs []string
 	for i := 0; i < 11; i++ {

@@ -502,13 +502,3 @@ func (r *rig) waitCalls(action string, n int) {
 		r.t.Fatalf("waiting for %d %s requests: %v", n, action, err)
 	}
 }
-
-// waitTimers blocks until n timers wait on the fake clock.
-func (r *rig) waitTimers(n int) {
-	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), guard)
-	defer cancel()
-	if err := r.clk.WaitForTimers(ctx, n); err != nil {
-		r.t.Fatalf("waiting for %d timers: %v", n, err)
-	}
-}
