@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -282,11 +280,10 @@ func (f *credFlags) resolveSource(r *resolver, c *credConfig) {
 		if c.tokenValue == "" {
 			r.fail("token-env", c.tokenEnv, "the environment variable %s is unset or empty", c.tokenEnv)
 		}
-		// The value, not only the name, keys the stored credentials: the
-		// next job's token in the same variable may be another identity,
-		// one the role's trust policy refuses.
-		sum := sha256.Sum256([]byte(c.tokenValue))
-		c.opts.SourceID = "env:" + c.tokenEnv + " sha256:" + hex.EncodeToString(sum[:])
+		// The token's identity, not the variable's name, keys the stored
+		// credentials: the next job's token in the same variable may be
+		// another identity, one the role's trust policy refuses.
+		c.opts.SourceID = tokenIdentity(c.tokenValue)
 	case r.fs.Changed("issuer") || r.fs.Changed("client-id"):
 		c.kind = sourceDevice
 		c.device.issuer = strings.TrimSpace(f.device.issuer)
@@ -306,16 +303,24 @@ func (f *credFlags) resolveSource(r *resolver, c *credConfig) {
 		}
 		c.kind = sourceFile
 		c.tokenPath = abs
-		c.opts.SourceID = abs
+		// A placeholder: the session keys stored credentials by the
+		// identity of the token the file holds (see tokenIdentity).
+		c.opts.SourceID = "file " + abs
 	}
 	if c.prompt && c.kind != sourceDevice {
 		r.fail("allow-prompt", "", "only applies to a device-flow login (--issuer and --client-id)")
 	}
-	if c.endpoint != "" {
-		// Credentials from another STS (a test server, MinIO) must not be
-		// served for the same role from the real one.
-		c.opts.SourceID += " @" + c.endpoint
+	c.opts.SourceID += endpointScope(c.endpoint)
+}
+
+// endpointScope is the part of a source ID that names a non-default STS
+// endpoint: credentials from another STS (a test server, MinIO) must not be
+// served for the same role from the real one.
+func endpointScope(endpoint string) string {
+	if endpoint == "" {
+		return ""
 	}
+	return " @" + endpoint
 }
 
 // checkDevice checks the device-flow flags without a network call.

@@ -43,7 +43,11 @@ SessionToken, Expiration), on stdout. Errors go to stderr, with exit status 1.
 
 Credentials are kept in the cache directory, shared with the other commands and
 processes: a later call is served from disk without calling STS, and processes
-started at once make one STS call between them.
+started at once make one STS call between them. They are kept for the role, the
+session flags and the identity of the token (the iss, sub and aud claims of a
+JWT, else the whole token), not for the --token-file path or the --token-env
+name: another identity's token there is never served them, while a token
+rotated in place (the kubelet's, every hour) keeps them.
 
 Expiration is not the credentials' real expiry but the moment this command wants
 to be asked again: 5 minutes before it (a tenth of the lifetime for shorter

@@ -266,24 +266,66 @@ func TestCredentialProcessTimeoutServesValidStored(t *testing.T) {
 	}
 }
 
-// TestTokenEnvKeysStoreByToken runs credential-process twice with the same
-// --token-env variable holding two tokens of two subjects, of which the
-// role trusts the first only: the second must not be served the first's
-// stored credentials.
-func TestTokenEnvKeysStoreByToken(t *testing.T) {
+// TestTokenEnvKeysStoreByIdentity runs credential-process with the same
+// --token-env variable holding tokens of two subjects, of which the role
+// trusts the first only: the second must not be served the first's stored
+// credentials. A new token of the first subject (rotated) is.
+func TestTokenEnvKeysStoreByIdentity(t *testing.T) {
 	f := newFixture(t)
 	role := f.srv.AddRole(ststest.Role{Name: "job-a-only", Subject: "job-a"})
 	args := []string{"credential-process", "--role-arn", role, "--token-env", "CI_TOKEN", "--endpoint-url", f.srv.URL(), "--cache-dir", f.cacheDir}
 	tokenA := f.srv.MintToken(ststest.Claims{Subject: "job-a"})
+	rotatedA := f.srv.MintToken(ststest.Claims{Subject: "job-a", Extra: map[string]any{"jti": "rotated"}})
 	tokenB := f.srv.MintToken(ststest.Claims{Subject: "job-b"})
 	f.mustRun(f.env("CI_TOKEN="+tokenA), args...)
-	f.mustRun(f.env("CI_TOKEN="+tokenA), args...) // the same token: served from the store
+	f.mustRun(f.env("CI_TOKEN="+tokenA), args...)    // the same token: served from the store
+	f.mustRun(f.env("CI_TOKEN="+rotatedA), args...) // the same identity: served from the store
 	if n := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity); n != 1 {
-		t.Errorf("AssumeRoleWithWebIdentity calls for one token = %d, want 1", n)
+		t.Errorf("AssumeRoleWithWebIdentity calls for one identity = %d, want 1", n)
 	}
 	r := f.run(f.env("CI_TOKEN="+tokenB), args...)
 	if r.code != exitError || r.stdout != "" {
 		t.Errorf("a token the role does not trust: exit %d, stdout %q (the other token's stored credentials?)\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestTokenFileKeysStoreByIdentity is TestTokenEnvKeysStoreByIdentity for
+// --token-file, as on a shared CI runner whose jobs write their token to the
+// same path: the next job's token, another identity, must not be served
+// the previous job's credentials; the kubelet's hourly rotation of a token
+// in place (a new token, the same identity) keeps them.
+func TestTokenFileKeysStoreByIdentity(t *testing.T) {
+	f := newFixture(t)
+	role := f.srv.AddRole(ststest.Role{Name: "job-a-only", Subject: "job-a"})
+	path := filepath.Join(t.TempDir(), "token")
+	write := func(tok string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(tok), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"credential-process", "--role-arn", role, "--token-file", path, "--endpoint-url", f.srv.URL(), "--cache-dir", f.cacheDir}
+	write(f.srv.MintToken(ststest.Claims{Subject: "job-a"}))
+	first := processJSON(t, f.mustRun(f.env(), args...).stdout)
+	write(f.srv.MintToken(ststest.Claims{Subject: "job-a", Extra: map[string]any{"jti": "rotated"}}))
+	if again := processJSON(t, f.mustRun(f.env(), args...).stdout); again.AccessKeyID != first.AccessKeyID {
+		t.Error("a rotated token of the same identity was not served the stored credentials")
+	}
+	if n := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity); n != 1 {
+		t.Errorf("AssumeRoleWithWebIdentity calls for one identity = %d, want 1", n)
+	}
+	write(f.srv.MintToken(ststest.Claims{Subject: "job-b"}))
+	r := f.run(f.env(), args...)
+	if r.code != exitError || r.stdout != "" {
+		t.Errorf("another job's token at the same path: exit %d, stdout %q (the previous job's stored credentials?)\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	// A missing token file names the path, and is no store hit either.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	r = f.run(f.env(), args...)
+	if r.code != exitError || r.stdout != "" || !strings.Contains(r.stderr, path) {
+		t.Errorf("a missing token file: exit %d, stdout %q\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
 

@@ -17,13 +17,13 @@ func (a *app) oneShot(cmd *cobra.Command, f *credFlags) (aws.Credentials, *sessi
 	if err != nil {
 		return aws.Credentials{}, nil, err
 	}
-	s, err := a.newSession(cfg)
+	ctx, cancel := context.WithTimeout(cmd.Context(), cfg.timeout)
+	defer cancel()
+	s, err := a.newSession(ctx, cfg)
 	if err != nil {
 		return aws.Credentials{}, nil, err
 	}
 	defer s.close()
-	ctx, cancel := context.WithTimeout(cmd.Context(), cfg.timeout)
-	defer cancel()
 	creds, err := a.retrieve(ctx, s)
 	return creds, s, err
 }

@@ -78,7 +78,7 @@ unset those in the processes that should use it.`,
 			if err != nil {
 				return err
 			}
-			s, err := a.newSession(cfg)
+			s, err := a.newSession(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -28,13 +29,25 @@ type session struct {
 }
 
 // newSession builds the provider and the stores from cfg. It makes no
-// network call; a bad value becomes a flagError naming its flag.
-func (a *app) newSession(cfg *credConfig) (*session, error) {
+// network call; a bad value becomes a flagError naming its flag. With
+// --token-file and the credentials store, it reads the token, within ctx:
+// its identity keys the stored credentials (see tokenIdentity).
+func (a *app) newSession(ctx context.Context, cfg *credConfig) (*session, error) {
 	s := &session{cfg: cfg, close: func() {}}
 	src, err := a.tokenSource(cfg, s)
 	if err != nil {
 		s.close()
 		return nil, err
+	}
+	opts := cfg.opts
+	if cfg.kind == sourceFile && !cfg.noCache {
+		tok, err := src.Token(ctx)
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		a.secrets.add(tok.Value)
+		opts.SourceID = tokenIdentity(tok.Value) + endpointScope(cfg.endpoint)
 	}
 	client := provider.NewSTSClient(aws.Config{Region: cfg.region}, func(o *sts.Options) {
 		o.Region = cfg.region
@@ -42,7 +55,6 @@ func (a *app) newSession(cfg *credConfig) (*session, error) {
 			o.BaseEndpoint = aws.String(cfg.endpoint)
 		}
 	})
-	opts := cfg.opts
 	p, err := provider.New(client, cfg.roleARN, src, func(o *provider.Options) {
 		*o = opts
 		o.Logger = a.log

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+)
+
+// identityClaims are the claims of a web identity token that decide what
+// credentials STS gives for it: who it is ("iss", "sub"), for whom ("aud"),
+// how the user signed in ("amr", a condition key of Amazon Cognito) and the
+// session tags STS copies from it.
+var identityClaims = []string{"iss", "sub", "aud", "amr", "https://aws.amazon.com/tags"}
+
+// tokenIdentity returns what keys the stored credentials of a web identity
+// token (--token-file, --token-env): a hash of its identityClaims when it is
+// a JWT with "iss" and "sub", else a hash of the whole value.
+//
+// Keying by identity rather than by the file's path or the variable's name
+// keeps apart two jobs of a shared CI runner that use the same path: the
+// second, another identity, perhaps one the role does not trust, is never
+// served the first one's credentials. Keying by identity rather than by the
+// value keeps the stored credentials of a token the kubelet rotates in place
+// every hour: the new token has the same claims.
+//
+// The claims are read without verifying the signature, which STS does when
+// it is asked. The key keeps honest jobs apart; it is no defence against
+// someone who can write the cache directory, who can read the credentials
+// stored there anyway.
+func tokenIdentity(token string) string {
+	if claims, ok := identityOf(token); ok {
+		sum := sha256.Sum256(claims)
+		return "jwt-identity sha256:" + hex.EncodeToString(sum[:])
+	}
+	sum := sha256.Sum256([]byte(token))
+	return "token sha256:" + hex.EncodeToString(sum[:])
+}
+
+// identityOf returns the identityClaims of a JWT, as canonical JSON (sorted
+// keys, "aud" always a list), and false when token is not a JWT with "iss"
+// and "sub".
+func identityOf(token string) ([]byte, bool) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil, false
+	}
+	var all map[string]any
+	if err := json.Unmarshal(payload, &all); err != nil {
+		return nil, false
+	}
+	iss, _ := all["iss"].(string)
+	sub, _ := all["sub"].(string)
+	if iss == "" || sub == "" {
+		return nil, false
+	}
+	picked := make(map[string]any, len(identityClaims))
+	for _, name := range identityClaims {
+		if v, ok := all[name]; ok {
+			picked[name] = v
+		}
+	}
+	if aud, ok := picked["aud"].(string); ok { // RFC 7519 §4.1.3: a string or a list
+		picked["aud"] = []string{aud}
+	}
+	b, err := json.Marshal(picked) // map keys sorted, nested objects too
+	if err != nil {
+		return nil, false
+	}
+	return b, true
+}

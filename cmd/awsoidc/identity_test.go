@@ -1,0 +1,73 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// jwt returns a JWT-shaped token (junk signature) with the given claims.
+func jwt(claims map[string]any) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	b, _ := json.Marshal(claims)
+	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc(b) + ".c2ln"
+}
+
+func TestTokenIdentity(t *testing.T) {
+	base := map[string]any{"iss": "https://idp", "sub": "job-a", "aud": "sts.amazonaws.com", "exp": 100, "iat": 1, "jti": "1"}
+	with := func(k string, v any) map[string]any {
+		m := map[string]any{}
+		for k, v := range base {
+			m[k] = v
+		}
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	id := tokenIdentity(jwt(base))
+	if !strings.HasPrefix(id, "jwt-identity sha256:") {
+		t.Fatalf("identity of a JWT = %q", id)
+	}
+	same := map[string]string{
+		"rotated: another exp":      jwt(with("exp", 200)),
+		"rotated: another jti":      jwt(with("jti", "2")),
+		"aud as a one-element list": jwt(with("aud", []string{"sts.amazonaws.com"})),
+		"another signature":         strings.TrimSuffix(jwt(base), "c2ln") + "b3RoZXI",
+	}
+	for name, tok := range same {
+		if got := tokenIdentity(tok); got != id {
+			t.Errorf("%s: identity %q, want %q", name, got, id)
+		}
+	}
+	other := map[string]string{
+		"another subject":  jwt(with("sub", "job-b")),
+		"another issuer":   jwt(with("iss", "https://other")),
+		"another audience": jwt(with("aud", "api")),
+		"more audiences":   jwt(with("aud", []string{"sts.amazonaws.com", "api"})),
+		"session tags":     jwt(with("https://aws.amazon.com/tags", map[string]any{"principal_tags": map[string]any{"team": []string{"a"}}})),
+		"amr":              jwt(with("amr", []string{"authenticated"})),
+	}
+	seen := map[string]string{id: "base"}
+	for name, tok := range other {
+		got := tokenIdentity(tok)
+		if prev, dup := seen[got]; dup {
+			t.Errorf("%s: same identity as %s", name, prev)
+		}
+		seen[got] = name
+	}
+	// Not a JWT with iss and sub: the value itself.
+	for name, tok := range map[string]string{
+		"opaque":     "opaque-access-token",
+		"no subject": jwt(with("sub", nil)),
+		"bad base64": "a.!!!.c",
+	} {
+		got := tokenIdentity(tok)
+		if !strings.HasPrefix(got, "token sha256:") || got == tokenIdentity(tok+"x") {
+			t.Errorf("%s: identity %q, want a hash of the value", name, got)
+		}
+	}
+}
