@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,7 +21,13 @@ directory.
 
 After that, credential-process, env and serve with the same --issuer and
 --client-id renew the token silently with the refresh token, without a prompt,
-until the identity provider ends the session. Run login again to start over.`,
+until the identity provider ends the session. Run login again to start over.
+
+A successful login also removes every set of AWS credentials stored in the cache
+directory, as logout does: the credentials of a device-flow login are kept for
+its issuer and client, not for the user, so those of an earlier login, perhaps
+as someone else, must not be served after it. The next credential-process, env
+or serve asks STS again.`,
 		Example: `  awsoidc login --issuer https://idp.example.com --client-id awscli
 
   # An identity provider that issues JWT access tokens for an API:
@@ -46,11 +53,21 @@ until the identity provider ends the session. Run login again to start over.`,
 				return err
 			}
 			a.secrets.add(tok.Value)
+			// Stored credentials are keyed by issuer and client, not by
+			// who logged in: drop those of the previous login.
+			creds, err := removeStoreFiles(ctx, credentialsDir(dir))
+			if err != nil {
+				return fmt.Errorf("login: removing the credentials of the previous login (run \"awsoidc logout\" before using them): %w", err)
+			}
 			msg := "awsoidc: logged in to %s as client %s; tokens stored in %s"
 			args := []any{d.issuer, d.clientID, tokensDir(dir)}
 			if !tok.Expiry.IsZero() {
 				msg += "; the token is valid until %s and is renewed silently"
 				args = append(args, tok.Expiry.Local().Format(time.RFC1123))
+			}
+			if creds > 0 {
+				msg += "; removed %d stored credential set(s) of earlier logins"
+				args = append(args, creds)
 			}
 			a.info(msg, args...)
 			return nil

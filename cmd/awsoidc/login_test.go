@@ -53,6 +53,12 @@ func (p *proc) userCode(ctx context.Context) (string, error) {
 // approves it as alice, and returns the login's stderr.
 func (f *fixture) login(t *testing.T, extra ...string) string {
 	t.Helper()
+	return f.loginAs(t, "alice", extra...)
+}
+
+// loginAs is login, approved as subject.
+func (f *fixture) loginAs(t *testing.T, subject string, extra ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	// The first poll of the token endpoint waits until the code is
@@ -64,7 +70,7 @@ func (f *fixture) login(t *testing.T, extra ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.srv.Approve(code, "alice"); err != nil {
+	if err := f.srv.Approve(code, subject); err != nil {
 		t.Fatalf("approving %q: %v", code, err)
 	}
 	release()
@@ -230,5 +236,25 @@ func TestLoginHintCacheDir(t *testing.T) {
 	r = runInProcess(t, env, append(args, "--cache-dir", f.cacheDir)...)
 	if r.code != exitError || !strings.Contains(r.stderr, hint+` --cache-dir `+f.cacheDir+`"`) {
 		t.Errorf("with --cache-dir: exit %d, want the hint with --cache-dir %s; stderr:\n%s", r.code, f.cacheDir, r.stderr)
+	}
+}
+
+// TestLoginDropsStoredCredentials logs in as alice, gets credentials, then
+// logs in as bob with the same issuer and client: the next credentials must
+// be bob's, not alice's from the store.
+func TestLoginDropsStoredCredentials(t *testing.T) {
+	f, _ := newDeviceFixture(t)
+	role := f.srv.AddRole(ststest.Role{Name: "any-user", Audience: testClientID})
+	args := f.deviceArgs("credential-process", "--role-arn", role, "--endpoint-url", f.srv.URL())
+	f.loginAs(t, "alice")
+	f.mustRun(f.env(), args...)
+	out := f.loginAs(t, "bob")
+	if !strings.Contains(out, "removed 1 stored credential set") {
+		t.Errorf("login did not report the removed credentials:\n%s", out)
+	}
+	f.mustRun(f.env(), args...)
+	sessions := f.srv.Sessions()
+	if len(sessions) != 2 || sessions[1].Subject != "bob" {
+		t.Fatalf("sessions = %+v, want alice's then bob's", sessions)
 	}
 }
