@@ -278,7 +278,7 @@ func TestTokenEnvKeysStoreByIdentity(t *testing.T) {
 	rotatedA := f.srv.MintToken(ststest.Claims{Subject: "job-a", Extra: map[string]any{"jti": "rotated"}})
 	tokenB := f.srv.MintToken(ststest.Claims{Subject: "job-b"})
 	f.mustRun(f.env("CI_TOKEN="+tokenA), args...)
-	f.mustRun(f.env("CI_TOKEN="+tokenA), args...)    // the same token: served from the store
+	f.mustRun(f.env("CI_TOKEN="+tokenA), args...)   // the same token: served from the store
 	f.mustRun(f.env("CI_TOKEN="+rotatedA), args...) // the same identity: served from the store
 	if n := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity); n != 1 {
 		t.Errorf("AssumeRoleWithWebIdentity calls for one identity = %d, want 1", n)
