@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/awsoidc/awsoidc/internal/securefile"
 )
@@ -131,4 +132,66 @@ func (s *FileStore) Lock(ctx context.Context, key string) (func() error, error) 
 		return nil, &StoreError{Op: "lock", Err: err}
 	}
 	return unlock, nil
+}
+
+// DeleteLogins removes the tokens of every login of issuer and clientID in
+// the store, whatever the scopes, AuthParams and UseAccessToken they were
+// stored for (each has its own [StoreKey]), each file under its lock, and
+// returns how many it removed. A file it cannot read, or that is not a
+// token file, is left alone.
+func (s *FileStore) DeleteLogins(ctx context.Context, issuer, clientID string) (int, error) {
+	entries, err := os.ReadDir(s.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, &StoreError{Op: "delete", Err: err}
+	}
+	n := 0
+	var errs []error
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		removed, err := s.deleteLogin(ctx, filepath.Join(s.dir, e.Name()), issuer, clientID)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if removed {
+			n++
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return n, &StoreError{Op: "delete", Err: err}
+	}
+	return n, nil
+}
+
+// deleteLogin removes the token file at path, under its lock, when it holds
+// tokens of issuer and clientID.
+func (s *FileStore) deleteLogin(ctx context.Context, path, issuer, clientID string) (removed bool, err error) {
+	unlock, err := securefile.Lock(ctx, path)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		if uerr := unlock(); err == nil {
+			err = uerr
+		}
+	}()
+	data, err := securefile.ReadFile(path, maxStoreFileSize)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			s.logger.Warn("deviceflow: leaving a token file that cannot be read", "path", path, "err", err)
+		}
+		return false, nil
+	}
+	t, err := decodeTokens(data)
+	if err != nil || t.Issuer != issuer || t.ClientID != clientID {
+		return false, nil
+	}
+	if err := securefile.Remove(path); err != nil {
+		return false, err
+	}
+	return true, nil
 }

@@ -307,3 +307,54 @@ func TestUnsavedTokensSurviveRefreshFailure(t *testing.T) {
 		t.Fatalf("Token() after the outage = %v: the rotated refresh token was lost", err)
 	}
 }
+
+// TestFileStoreDeleteLogins removes every login of one issuer and client,
+// whatever its key, and nothing else.
+func TestFileStoreDeleteLogins(t *testing.T) {
+	ctx := context.Background()
+	fs := newFileStore(t)
+	const iss = "https://idp.example.com"
+	save := func(key, issuer, client string) {
+		t.Helper()
+		tok := sampleTokens()
+		tok.Issuer, tok.ClientID = issuer, client
+		if err := fs.Save(ctx, key, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plain := StoreKey(iss, "c")
+	scoped := StoreKey(iss, "c", func(o *Options) { o.Scopes = []string{"openid", "profile"} })
+	other := StoreKey(iss, "c2")
+	save(plain, iss, "c")
+	save(scoped, iss, "c")
+	save(other, iss, "c2")
+	corrupt := fs.Path("corrupt")
+	if err := os.WriteFile(corrupt, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err := fs.DeleteLogins(ctx, iss, "c")
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteLogins() = %d, %v; want 2", n, err)
+	}
+	for key, want := range map[string]bool{plain: false, scoped: false, other: true} {
+		if _, ok, _ := fs.Load(ctx, key); ok != want {
+			t.Errorf("%q stored = %t, want %t", key, ok, want)
+		}
+	}
+	if _, err := os.Stat(corrupt); err != nil {
+		t.Errorf("the corrupt file was touched: %v", err)
+	}
+	if n, err := newFileStoreIn(t, filepath.Join(t.TempDir(), "empty")).DeleteLogins(ctx, iss, "c"); n != 0 || err != nil {
+		t.Errorf("empty store: %d, %v", n, err)
+	}
+}
+
+// newFileStoreIn is NewFileStore in dir, failing the test on error.
+func newFileStoreIn(t *testing.T, dir string) *FileStore {
+	t.Helper()
+	fs, err := NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
