@@ -341,13 +341,33 @@ func checkDevice(r *resolver, d *deviceFlags) {
 }
 
 // deviceSourceID identifies a device-flow login in the credentials' cache
-// key.
+// key: its token store key, which holds the scopes and whether the access
+// token goes to STS.
 func deviceSourceID(d deviceFlags) string {
-	id := "deviceflow:" + deviceflow.StoreKey(d.issuer, d.clientID)
-	if d.useAccessToken {
-		id += " access_token"
+	return "deviceflow:" + deviceflow.StoreKey(d.issuer, d.clientID, d.options)
+}
+
+// options sets the deviceflow options that the flags of d decide.
+func (d deviceFlags) options(o *deviceflow.Options) {
+	o.Scopes = d.scopes
+	o.UseAccessToken = d.useAccessToken
+	o.OpenBrowser = d.openBrowser
+}
+
+// loginCommand returns the "awsoidc login" command line that stores the
+// login d needs, in cacheDir when not empty.
+func (d deviceFlags) loginCommand(cacheDir string) string {
+	cmd := fmt.Sprintf("awsoidc login --issuer %s --client-id %s", d.issuer, d.clientID)
+	if len(d.scopes) > 0 {
+		cmd += " --scope " + strings.Join(d.scopes, ",")
 	}
-	return id
+	if d.useAccessToken {
+		cmd += " --use-access-token"
+	}
+	if cacheDir != "" {
+		cmd += " --cache-dir " + cacheDir
+	}
+	return cmd
 }
 
 // endpoint returns the STS endpoint: --endpoint-url, else

@@ -19,14 +19,16 @@ when stderr is a terminal), waits until you approve the request in a browser, an
 stores the tokens, the refresh token included, in a 0600 file under the cache
 directory.
 
-After that, credential-process, env and serve with the same --issuer and
---client-id renew the token silently with the refresh token, without a prompt,
-until the identity provider ends the session. Run login again to start over.
+After that, credential-process, env and serve with the same --issuer,
+--client-id, --scope and --use-access-token renew the token silently with the
+refresh token, without a prompt, until the identity provider ends the session.
+A login with other scopes, or for the access token, is another login, stored
+apart. Run login again to start over.
 
 A successful login also removes every set of AWS credentials stored in the cache
 directory, as logout does: the credentials of a device-flow login are kept for
-its issuer and client, not for the user, so those of an earlier login, perhaps
-as someone else, must not be served after it. The next credential-process, env
+its issuer, client and scopes, not for the user, so those of an earlier login,
+perhaps as someone else, must not be served after it. The next credential-process, env
 or serve asks STS again.`,
 		Example: `  awsoidc login --issuer https://idp.example.com --client-id awscli
 

@@ -258,3 +258,28 @@ func TestLoginDropsStoredCredentials(t *testing.T) {
 		t.Fatalf("sessions = %+v, want alice's then bob's", sessions)
 	}
 }
+
+// TestLoginScopesAreApart logs in with extra scopes: the commands with the
+// same --scope use that login, the commands without it need their own (and
+// say so), and logout without --scope forgets it all the same.
+func TestLoginScopesAreApart(t *testing.T) {
+	f, role := newDeviceFixture(t)
+	const scopes = "openid,offline_access,profile"
+	f.login(t, "--scope", scopes)
+	args := f.deviceArgs("credential-process", "--role-arn", role, "--endpoint-url", f.srv.URL())
+	f.mustRun(f.env(), append(args, "--scope", scopes)...)
+	r := f.run(f.env(), args...)
+	hint := `run "awsoidc login --issuer ` + f.srv.Issuer() + ` --client-id ` + testClientID + ` --cache-dir ` + f.cacheDir + `"`
+	if r.code != exitError || !strings.Contains(r.stderr, "login required") || !strings.Contains(r.stderr, hint) {
+		t.Errorf("without --scope: exit %d, want a login required and %s; stderr:\n%s", r.code, hint, r.stderr)
+	}
+	r = f.run(f.env(), append(args, "--scope", "openid,email", "--use-access-token")...)
+	hint = `run "awsoidc login --issuer ` + f.srv.Issuer() + ` --client-id ` + testClientID + ` --scope openid,email --use-access-token --cache-dir ` + f.cacheDir + `"`
+	if r.code != exitError || !strings.Contains(r.stderr, hint) {
+		t.Errorf("with other flags: exit %d, want %s; stderr:\n%s", r.code, hint, r.stderr)
+	}
+	f.mustRun(f.env(), f.deviceArgs("logout")...)
+	if files, _ := filepath.Glob(filepath.Join(tokensDir(f.cacheDir), "*.json")); len(files) != 0 {
+		t.Errorf("token files left after logout without --scope: %v", files)
+	}
+}

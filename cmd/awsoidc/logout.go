@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/awsoidc/awsoidc/internal/securefile"
+	"github.com/awsoidc/awsoidc/tokensource/deviceflow"
 )
 
 func (a *app) logoutCommand() *cobra.Command {
@@ -21,11 +22,11 @@ func (a *app) logoutCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logout",
 		Short: "Forget a device-flow login and every stored credential",
-		Long: `logout deletes the tokens that login stored for --issuer and --client-id (every
-login's with --all), and every set of AWS credentials stored in the cache directory,
-so that no session obtained with the login outlives it on disk. The next
-credential-process, env or serve then asks STS again, and a device-flow source
-needs a new login.
+		Long: `logout deletes the tokens that login stored for --issuer and --client-id, whatever
+the login's --scope and --use-access-token (every login's with --all), and every
+set of AWS credentials stored in the cache directory, so that no session
+obtained with the login outlives it on disk. The next credential-process, env or
+serve then asks STS again, and a device-flow source needs a new login.
 
 It does not revoke the tokens at the identity provider, nor the AWS credentials
 already handed out (they expire on their own, within their session duration).`,
@@ -59,6 +60,15 @@ already handed out (they expire on their own, within their session duration).`,
 					return err
 				}
 				if err := src.Logout(ctx); err != nil {
+					return fmt.Errorf("logout: %w", err)
+				}
+				// Logins of other --scope or --use-access-token have
+				// keys of their own.
+				store, err := deviceflow.NewFileStore(tokensDir(dir), func(o *deviceflow.FileStoreOptions) { o.Logger = a.log })
+				if err != nil {
+					return fmt.Errorf("logout: %w", err)
+				}
+				if _, err := store.DeleteLogins(ctx, d.issuer, d.clientID); err != nil {
 					return fmt.Errorf("logout: %w", err)
 				}
 			}

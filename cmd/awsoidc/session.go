@@ -110,14 +110,8 @@ func (a *app) deviceSource(d deviceFlags, cacheDir, hintDir string, interactive 
 	if err != nil {
 		return nil, fmt.Errorf("token store in --cache-dir %s: %w", cacheDir, err)
 	}
-	hint := fmt.Sprintf(`run "awsoidc login --issuer %s --client-id %s"`, d.issuer, d.clientID)
-	if hintDir != "" {
-		hint = fmt.Sprintf(`run "awsoidc login --issuer %s --client-id %s --cache-dir %s"`, d.issuer, d.clientID, hintDir)
-	}
-	src, err := deviceflow.New(d.issuer, d.clientID, func(o *deviceflow.Options) {
-		o.Scopes = d.scopes
-		o.UseAccessToken = d.useAccessToken
-		o.OpenBrowser = d.openBrowser
+	hint := `run "` + d.loginCommand(hintDir) + `"`
+	src, err := deviceflow.New(d.issuer, d.clientID, d.options, func(o *deviceflow.Options) {
 		o.Interactive = interactive
 		o.Store = store
 		o.Prompt = &deviceflow.TextPrompter{Writer: w}
