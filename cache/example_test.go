@@ -40,10 +40,14 @@ func ExampleNew() {
 		}
 	}
 	creds, _ := c.Retrieve(ctx)
-	// Expires is when the cache wants to be asked again: 10 to 45 minutes
-	// from now for these 1-hour credentials, never in the last 5 minutes.
+	// Expires is when the cache wants to be asked again, not the real
+	// expiry: for these 1-hour credentials, 45 to 50 minutes after they
+	// were fetched (jitter), never in the last 10 minutes. The first
+	// refresh after a start is drawn from the whole time until then, to
+	// break up a fleet started at once, so here it is anywhere in the next
+	// 50 minutes.
 	left := time.Until(creds.Expires)
-	fmt.Println(creds.AccessKeyID, "provider calls:", calls, "refresh ahead:", left > 10*time.Minute && left < 46*time.Minute)
+	fmt.Println(creds.AccessKeyID, "provider calls:", calls, "refresh ahead:", left > 0 && left <= 50*time.Minute)
 	// Output: AKIDEXAMPLE provider calls: 1 refresh ahead: true
 }
 
