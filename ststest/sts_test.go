@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -131,9 +132,6 @@ func TestAssumeRoleWithWebIdentityOptionalOutputs(t *testing.T) {
 		input: func(in *sts.AssumeRoleWithWebIdentityInput) {
 			in.Policy = aws.String(`{"Statement":[],"Sid":"` + strings.Repeat("é", 1000) + strings.Repeat("x", 2000-23-2-1000) + `"}`)
 		},
-	}, {
-		name:   "float timestamps",
-		claims: Claims{Extra: map[string]any{"exp": float64(epoch.Add(time.Hour).Unix()) + 0.5}},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,6 +198,19 @@ func TestAssumeRoleWithWebIdentityErrors(t *testing.T) {
 			}},
 		{name: "not a JWT", wantCode: "InvalidIdentityToken", wantStatus: 400, wantType: new(*types.InvalidIdentityTokenException),
 			setup: func(c *setup) { c.in.WebIdentityToken = aws.String("not-a-jwt") }},
+		// STS wants NumericDates as JSON integers.
+		{name: "fractional exp", wantCode: "InvalidIdentityToken", wantStatus: 400, wantType: new(*types.InvalidIdentityTokenException),
+			setup: func(c *setup) {
+				c.in.WebIdentityToken = aws.String(c.s.MintToken(Claims{Extra: map[string]any{"exp": float64(epoch.Add(time.Hour).Unix()) + 0.5}}))
+			}},
+		{name: "quoted exp", wantCode: "InvalidIdentityToken", wantStatus: 400, wantType: new(*types.InvalidIdentityTokenException),
+			setup: func(c *setup) {
+				c.in.WebIdentityToken = aws.String(c.s.MintToken(Claims{Extra: map[string]any{"exp": strconv.FormatInt(epoch.Add(time.Hour).Unix(), 10)}}))
+			}},
+		{name: "fractional nbf", wantCode: "InvalidIdentityToken", wantStatus: 400, wantType: new(*types.InvalidIdentityTokenException),
+			setup: func(c *setup) {
+				c.in.WebIdentityToken = aws.String(c.s.MintToken(Claims{Extra: map[string]any{"nbf": float64(epoch.Add(-time.Hour).Unix()) + 0.5}}))
+			}},
 		{name: "unknown issuer", wantCode: "InvalidIdentityToken", wantStatus: 400, wantType: new(*types.InvalidIdentityTokenException),
 			setup: func(c *setup) {
 				c.in.WebIdentityToken = aws.String(c.s.MintToken(Claims{Issuer: "https://elsewhere.example"}))

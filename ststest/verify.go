@@ -6,8 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,12 +160,10 @@ func parseClaims(payload []byte) (*idToken, *apiError) {
 // checkTimes validates exp (required) and nbf (optional) against now.
 func (tok *idToken) checkTimes(now time.Time, payload []byte) *apiError {
 	var c struct {
-		Exp *json.Number `json:"exp"`
-		Nbf *json.Number `json:"nbf"`
+		Exp *json.RawMessage `json:"exp"`
+		Nbf *json.RawMessage `json:"nbf"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
-	if err := dec.Decode(&c); err != nil {
+	if err := json.Unmarshal(payload, &c); err != nil {
 		return invalidToken("The web identity token's exp or nbf claim is not a number")
 	}
 	if c.Exp == nil {
@@ -173,7 +171,7 @@ func (tok *idToken) checkTimes(now time.Time, payload []byte) *apiError {
 	}
 	exp, ok := numericDate(*c.Exp)
 	if !ok {
-		return invalidToken("The web identity token's exp claim is not a number")
+		return invalidToken("The web identity token's exp claim is not an integer NumericDate")
 	}
 	tok.exp = exp
 	if !now.Before(exp) {
@@ -183,7 +181,7 @@ func (tok *idToken) checkTimes(now time.Time, payload []byte) *apiError {
 	if c.Nbf != nil {
 		nbf, ok := numericDate(*c.Nbf)
 		if !ok {
-			return invalidToken("The web identity token's nbf claim is not a number")
+			return invalidToken("The web identity token's nbf claim is not an integer NumericDate")
 		}
 		if now.Before(nbf) {
 			return invalidToken("The web identity token is not valid before %d", nbf.Unix())
@@ -192,14 +190,15 @@ func (tok *idToken) checkTimes(now time.Time, payload []byte) *apiError {
 	return nil
 }
 
-// numericDate converts a JWT NumericDate (seconds, possibly fractional).
-func numericDate(n json.Number) (time.Time, bool) {
-	f, err := n.Float64()
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e12 {
+// numericDate converts a JWT NumericDate. STS accepts only whole seconds
+// written as a JSON integer: a fractional ("1700000000.5"), exponent
+// ("1.7e9") or quoted value makes the token invalid.
+func numericDate(raw json.RawMessage) (time.Time, bool) {
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil || n < 0 || n > 1e12 {
 		return time.Time{}, false
 	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)), true
+	return time.Unix(n, 0), true
 }
 
 func decodeSegment(seg string, v any) error {
