@@ -454,8 +454,9 @@ func (r *rig) retrieve(ctx context.Context, during func()) result {
 		r.record(res)
 		return res
 	case <-time.After(guard):
-		r.t.Fatalf("Retrieve did not return within %s", guard)
-		return result{}
+		// Errorf, not Fatalf: retrieve also runs on other goroutines.
+		r.t.Errorf("Retrieve did not return within %s", guard)
+		return result{err: fmt.Errorf("Retrieve did not return within %s", guard)}
 	}
 }
 
