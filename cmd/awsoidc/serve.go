@@ -147,7 +147,9 @@ func (a *app) serve(ctx context.Context, s *session, addr, format string) error 
 		{envContainerAuthToken, token},
 	}); err != nil {
 		_ = srv.Close()
-		<-errc
+		if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			return errors.Join(err, serr)
+		}
 		return err
 	}
 	a.info("awsoidc: serving credentials for %s at %s; stop with Ctrl-C", s.cfg.roleARN, uri)

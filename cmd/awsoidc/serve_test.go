@@ -129,7 +129,7 @@ func TestServeAuthorization(t *testing.T) {
 				t.Fatal(err)
 			}
 			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode != tt.want {
 				t.Errorf("status %d, want %d: %s", resp.StatusCode, tt.want, body)
 			}
