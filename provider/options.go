@@ -21,7 +21,8 @@ const (
 	DefaultMinBackoff = 200 * time.Millisecond
 	// DefaultMaxBackoff is the default cap of every retry delay.
 	DefaultMaxBackoff = 5 * time.Second
-	// MaxBackoffLimit is the largest accepted Options.MaxBackoff.
+	// MaxBackoffLimit is the largest accepted Options.MinBackoff and
+	// Options.MaxBackoff.
 	MaxBackoffLimit = 5 * time.Minute
 )
 
@@ -87,11 +88,13 @@ type Options struct {
 
 	// MinBackoff is the ceiling of the first retry delay; each further retry
 	// doubles the ceiling up to MaxBackoff, and the delay is drawn uniformly
-	// below the ceiling (full jitter). 0 means [DefaultMinBackoff].
+	// below the ceiling (full jitter). 0 means [DefaultMinBackoff]; at most
+	// [MaxBackoffLimit].
 	MinBackoff time.Duration
 
-	// MaxBackoff caps every retry delay. 0 means [DefaultMaxBackoff]; at
-	// most [MaxBackoffLimit] and at least MinBackoff.
+	// MaxBackoff caps every retry delay. 0 means [DefaultMaxBackoff], or
+	// MinBackoff when that is larger; at most [MaxBackoffLimit] and at least
+	// MinBackoff.
 	MaxBackoff time.Duration
 
 	// Jitter returns numbers in [0, 1) that place each retry delay below its

@@ -346,8 +346,8 @@ func (v *validator) retry(o *Options) {
 		o.MaxBackoff = max(DefaultMaxBackoff, o.MinBackoff)
 	}
 	switch {
-	case o.MinBackoff < 0:
-		v.add("Options.MinBackoff", o.MinBackoff.String(), "must not be negative")
+	case o.MinBackoff < 0 || o.MinBackoff > MaxBackoffLimit:
+		v.add("Options.MinBackoff", o.MinBackoff.String(), "must be 0 (the default, %s) or up to %s", DefaultMinBackoff, MaxBackoffLimit)
 	case o.MaxBackoff < 0 || o.MaxBackoff > MaxBackoffLimit:
 		v.add("Options.MaxBackoff", o.MaxBackoff.String(), "must be 0 (the default, %s) or up to %s", DefaultMaxBackoff, MaxBackoffLimit)
 	case o.MaxBackoff < o.MinBackoff:

@@ -74,7 +74,9 @@ func TestNewRejectsBadInput(t *testing.T) {
 		{"minimum token size large", testRole, func(o *provider.Options) { o.MinimumSessionTokenSize = 4097 }, "Options.MinimumSessionTokenSize", "4096 bytes"},
 		{"max attempts negative", testRole, func(o *provider.Options) { o.MaxAttempts = -1 }, "Options.MaxAttempts", "1 to 10"},
 		{"max attempts large", testRole, func(o *provider.Options) { o.MaxAttempts = 11 }, "Options.MaxAttempts", "1 to 10"},
-		{"min backoff negative", testRole, func(o *provider.Options) { o.MinBackoff = -time.Second }, "Options.MinBackoff", "negative"},
+		{"min backoff negative", testRole, func(o *provider.Options) { o.MinBackoff = -time.Second }, "Options.MinBackoff", "up to 5m0s"},
+		// The default MaxBackoff follows MinBackoff: the error names the field that was set.
+		{"min backoff huge", testRole, func(o *provider.Options) { o.MinBackoff = 10 * time.Minute }, "Options.MinBackoff", "up to 5m0s"},
 		{"max backoff huge", testRole, func(o *provider.Options) { o.MaxBackoff = time.Hour }, "Options.MaxBackoff", "up to 5m0s"},
 		{"max below min", testRole, func(o *provider.Options) { o.MinBackoff, o.MaxBackoff = 2*time.Second, time.Second }, "Options.MaxBackoff", "less than Options.MinBackoff"},
 	}
