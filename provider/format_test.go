@@ -78,8 +78,8 @@ func TestNoSecretInFormatsErrorsOrLogs(t *testing.T) {
 	if !strings.Contains(out.String(), testRole) || !strings.Contains(logs.String(), "attempt=") {
 		t.Errorf("output lacks the expected details:\n%s", all)
 	}
-	if !strings.Contains(err.Error(), "bad token [REDACTED]") {
-		t.Errorf("echoed token not redacted in %q", err.Error())
+	if !strings.Contains(err.Error(), "bad token [REDACTED]") || !strings.Contains(logs.String(), "bad token [REDACTED]") {
+		t.Errorf("echoed token not redacted in %q or in the log:\n%s", err.Error(), logs.String())
 	}
 }
 
@@ -113,7 +113,7 @@ func TestRetrieveLogsAttemptsAndClasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := logs.String()
-	for _, want := range []string{"attempt=1", "class=transient", "code=Throttling", "backoff=0s", "attempt=2", "assumed role", "token=sha256:"} {
+	for _, want := range []string{"attempt=1", "class=transient", "code=Throttling", "Rate exceeded", "backoff=0s", "attempt=2", "assumed role", "token=sha256:"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("log lacks %q:\n%s", want, got)
 		}

@@ -118,6 +118,7 @@ type Options struct {
 	DisableClockSkewCorrection bool
 
 	// Logger receives one record per attempt, retry delay and failure, with
-	// the error class; never a token or credential. Nil discards.
+	// the error class, code and message (a token that STS echoes replaced by
+	// a placeholder); never a token or credential. Nil discards.
 	Logger *slog.Logger
 }

@@ -234,7 +234,8 @@ func (r *retrieval) run(ctx context.Context) (aws.Credentials, Metadata, error) 
 		}
 		class, code := classify(err)
 		attrs := []slog.Attr{slog.String("role_arn", p.roleARN), slog.Int("attempt", r.attempts),
-			slog.String("class", string(class)), slog.String("code", code), slog.Duration("elapsed", p.clock.Now().Sub(start))}
+			slog.String("class", string(class)), slog.String("code", code), slog.Duration("elapsed", p.clock.Now().Sub(start)),
+			slog.String("error", scrub(err.Error(), r.token.Reveal()))}
 		switch class {
 		case classRefresh:
 			if r.refreshed {
