@@ -169,11 +169,7 @@ func TestFromEnvironmentMissingTokenFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := p.Retrieve(context.Background())
-		done <- err
-	}()
+	done := retrieveAsync(context.Background(), p)
 	for {
 		select {
 		case err = <-done:

@@ -207,6 +207,16 @@ func (l *logBuffer) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
+// retrieveAsync runs p.Retrieve(ctx) in a goroutine and delivers its error.
+func retrieveAsync(ctx context.Context, p *provider.Provider) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Retrieve(ctx)
+		done <- err
+	}()
+	return done
+}
+
 // mustRetrieveError asserts that err is a *provider.RetrieveError.
 func mustRetrieveError(t *testing.T, err error) *provider.RetrieveError {
 	t.Helper()

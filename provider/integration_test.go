@@ -428,11 +428,7 @@ func TestIntegrationCanceledInFlight(t *testing.T) {
 	defer release()
 	p := s.provider(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := p.Retrieve(ctx)
-		done <- err
-	}()
+	done := retrieveAsync(ctx, p)
 	if err := s.srv.WaitCalls(context.Background(), assume, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -454,11 +450,7 @@ func TestIntegrationCanceledDuringBackoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := p.Retrieve(ctx)
-		done <- err
-	}()
+	done := retrieveAsync(ctx, p)
 	if err := clk.WaitForTimers(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}

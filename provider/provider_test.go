@@ -335,11 +335,7 @@ func TestRetryTimingOnFakeClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := p.Retrieve(context.Background())
-		done <- err
-	}()
+	done := retrieveAsync(context.Background(), p)
 	ctx := context.Background()
 	for i, want := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 2 * time.Second} {
 		if err := clk.WaitForTimers(ctx, 1); err != nil {
@@ -373,11 +369,7 @@ func TestRetrieveCanceledDuringBackoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := p.Retrieve(ctx)
-		done <- err
-	}()
+	done := retrieveAsync(ctx, p)
 	if err := clk.WaitForTimers(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}
