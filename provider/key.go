@@ -16,8 +16,10 @@ const cacheKeyVersion = "awsoidc/provider/cachekey/v1"
 // CacheKey returns a stable key for credentials of this provider, for a
 // persistent store shared by processes: the hex SHA-256 of the role ARN, the
 // configured session name, the policy, the policy ARNs, the duration, the
-// provider ID, the minimum session token size and Options.SourceID. Two providers get the same key exactly
-// when they ask STS for the same session with tokens from the same source.
+// provider ID, the minimum session token size and Options.SourceID. Two
+// providers get the same key exactly when they ask STS for the same session
+// with tokens from the same source: set SourceID whenever providers with
+// different token sources may share a store.
 //
 // Each field is length-prefixed, so no two different sets of fields hash the
 // same bytes. The key holds nothing secret and reveals none of its fields.
