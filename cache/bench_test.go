@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -150,16 +151,26 @@ func TestOutage(t *testing.T) {
 
 	// The schedule the policy promises: the first attempt at the refresh
 	// moment, then one per backoff step, max(Min, u·min(Max, Min·2^k)),
-	// each at the first tick at or after its time.
+	// except that while the credentials are valid a step never passes their
+	// last chance, 10 s before expiry (so that an STS back shortly before
+	// expiry is seen); each at the first tick at or after its time.
 	bo := c.in.backoff
 	atTick := func(x time.Time) time.Time {
 		d := x.Sub(t0)
 		return t0.Add((d + tick - 1) / tick * tick)
 	}
+	lastChance := expiry.Add(-10 * time.Second)
 	var schedule []time.Time
 	for at, k := atTick(first.NextRefresh), 0; at.Before(end); k++ {
 		schedule = append(schedule, at)
-		at = atTick(at.Add(max(time.Duration(u*float64(bo.Ceiling(k))), bo.Min)))
+		next := at.Add(max(time.Duration(u*float64(bo.Ceiling(k))), bo.Min))
+		if at.Before(lastChance) && next.After(lastChance) {
+			next = latest(lastChance, at.Add(bo.Min))
+		}
+		at = atTick(next)
+	}
+	if !slices.Contains(schedule, lastChance) {
+		t.Fatalf("no attempt scheduled at the last chance, +%v: %v", lastChance.Sub(t0), schedule)
 	}
 
 	var before, beforeOK, after, afterFailed atomic.Int64

@@ -14,7 +14,9 @@
 //   - mandatory window (default min(5 min, lifetime/10) before E): callers
 //     wait for the one refresh in flight, each able to leave through its
 //     ctx; if it fails, the still-valid credentials are served (static
-//     stability) until E;
+//     stability) until E; the failure backoff never steps over the last
+//     moments before E (10 s, less for short-lived credentials), so that a
+//     provider back shortly before E is tried before E;
 //   - after E, with the provider failing: Retrieve returns a
 //     [*RefreshError], and the provider is called at most once per backoff
 //     step whatever the number of callers.

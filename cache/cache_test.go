@@ -585,13 +585,6 @@ func TestColdSpreadOncePerStart(t *testing.T) {
 	}
 }
 
-func latest(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
 func TestRetrieveAfterClose(t *testing.T) {
 	clk := clock.NewFake(t0)
 	p := newTestProvider(clk, time.Hour)

@@ -74,8 +74,12 @@ type Options struct {
 	// after the n-th consecutive failure (n from 0) the cache waits a
 	// uniformly random time in [0, min(MaxBackoff, MinBackoff·2^n)] ("full
 	// jitter", see internal/backoff), but at least MinBackoff, before it
-	// calls the provider again, whatever the number of callers. Defaults 1
-	// second and 5 minutes.
+	// calls the provider again, whatever the number of callers. While the
+	// cached credentials are valid, the wait never steps over their last
+	// chance, shortly before they expire (10 seconds, or a tenth of the
+	// mandatory window when that is shorter), unless MinBackoff does: at
+	// least one call is made between the last failure and the expiry.
+	// Defaults 1 second and 5 minutes.
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
 

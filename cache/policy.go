@@ -216,6 +216,46 @@ func (e *entry) handout(now, nextAttempt time.Time, refreshing bool) aws.Credent
 	return c
 }
 
+// maxLastChanceMargin caps how long before the real expiry the cache makes
+// its last attempt while backing off from failures (see retryAt): long
+// enough for an STS call and the provider's quick retries to end before
+// the credentials expire, short enough that an STS back in the last minutes
+// is not missed.
+const maxLastChanceMargin = 10 * time.Second
+
+// lastChance returns the moment of the last provider call that the failure
+// backoff must not step over while e is valid: the real expiry less
+// min(maxLastChanceMargin, a tenth of the mandatory window), so that the
+// margin shrinks with short-lived credentials. Credentials that cannot
+// expire have no last chance (farFuture).
+func (e *entry) lastChance() time.Time {
+	if e.expires.Equal(farFuture) {
+		return farFuture
+	}
+	return e.expires.Add(-min(maxLastChanceMargin, e.expires.Sub(e.mandatoryAt)/10))
+}
+
+// retryAt returns when the provider may next be called after an attempt
+// that failed at now, with the backoff delay drawn for it, while the cache
+// holds e (nil when none): now + delay, except that while e is valid the
+// wait never steps over e's last chance, so that an STS that comes back
+// shortly before the real expiry is seen before it: at least one attempt
+// falls between the last failure and the expiry. It is never earlier than
+// now + minDelay (MinBackoff), whatever the last chance: an attempt after
+// the last chance already was the last one before expiry, and is backed off
+// as usual.
+func retryAt(now time.Time, delay, minDelay time.Duration, e *entry) time.Time {
+	now = now.Round(0)
+	next := now.Add(delay)
+	if !e.valid(now) {
+		return next
+	}
+	if last := e.lastChance(); now.Before(last) && next.After(last) {
+		next = latest(last, now.Add(minDelay))
+	}
+	return next
+}
+
 // nextWake returns when the background refresher should next act: at the
 // start of the advisory window while the credentials are fresh, otherwise
 // now or, after a failure, when the backoff allows the next attempt.
@@ -253,6 +293,13 @@ func storeLifetime(creds aws.Credentials, now time.Time, last time.Duration) tim
 
 func earliest(a, b time.Time) time.Time {
 	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
 		return a
 	}
 	return b

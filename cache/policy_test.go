@@ -327,6 +327,100 @@ func TestHandoutWhileRefreshing(t *testing.T) {
 	})
 }
 
+func TestLastChance(t *testing.T) {
+	tests := []struct {
+		name string
+		e    *entry
+		want time.Duration // before the real expiry
+	}{
+		{"entryAt: 10-minute mandatory window", entryAt(), maxLastChanceMargin},
+		{"1h, default windows", defaultPolicy.plan(credsExpiring(t0.Add(time.Hour)), t0, time.Hour, 0, 0, false), maxLastChanceMargin},
+		{"15m: 90 s mandatory window", defaultPolicy.plan(credsExpiring(t0.Add(15*time.Minute)), t0, 15*time.Minute, 0, 0, false), 9 * time.Second},
+		{"1s: 100 ms mandatory window", defaultPolicy.plan(credsExpiring(t0.Add(time.Second)), t0, time.Second, 0, 0, false), 10 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.e.expires.Sub(tt.e.lastChance()); got != tt.want {
+				t.Errorf("last chance %v before expiry; want %v", got, tt.want)
+			}
+		})
+	}
+	t.Run("cannot expire", func(t *testing.T) {
+		e := defaultPolicy.plan(aws.Credentials{AccessKeyID: "A", SecretAccessKey: "S"}, t0, 0, 0, 0, false)
+		if got := e.lastChance(); !got.Equal(farFuture) {
+			t.Errorf("last chance %v; want never", got)
+		}
+	})
+}
+
+// TestRetryAt is the rule that keeps the failure backoff from stepping
+// over the real expiry: while the credentials are valid, the next attempt
+// is no later than their last chance (expiry − 10 s here), but never
+// earlier than MinBackoff from now.
+func TestRetryAt(t *testing.T) {
+	e := entryAt() // mandatory from +20m, expiry +30m: last chance +29m50s
+	short := defaultPolicy.plan(credsExpiring(t0.Add(time.Second)), t0, time.Second, 0, 0, false)
+	never := defaultPolicy.plan(aws.Credentials{AccessKeyID: "A", SecretAccessKey: "S"}, t0, 0, 0, 0, false)
+	const (
+		m = time.Minute
+		s = time.Second
+	)
+	tests := []struct {
+		name       string
+		e          *entry
+		at         time.Duration // the failed attempt, from t0
+		delay, min time.Duration // the backoff drawn, MinBackoff
+		want       time.Duration // the next attempt, from t0
+	}{
+		{"no credentials: the backoff", nil, 5 * m, 5 * m, s, 10 * m},
+		{"advisory, well before the last chance: the backoff", e, 12 * m, 5 * m, s, 17 * m},
+		{"mandatory, before the last chance: the backoff", e, 22 * m, 5 * m, s, 27 * m},
+		{"backoff ends at the last chance: the backoff", e, 25 * m, 4*m + 50*s, s, 29*m + 50*s},
+		{"backoff past the last chance: the last chance", e, 27 * m, 5 * m, s, 29*m + 50*s},
+		{"backoff 1 ns past the last chance: the last chance", e, 27 * m, 2*m + 50*s + 1, s, 29*m + 50*s},
+		{"backoff past expiry from the advisory window: the last chance", e, 26 * m, 5 * m, s, 29*m + 50*s},
+		{"last chance sooner than MinBackoff: MinBackoff", e, 29*m + 49*s + 500*time.Millisecond, 5 * m, s, 29*m + 50*s + 500*time.Millisecond},
+		{"MinBackoff past expiry: MinBackoff", e, 29*m + 40*s, 5 * m, 30 * s, 30*m + 10*s},
+		{"the attempt at the last chance failed: the backoff", e, 29*m + 50*s, 5 * m, s, 34*m + 50*s},
+		{"after the last chance, before expiry: the backoff", e, 29*m + 55*s, 2 * m, s, 31*m + 55*s},
+		{"expired: the backoff", e, 31 * m, 5 * m, s, 36 * m},
+		{"cannot expire: the backoff", never, 0, 5 * m, s, 5 * m},
+		{"1s credentials: the last chance, 10 ms before expiry", short, 900 * time.Millisecond, 2 * s, time.Millisecond, 990 * time.Millisecond},
+		{"1s credentials, default MinBackoff: MinBackoff", short, 900 * time.Millisecond, 2 * s, s, 1900 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := retryAt(t0.Add(tt.at), tt.delay, tt.min, tt.e)
+			if !got.Equal(t0.Add(tt.want)) {
+				t.Errorf("retryAt(+%v, %v, %v) = +%v; want +%v", tt.at, tt.delay, tt.min, got.Sub(t0), tt.want)
+			}
+		})
+	}
+	t.Run("invariants", func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		last := e.lastChance()
+		for range 10000 {
+			now := t0.Add(time.Duration(rng.Int64N(int64(35 * m))))
+			minDelay := time.Duration(1 + rng.Int64N(int64(30*s)))
+			delay := minDelay + time.Duration(rng.Int64N(int64(5*m)))
+			got := retryAt(now, delay, minDelay, e)
+			if got.Before(now.Add(minDelay)) || got.After(now.Add(delay)) {
+				t.Fatalf("retryAt(+%v, %v, %v) = +%v: outside [now + MinBackoff, now + delay]", now.Sub(t0), delay, minDelay, got.Sub(t0))
+			}
+			if now.Before(last) && got.After(latest(last, now.Add(minDelay))) {
+				t.Fatalf("retryAt(+%v, %v, %v) = +%v: steps over the last chance +%v", now.Sub(t0), delay, minDelay, got.Sub(t0), last.Sub(t0))
+			}
+		}
+	})
+	t.Run("no monotonic reading", func(t *testing.T) {
+		now := time.Now()
+		e := defaultPolicy.plan(credsExpiring(now.Add(time.Minute)), now.Add(-59*time.Minute), time.Hour, 0, 0, false)
+		if got := retryAt(now, 5*time.Minute, time.Second, e); got != got.Round(0) || !got.Equal(e.lastChance()) {
+			t.Errorf("retryAt = %v; want the last chance %v, without a monotonic reading", got, e.lastChance())
+		}
+	})
+}
+
 func TestNextWake(t *testing.T) {
 	e := entryAt()
 	tests := []struct {

@@ -67,7 +67,7 @@ func (c *Cache) refresh(ctx context.Context, key string) {
 		cur := c.cur.Load()
 		in.failures++
 		in.lastErr = err
-		in.nextAttempt = now.Add(c.backoffLocked(in.failures - 1)).Round(0)
+		in.nextAttempt = retryAt(now, c.backoffLocked(in.failures-1), in.backoff.Min, cur)
 		ev.Outcome, ev.Err, ev.ErrorClass = OutcomeFailed, err, errorClass(err)
 		ev.Failures, ev.NextRefresh = in.failures, in.nextAttempt
 		if cur.valid(now) {
