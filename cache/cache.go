@@ -13,13 +13,15 @@
 //     exponential backoff and full jitter;
 //   - mandatory window (default min(5 min, lifetime/10) before E): callers
 //     wait for the one refresh in flight, each able to leave through its
-//     ctx; if it fails, the still-valid credentials are served (static
-//     stability) until E; the failure backoff never steps over the last
-//     moments before E (10 s, less for short-lived credentials), so that a
-//     provider back shortly before E is tried before E;
+//     ctx; a caller that leaves is served the still-valid credentials, and
+//     so are all callers if the refresh fails (static stability), until E;
+//     the failure backoff never steps over the last moments before E
+//     (10 s, less for short-lived credentials), so that a provider back
+//     shortly before E is tried before E;
 //   - after E, with the provider failing: Retrieve returns a
 //     [*RefreshError], and the provider is called at most once per backoff
-//     step whatever the number of callers.
+//     step whatever the number of callers; a caller that leaves through its
+//     ctx gets the ctx error.
 //
 // The SDK wraps every provider given to config.WithCredentialsProvider in an
 // aws.CredentialsCache that calls it only once the Expires it returned has
@@ -96,6 +98,7 @@ type inner struct {
 
 	mu           sync.Mutex     // guards the fields below and every write to Cache.cur
 	inflight     string         // singleflight key of the refresh in flight; "" when none
+	gaveUpWarned string         // key of the last refresh a caller gave up waiting for, served the cached credentials, and warned of
 	seq          uint64         // numbers refreshes, to make their singleflight keys
 	failures     int            // consecutive failed attempts
 	lastErr      error          // the last failure; nil after a success
@@ -157,8 +160,10 @@ func (c *Cache) clock() clock.Clock { return clock.OrReal(c.clk) }
 //
 // While the credentials are fresh, Retrieve is one atomic load and one time
 // comparison. It blocks only when the cache has no valid credentials or they
-// are in the mandatory window, and then at most until ctx is done. It
-// returns a [*RefreshError] when no valid credentials can be had.
+// are in the mandatory window, and then at most until ctx is done: if the
+// cached credentials are still valid when ctx is done, Retrieve returns them
+// (the refresh goes on for the others), else ctx's error. It returns a
+// [*RefreshError] when no valid credentials can be had.
 func (c *Cache) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	if e := c.cur.Load(); e != nil {
 		var now time.Time
@@ -210,9 +215,10 @@ func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
 		in.waiting.Add(-1)
 		in.changed()
 	case <-ctx.Done():
+		creds, err := c.gaveUp(ctx)
 		in.waiting.Add(-1)
 		in.changed()
-		return aws.Credentials{}, fmt.Errorf("cache: gave up waiting for the credentials refresh: %w", ctx.Err())
+		return creds, err
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -229,6 +235,37 @@ func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
 	// The refresh succeeded but the credentials expired or were
 	// invalidated since: a caller racing with Invalidate.
 	return aws.Credentials{}, errInvalidated
+}
+
+// gaveUp is what a caller gets when its ctx ends while it waits for a
+// refresh: the cached credentials while they are still valid at that moment
+// (static stability: a slow or hanging STS must not cost a caller valid
+// credentials), else the ctx error. The refresh goes on for the others.
+//
+// The first caller to give up during a refresh logs a warning; the others
+// of the same refresh do not, so that a crowd of callers with short
+// deadlines does not flood the log.
+func (c *Cache) gaveUp(ctx context.Context) (aws.Credentials, error) {
+	in := c.in
+	in.mu.Lock()
+	now := c.now()
+	cur := c.cur.Load()
+	if !cur.valid(now) {
+		in.mu.Unlock()
+		return aws.Credentials{}, fmt.Errorf("cache: gave up waiting for the credentials refresh: %w", ctx.Err())
+	}
+	creds := cur.handout(now, in.nextAttempt, in.inflight != "")
+	warn := in.inflight != "" && in.inflight != in.gaveUpWarned
+	if warn {
+		in.gaveUpWarned = in.inflight
+	}
+	in.mu.Unlock()
+	if warn {
+		in.log.Warn("cache: a caller stopped waiting for the credentials refresh; serving the cached credentials until they expire",
+			slog.Any("error", ctx.Err()),
+			slog.Time("expires", cur.expires))
+	}
+	return creds, nil
 }
 
 // changed calls the test hook onChange, if any.

@@ -202,60 +202,218 @@ func TestMandatoryWindowDupSuppress(t *testing.T) {
 	}
 }
 
+// TestWaiterCancellation is the explicit cancellation test: a caller
+// waiting for a refresh leaves when its ctx is cancelled or its deadline
+// passes, with the cached credentials if they are still valid at that
+// moment, else with the ctx error; the refresh goes on for the others, its
+// ctx untouched.
 func TestWaiterCancellation(t *testing.T) {
-	for _, tt := range []struct {
+	leaves := []struct {
 		name string
-		at   time.Duration
-	}{{"cold start", 0}, {"mandatory window", 56 * time.Minute}, {"expired", 2 * time.Hour}} {
-		t.Run(tt.name, func(t *testing.T) {
-			clk := clock.NewFake(t0)
-			p := newTestProvider(clk, time.Hour)
-			c, evs := newTestCache(t, clk, p)
-			sig := watch(c)
-			if tt.at > 0 {
-				mustRetrieve(t, c)
-				evs.next(t)
-				clk.Set(t0.Add(tt.at))
-			}
-			release := p.block()
-			defer release()
-			p.called = make(chan struct{}, 10)
+		ctx  func() (context.Context, func())
+		want error
+	}{
+		{"cancel", func() (context.Context, func()) { return context.WithCancel(context.Background()) }, context.Canceled},
+		{"deadline", func() (context.Context, func()) {
+			ctx := newExpiringCtx()
+			return ctx, ctx.expire
+		}, context.DeadlineExceeded},
+	}
+	expiry := t0.Add(time.Hour)
+	tests := []struct {
+		name   string
+		at     time.Duration // when the caller starts waiting, from t0; 0: cold start
+		leave  time.Duration // when its ctx ends, from t0; 0: at once
+		served bool          // it gets the cached credentials, else the ctx error
+	}{
+		{"cold start", 0, 0, false},
+		{"mandatory window: the cached credentials", 56 * time.Minute, 0, true},
+		{"mandatory window, leaves 1 ns before expiry: the cached credentials", 59*time.Minute + 45*time.Second, time.Hour - 1, true},
+		{"mandatory window, leaves at expiry: the ctx error", 59*time.Minute + 45*time.Second, time.Hour, false},
+		{"expired: the ctx error", 2 * time.Hour, 0, false},
+	}
+	for _, lv := range leaves {
+		for _, tt := range tests {
+			t.Run(lv.name+"/"+tt.name, func(t *testing.T) {
+				clk := clock.NewFake(t0)
+				p := newTestProvider(clk, time.Hour)
+				c, evs := newTestCache(t, clk, p)
+				sig := watch(c)
+				if tt.at > 0 {
+					mustRetrieve(t, c)
+					evs.next(t)
+					clk.Set(t0.Add(tt.at))
+				}
+				release := p.block()
+				defer release()
+				p.called = make(chan struct{}, 10)
 
-			ctx, cancel := context.WithCancel(context.Background())
-			errc := make(chan error, 1)
-			go func() {
-				_, err := c.Retrieve(ctx)
-				errc <- err
-			}()
-			<-p.called
-			waitFor(t, "the caller to wait", sig, func() bool { return c.in.waiting.Load() == 1 })
-			cancel()
-			if err := <-errc; !errors.Is(err, context.Canceled) {
-				t.Fatalf("cancelled Retrieve: %v; want context.Canceled", err)
-			}
+				ctx, leave := lv.ctx()
+				defer leave()
+				type result struct {
+					creds aws.Credentials
+					err   error
+				}
+				done := make(chan result, 1)
+				go func() {
+					creds, err := c.Retrieve(ctx)
+					done <- result{creds, err}
+				}()
+				<-p.called
+				waitFor(t, "the caller to wait", sig, func() bool { return c.in.waiting.Load() == 1 })
+				if tt.leave > 0 {
+					clk.Set(t0.Add(tt.leave)) // less than the refresh timeout: the refresh still runs
+				}
+				leave()
+				res := <-done
+				if tt.served {
+					if res.err != nil || res.creds.AccessKeyID != "AKID1" {
+						t.Fatalf("Retrieve after leaving: %q, %v; want the cached AKID1", res.creds.AccessKeyID, res.err)
+					}
+					if now := clk.Now(); !res.creds.Expires.After(now) || res.creds.Expires.After(expiry) {
+						t.Errorf("Expires +%v; want in (now +%v, expiry +%v]", res.creds.Expires.Sub(t0), now.Sub(t0), expiry.Sub(t0))
+					}
+				} else if !errors.Is(res.err, lv.want) {
+					t.Fatalf("Retrieve after leaving: %q, %v; want %v", res.creds.AccessKeyID, res.err, lv.want)
+				}
 
-			// The refresh goes on for the others: it did not see the
-			// caller's cancellation.
-			done := make(chan aws.Credentials, 1)
-			go func() { done <- mustRetrieve(t, c) }()
-			waitFor(t, "a second caller to wait", sig, func() bool { return c.in.waiting.Load() == 1 })
-			release()
-			creds := <-done
-			if !strings.HasPrefix(creds.AccessKeyID, "AKID") {
-				t.Errorf("second caller: %q", creds.AccessKeyID)
-			}
-			p.mu.Lock()
-			ctxErr := p.ctxErr
-			p.mu.Unlock()
-			if ctxErr != nil {
-				t.Errorf("the provider's ctx was cancelled (%v) by a caller leaving", ctxErr)
-			}
-			if ev := evs.next(t); ev.Outcome != OutcomeFetched {
-				t.Errorf("refresh: %+v", ev)
-			}
-		})
+				// The refresh goes on for the others: it did not see the
+				// caller's cancellation.
+				next := make(chan aws.Credentials, 1)
+				go func() { next <- mustRetrieve(t, c) }()
+				waitFor(t, "a second caller to wait", sig, func() bool { return c.in.waiting.Load() == 1 })
+				release()
+				if creds := <-next; creds.AccessKeyID != fmt.Sprintf("AKID%d", p.calls.Load()) {
+					t.Errorf("second caller: %q; want the refreshed credentials", creds.AccessKeyID)
+				}
+				p.mu.Lock()
+				ctxErr := p.ctxErr
+				p.mu.Unlock()
+				if ctxErr != nil {
+					t.Errorf("the provider's ctx was cancelled (%v) by a caller leaving", ctxErr)
+				}
+				if ev := evs.next(t); ev.Outcome != OutcomeFetched {
+					t.Errorf("refresh: %+v", ev)
+				}
+			})
+		}
 	}
 }
+
+// TestGaveUpWarnsOncePerRefresh: many callers that leave one hanging refresh
+// through their ctx in the mandatory window are all served the valid cached
+// credentials, with one warning for that refresh, not one per caller; a
+// later refresh that hangs warns again. No secret reaches the log.
+func TestGaveUpWarnsOncePerRefresh(t *testing.T) {
+	clk := clock.NewFake(t0)
+	p := newTestProvider(clk, time.Hour)
+	var logs bytes.Buffer
+	c, evs := newTestCache(t, clk, p, func(o *Options) {
+		o.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	sig := watch(c)
+	mustRetrieve(t, c)
+	evs.next(t)
+	clk.Set(t0.Add(56 * time.Minute))
+	p.called = make(chan struct{}, 10)
+
+	// hang starts a refresh that hangs, makes n callers wait for it and
+	// leave through their deadline, then n more that come with a ctx already
+	// done, and checks that all got AKID1.
+	hang := func(n int) (release func()) {
+		t.Helper()
+		release = p.block()
+		ctx := newExpiringCtx()
+		errs := make(chan error, 2*n)
+		var wg sync.WaitGroup
+		retrieve := func(ctx context.Context) {
+			defer wg.Done()
+			creds, err := c.Retrieve(ctx)
+			if err == nil && creds.AccessKeyID != "AKID1" {
+				err = fmt.Errorf("got %s; want the cached AKID1", creds.AccessKeyID)
+			}
+			errs <- err
+		}
+		for range n {
+			wg.Add(1)
+			go retrieve(ctx)
+		}
+		<-p.called
+		waitFor(t, "the callers to wait", sig, func() bool { return c.in.waiting.Load() == int64(n) })
+		ctx.expire()
+		wg.Wait()
+		for range n {
+			wg.Add(1)
+			go retrieve(canceled)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("a caller that left: %v", err)
+			}
+		}
+		return release
+	}
+	const warning = `"level":"WARN","msg":"cache: a caller stopped waiting for the credentials refresh; serving the cached credentials until they expire"`
+
+	// The first refresh hangs, then fails (the provider reads its failure
+	// before it blocks).
+	p.setFail(errSTSDown)
+	release := hang(50)
+	if got := strings.Count(logs.String(), warning); got != 1 {
+		t.Fatalf("%d warnings for 100 callers leaving one refresh; want 1:\n%s", got, logs.String())
+	}
+	release()
+	if ev := evs.next(t); ev.Outcome != OutcomeFailed || !ev.Stale {
+		t.Fatalf("first refresh: %+v", ev)
+	}
+
+	// The next attempt, after the backoff, hangs too: one more warning.
+	p.setFail(nil)
+	clk.Set(c.in.nextAttempt)
+	release = hang(20)
+	if got := strings.Count(logs.String(), warning); got != 2 {
+		t.Errorf("%d warnings after a second hanging refresh; want 2:\n%s", got, logs.String())
+	}
+	release()
+	if ev := evs.next(t); ev.Outcome != OutcomeFetched {
+		t.Fatalf("second refresh: %+v", ev)
+	}
+	if got := p.calls.Load(); got != 3 {
+		t.Errorf("provider calls = %d; want 3 (cold start and two refreshes for 140 callers)", got)
+	}
+	if strings.Contains(logs.String(), "SECRET") || strings.Contains(logs.String(), "TOKEN-") {
+		t.Errorf("a secret reached the logs:\n%s", logs.String())
+	}
+}
+
+// expiringCtx is a ctx whose deadline the test makes pass at a moment of
+// its choosing, without a real timer: Done closes and Err is
+// context.DeadlineExceeded, as when a real deadline passes.
+type expiringCtx struct {
+	context.Context
+	done chan struct{}
+	once sync.Once
+}
+
+func newExpiringCtx() *expiringCtx {
+	return &expiringCtx{Context: context.Background(), done: make(chan struct{})}
+}
+
+func (c *expiringCtx) Done() <-chan struct{} { return c.done }
+
+func (c *expiringCtx) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// expire makes the deadline pass; later calls do nothing.
+func (c *expiringCtx) expire() { c.once.Do(func() { close(c.done) }) }
 
 // TestStaticStability: in the mandatory window a failed refresh serves the
 // still-valid credentials until they really expire; after that Retrieve

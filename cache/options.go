@@ -38,7 +38,8 @@ type Options struct {
 
 	// MandatoryWindow caps how long before the credentials expire callers
 	// stop being served the old credentials at once and wait for the
-	// refresh (each may leave through its own ctx). The window used is
+	// refresh (each may leave through its own ctx, and is then served the
+	// old credentials, still valid). The window used is
 	// min(MandatoryWindow, L/10), and never more than the advisory window.
 	// Default 5 minutes.
 	MandatoryWindow time.Duration
@@ -95,8 +96,10 @@ type Options struct {
 	Clock clock.Clock
 
 	// Logger receives refresh failures (Warn while cached credentials are
-	// still valid, Error when none are), store problems (Warn) and
-	// successful refreshes (Debug). It never receives a credential value.
+	// still valid, Error when none are), callers that stopped waiting for a
+	// refresh and were served the cached credentials (Warn, once per
+	// refresh), store problems (Warn) and successful refreshes (Debug). It
+	// never receives a credential value.
 	// Nil discards.
 	Logger *slog.Logger
 

@@ -196,6 +196,11 @@ const refreshingHold = time.Second
 //     wrapper serves its callers from memory during the refresh and comes
 //     back shortly after it; a failed refresh sets a next attempt, and the
 //     rule above takes over;
+//   - mandatory window with a refresh in flight, for a caller that stopped
+//     waiting for it through its ctx (or joined a second refresh after the
+//     first failed): now + refreshingHold, but no later than the real
+//     expiry, so that credentials handed out are never already past their
+//     Expires;
 //   - otherwise (after Close): refreshAt, already past.
 //
 // So the wrapper never holds credentials past the moment they need
@@ -212,6 +217,8 @@ func (e *entry) handout(now, nextAttempt time.Time, refreshing bool) aws.Credent
 		c.Expires = earliest(nextAttempt, e.expires)
 	case refreshing && ph == phaseAdvisory:
 		c.Expires = earliest(now.Round(0).Add(refreshingHold), e.mandatoryAt)
+	case refreshing && ph == phaseMandatory:
+		c.Expires = earliest(now.Round(0).Add(refreshingHold), e.expires)
 	}
 	return c
 }

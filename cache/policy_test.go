@@ -251,7 +251,8 @@ func TestHandout(t *testing.T) {
 		{"advisory backing off wins over in flight", 15 * time.Minute, 17 * time.Minute, true, 17 * time.Minute},
 		{"mandatory backing off: next attempt", 22 * time.Minute, 25 * time.Minute, false, 25 * time.Minute},
 		{"mandatory backing off past expiry: expiry", 22 * time.Minute, 40 * time.Minute, false, 30 * time.Minute},
-		{"mandatory, in flight (after a wait): the past refresh moment", 22 * time.Minute, 0, true, 10 * time.Minute},
+		{"mandatory, in flight (a caller that gave up waiting): now + hold", 22 * time.Minute, 0, true, 22*time.Minute + refreshingHold},
+		{"mandatory, in flight, hold past expiry: expiry", 30*time.Minute - refreshingHold/2, 0, true, 30 * time.Minute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
