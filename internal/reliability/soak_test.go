@@ -23,9 +23,8 @@ import (
 )
 
 var (
-	soakSeed   = flag.Uint64("soak.seed", 20300304, "seed of the soak tests' fault schedule and jitter")
-	soakStrict = flag.Bool("soak.strict", false, "fail the soak on failures the cache's backoff could have avoided (see soakResult.gaps)")
-	soakDays   = flag.Int("soak.days", 0, "simulated days of TestSoak30Days (0: 30)")
+	soakSeed = flag.Uint64("soak.seed", 20300304, "seed of the soak tests' fault schedule and jitter")
+	soakDays = flag.Int("soak.days", 0, "simulated days of TestSoak30Days (0: 30)")
 )
 
 // The daemon of the soak: a request every requestEvery of virtual time, to
@@ -107,7 +106,7 @@ type soakResult struct {
 // failure only while STS could not have answered since the cache began
 // refreshing the credentials that expired; and it bounds the STS calls.
 //
-//	go test -v -run TestSoak30Days ./internal/reliability/ [-args -soak.seed=N -soak.days=N -soak.strict]
+//	go test -v -run TestSoak30Days ./internal/reliability/ [-args -soak.seed=N -soak.days=N]
 //
 // ststest over HTTP is fast enough for the whole 30 days (about 2 s, 10 s
 // with -race), so there is no function-typed STS stand-in: the wire format,
@@ -127,13 +126,9 @@ func checkSoak(t *testing.T, res soakResult) {
 	if testing.Verbose() {
 		fmt.Println(res.String())
 	}
-	if res.hard != 0 || res.servedExpired != 0 || (*soakStrict && res.gaps != 0) {
+	if res.violations != 0 || res.servedExpired != 0 {
 		t.Errorf("%d failed Retrieve calls while STS could have succeeded within the credentials' lifetime (%d with an attempt while STS was available, %d missed by the backoff), %d served expired credentials:\n%s",
 			res.violations, res.hard, res.gaps, res.servedExpired, strings.Join(res.firstViolations, "\n"))
-	} else if res.gaps != 0 {
-		t.Logf("KNOWN GAP (cache): %d failed Retrieve calls after expiry although STS was back before it: the cache's failure backoff "+
-			"ran past the credentials' expiry and made no attempt while STS was available (-soak.strict fails on it):\n%s",
-			res.gaps, strings.Join(res.firstViolations, "\n"))
 	}
 	if res.stsCalls > res.bound {
 		t.Errorf("%d STS requests, over the bound of %d", res.stsCalls, res.bound)
@@ -154,7 +149,7 @@ func (r soakResult) String() string {
 		{"— failed while STS or the IdP was down from the first refresh attempt to expiry (excused)", fmt.Sprint(r.excused)},
 		{"— failed although STS could have succeeded within the credentials' lifetime", fmt.Sprint(r.violations)},
 		{"—— of which: an attempt failed while STS was available (must be 0)", fmt.Sprint(r.hard)},
-		{"—— of which: the cache's backoff made no attempt while STS was available before expiry (known gap)", fmt.Sprint(r.gaps)},
+		{"—— of which: the cache's backoff made no attempt while STS was available before expiry (must be 0)", fmt.Sprint(r.gaps)},
 		{"served expired credentials", fmt.Sprint(r.servedExpired)},
 		{"STS outages / IdP outages / throttling bursts", fmt.Sprintf("%d / %d / %d", r.stsOutages, r.idpOutages, r.throttleBurst)},
 		{"STS or IdP down (total)", r.downtime.String()},
@@ -175,14 +170,16 @@ func (r soakResult) String() string {
 //     and are refreshed no earlier than 15 minutes before expiry), plus one
 //     early refresh per recovery (the cache spreads the first refresh after
 //     a failure);
-//   - per outage, 15 refresh attempts of 5 requests each: the cache's
+//   - per outage, 16 refresh attempts of 5 requests each: the cache's
 //     backoff ceilings (1 s doubling to 5 min, full jitter) allow about 14
 //     attempts in 20 minutes when each draw lands in the middle of its
-//     range. It is a budget for this policy, not a worst case: with every
-//     draw near zero the cache could try at every request (each 10 s);
+//     range, plus one, plus the last chance the backoff keeps before an
+//     expiry that falls in the outage. It is a budget for this policy, not
+//     a worst case: with every draw near zero the cache could try at every
+//     request (each 10 s);
 //   - every throttled request.
 func callBound(days int, plan faultPlan) int {
-	perOutage := (14 + 1) * provider.DefaultMaxAttempts
+	perOutage := (14 + 1 + 1) * provider.DefaultMaxAttempts
 	n := days*24*60/45 + 1
 	n += (len(plan.stsOutages) + len(plan.idpOutages)) * (perOutage + 1)
 	for _, th := range plan.throttles {
