@@ -49,12 +49,14 @@ type Metadata struct {
 	// ServerTime is the Date header of STS's answer, on STS's clock; zero
 	// when the answer had none (or the STSClient is not the SDK's).
 	ServerTime time.Time
-	// ClockSkew is how far STS's clock was ahead of the local clock when
-	// the answer arrived (ServerTime − local time; negative when the local
-	// clock is ahead), as used to correct Expires. It is zero when the
-	// difference is under [MinClockSkew], when ServerTime is unknown, or
-	// with Options.DisableClockSkewCorrection; it is clamped to
-	// ±[MaxClockSkew].
+	// ClockSkew is the correction applied to Expires: how far STS's clock
+	// was ahead of the local clock when the answer arrived (ServerTime −
+	// local time; negative when the local clock is ahead), whatever its
+	// size. It is zero when nothing was corrected: the difference is under
+	// [MinClockSkew], ServerTime is unknown, Options.DisableClockSkewCorrection
+	// is set, or the answer's stated lifetime (STSExpiration − ServerTime) is
+	// outside (0, [MaxAnswerLifetime]], so that its Date is not STS's clock
+	// (a warning is then logged, and Expires equals STSExpiration).
 	ClockSkew time.Duration
 
 	// RoleSessionName is the session name that was sent: the configured one

@@ -110,11 +110,15 @@ type Options struct {
 	// DisableClockSkewCorrection returns the Expiration of STS unchanged.
 	// By default, when the Date header of STS's answer differs from
 	// Clock.Now() by [MinClockSkew] or more, the returned Expires is moved
-	// by that difference (clamped to [MaxClockSkew]) onto the local clock,
-	// so that caches deciding with the local clock neither serve expired
-	// credentials (local clock behind) nor refresh too early (local clock
-	// ahead). The SDK corrects its request signatures for skew the same
-	// way; see [Metadata.ClockSkew].
+	// by the whole difference onto the local clock, so that caches deciding
+	// with the local clock neither serve expired credentials (local clock
+	// behind) nor refresh too early (local clock ahead). The answer judges
+	// its own Date: only when the lifetime it states (Expiration − Date) is
+	// a session duration STS grants, in (0, [MaxAnswerLifetime]], is the
+	// Date taken for STS's clock; otherwise (a proxy's or a cached answer's
+	// Date) Expires is left as STS sent it and a warning logged. The SDK
+	// corrects its request signatures for skew the same way; see
+	// [Metadata.ClockSkew].
 	DisableClockSkewCorrection bool
 
 	// Logger receives one record per attempt, retry delay and failure, with

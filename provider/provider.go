@@ -168,10 +168,11 @@ func (p *Provider) LastMetadata() (Metadata, bool) {
 //
 // Expires is on the local clock (Options.Clock): the Expiration STS
 // returned, less the clock skew measured from the Date header of its answer
-// when the local clock is off by [MinClockSkew] or more (see
+// when the local clock is off by [MinClockSkew] or more and the answer's
+// stated lifetime (Expiration − Date) is at most [MaxAnswerLifetime] (see
 // [Options.DisableClockSkewCorrection] and [Metadata.ClockSkew]). A cache
 // that compares it with the local clock then refreshes on time even when
-// that clock is wrong.
+// that clock is wrong, by minutes or by days.
 //
 // Transient failures (IDPCommunicationError, throttling, 5xx, unreadable
 // answers, transport errors) are retried up to Options.MaxAttempts calls in

@@ -18,36 +18,44 @@ const (
 	// network, so smaller differences are noise.
 	MinClockSkew = 5 * time.Second
 
-	// MaxClockSkew caps the correction. A larger difference is more likely a
-	// wrong Date header (a proxy's, or a cached answer's) than a clock that
-	// far off; the correction is clamped to it and a warning logged. It is
-	// the longest session STS grants, so a correction never moves an expiry
-	// by more than one whole credential lifetime.
-	MaxClockSkew = MaxDuration
+	// MaxAnswerLifetime is the longest lifetime an answer may state for its
+	// Date header to be trusted: the lifetime is the answer's Expiration
+	// less its Date, both written by the same STS clock, so it must be the
+	// session duration STS granted, more than 0 and at most [MaxDuration]
+	// (12 hours). The minute of slack covers the Date header's one-second
+	// resolution and servers that round the Expiration. An answer whose
+	// lifetime is outside (0, MaxAnswerLifetime] carries a Date that is not
+	// the clock that wrote its Expiration (a proxy's, or a cached answer's),
+	// and its skew is not corrected, however small or large.
+	MaxAnswerLifetime = MaxDuration + time.Minute
 )
 
 // clockSkew measures how far STS's clock (serverTime, from the answer's
 // Date header) is ahead of the local clock (local, read when the answer
 // arrived): positive when the local clock is behind. It returns 0 when
-// serverTime is unknown or the difference is under [MinClockSkew], and
-// clamps it to ±[MaxClockSkew], reporting whether it did.
+// serverTime or local is unknown or the difference is under
+// [MinClockSkew]: nothing to correct.
+//
+// trusted reports whether the skew may be corrected: the answer's stated
+// lifetime, stsExpires − serverTime, is in (0, [MaxAnswerLifetime]]. Then
+// the correction is whole, whatever the size of the skew: a clock a day off
+// is corrected by a day. Clamping instead would leave expired credentials
+// looking valid (local clock far behind) or fresh ones looking expired
+// (local clock far ahead). When the lifetime is implausible, the Date is
+// not STS's clock and says nothing about the skew.
 //
 // It is a pure function of its inputs, so the rule is table-tested without
 // any clock.
-func clockSkew(serverTime, local time.Time) (skew time.Duration, clamped bool) {
+func clockSkew(serverTime, stsExpires, local time.Time) (skew time.Duration, trusted bool) {
 	if serverTime.IsZero() || local.IsZero() {
 		return 0, false
 	}
 	skew = serverTime.Sub(local)
-	switch {
-	case skew > -MinClockSkew && skew < MinClockSkew:
+	if skew > -MinClockSkew && skew < MinClockSkew {
 		return 0, false
-	case skew > MaxClockSkew:
-		return MaxClockSkew, true
-	case skew < -MaxClockSkew:
-		return -MaxClockSkew, true
 	}
-	return skew, false
+	lifetime := stsExpires.Sub(serverTime)
+	return skew, !stsExpires.IsZero() && lifetime > 0 && lifetime <= MaxAnswerLifetime
 }
 
 // localExpiry converts an expiry on STS's clock to the local clock:
@@ -69,30 +77,33 @@ func serverTime(md middleware.Metadata) time.Time {
 	return t
 }
 
-// correctSkew measures the clock skew of one successful answer and moves
-// the expiry of creds and md to the local clock, so that whoever decides
-// with the local clock when to refresh (the cache, the SDK's
-// aws.CredentialsCache) decides right. local is the provider's clock read
-// when the answer arrived.
+// correctSkew measures the clock skew of one successful answer and, when
+// the answer's stated lifetime makes its Date trustworthy (see
+// [clockSkew]), moves the expiry of creds and md to the local clock, so
+// that whoever decides with the local clock when to refresh (the cache,
+// the SDK's aws.CredentialsCache) decides right. local is the provider's
+// clock read when the answer arrived. Both cases log a warning: the
+// corrected skew, or the skew left uncorrected and why.
 func (p *Provider) correctSkew(ctx context.Context, creds *aws.Credentials, md *Metadata, answer middleware.Metadata, local time.Time) {
 	md.ServerTime = serverTime(answer)
 	md.STSExpiration = md.Expires
 	if p.opts.DisableClockSkewCorrection {
 		return
 	}
-	skew, clamped := clockSkew(md.ServerTime, local)
+	skew, trusted := clockSkew(md.ServerTime, md.STSExpiration, local)
 	if skew == 0 {
+		return
+	}
+	attrs := []slog.Attr{slog.Duration("skew", skew), slog.Time("server_time", md.ServerTime), slog.Time("local_time", local),
+		slog.Time("sts_expiration", md.STSExpiration), slog.Duration("stated_lifetime", md.STSExpiration.Sub(md.ServerTime))}
+	if !trusted {
+		p.log.LogAttrs(ctx, slog.LevelWarn, "provider: the Date of STS's answer differs from the local clock, but the answer's lifetime (Expiration − Date) is not a session duration STS grants, so the Date is not STS's clock (a proxy's, or a cached answer's); credential expiry left uncorrected, check the clock (NTP) and any proxy in between",
+			append(attrs, slog.Bool("corrected", false))...)
 		return
 	}
 	md.ClockSkew = skew
 	md.Expires = localExpiry(md.Expires, skew)
 	creds.Expires = md.Expires
-	level := slog.LevelWarn
-	msg := "provider: the local clock differs from STS's (the Date of its answer); credential expiry converted to the local clock, fix the clock (NTP)"
-	if clamped {
-		msg = "provider: the local clock differs from STS's (the Date of its answer) by more than the maximum correction; correction clamped, check the clock (NTP) and any proxy in between"
-	}
-	p.log.LogAttrs(ctx, level, msg,
-		slog.Duration("skew", skew), slog.Time("server_time", md.ServerTime), slog.Time("local_time", local),
-		slog.Time("sts_expiration", md.STSExpiration), slog.Time("expires", md.Expires), slog.Bool("clamped", clamped))
+	p.log.LogAttrs(ctx, slog.LevelWarn, "provider: the local clock differs from STS's (the Date of its answer); credential expiry converted to the local clock, fix the clock (NTP)",
+		append(attrs, slog.Time("expires", md.Expires), slog.Bool("corrected", true))...)
 }

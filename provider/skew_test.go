@@ -2,13 +2,17 @@ package provider_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
 	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/provider"
 	"github.com/awsoidc/awsoidc/ststest"
+	"github.com/awsoidc/awsoidc/tokensource"
 )
 
 // skewedStack is a stack whose STS clock runs offset ahead of the
@@ -33,6 +37,10 @@ func TestClockSkewCorrection(t *testing.T) {
 		{name: "local clock 10 minutes behind", offset: 10 * time.Minute, wantSkew: 10 * time.Minute},
 		{name: "local clock 10 minutes ahead", offset: -10 * time.Minute, wantSkew: -10 * time.Minute},
 		{name: "local clock 2 hours ahead, more than the lifetime", offset: -2 * time.Hour, wantSkew: -2 * time.Hour},
+		// Larger than the longest session: still corrected in full, since
+		// the answer's own lifetime (Expiration − Date) is one hour.
+		{name: "local clock 30 hours behind", offset: 30 * time.Hour, wantSkew: 30 * time.Hour},
+		{name: "local clock 30 hours ahead", offset: -30 * time.Hour, wantSkew: -30 * time.Hour},
 		{name: "3 seconds is noise", offset: 3 * time.Second, wantSkew: 0},
 		{name: "in sync", offset: 0, wantSkew: 0},
 	}
@@ -86,22 +94,68 @@ func TestClockSkewCorrectionDisabled(t *testing.T) {
 	}
 }
 
-// TestClockSkewClamped: a Date header years off is more likely a proxy's
-// than a clock that wrong; the correction stops at MaxClockSkew.
-func TestClockSkewClamped(t *testing.T) {
-	clk := clock.NewFake(t0)
-	s := skewedStack(t, clk, 3*24*time.Hour)
-	var logs logBuffer
-	p := s.provider(t, nil, func(o *provider.Options) { o.Clock = clk; o.Logger = logs.logger() })
-	creds, md, err := p.RetrieveWithMetadata(context.Background())
-	if err != nil {
-		t.Fatal(err)
+// dateRewriter is an HTTP client that replaces the Date header of every
+// answer, as a proxy with its own clock, or a cache replaying an old answer,
+// would.
+type dateRewriter struct {
+	inner sts.HTTPClient
+	date  time.Time
+}
+
+func (d dateRewriter) Do(req *http.Request) (*http.Response, error) {
+	resp, err := d.inner.Do(req)
+	if err == nil {
+		resp.Header.Set("Date", d.date.UTC().Format(http.TimeFormat))
 	}
-	if md.ClockSkew != provider.MaxClockSkew || !creds.Expires.Equal(md.STSExpiration.Add(-provider.MaxClockSkew)) {
-		t.Fatalf("ClockSkew %s, Expires %s, STSExpiration %s", md.ClockSkew, creds.Expires, md.STSExpiration)
+	return resp, err
+}
+
+// TestClockSkewImplausibleDate: an answer whose Date does not fit its own
+// Expiration (the lifetime it states is not a session STS grants) carries
+// someone else's clock. Its skew is not corrected, whatever its size, and a
+// warning without secrets says why.
+func TestClockSkewImplausibleDate(t *testing.T) {
+	tests := []struct {
+		name   string
+		offset time.Duration // STS's clock minus the local clock
+		date   time.Duration // the rewritten Date minus the local clock
+	}{
+		{name: "cached answer dated two days ago", offset: 0, date: -48 * time.Hour},
+		{name: "proxy clock after the expiration", offset: 0, date: 2 * time.Hour},
+		{name: "STS 30 hours ahead, proxy clock an hour behind", offset: 30 * time.Hour, date: -time.Hour},
 	}
-	if !strings.Contains(logs.String(), "clamped=true") {
-		t.Errorf("no clamped warning:\n%s", logs.String())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clock.NewFake(t0)
+			s := skewedStack(t, clk, tt.offset)
+			client := provider.NewSTSClient(s.srv.Config(nil), func(o *sts.Options) {
+				o.HTTPClient = dateRewriter{inner: s.rec, date: t0.Add(tt.date)}
+			})
+			var logs logBuffer
+			p, err := provider.New(client, s.role, tokensource.Static(s.token), noWait,
+				func(o *provider.Options) { o.Clock = clk; o.Logger = logs.logger() })
+			if err != nil {
+				t.Fatal(err)
+			}
+			creds, md, err := p.RetrieveWithMetadata(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !md.ServerTime.Equal(t0.Add(tt.date)) {
+				t.Fatalf("ServerTime = %s, want the rewritten Date %s", md.ServerTime, t0.Add(tt.date))
+			}
+			if md.ClockSkew != 0 || !creds.Expires.Equal(md.STSExpiration) || !md.Expires.Equal(md.STSExpiration) {
+				t.Errorf("ClockSkew %s, Expires %s (metadata %s), want 0 and STSExpiration %s unchanged",
+					md.ClockSkew, creds.Expires, md.Expires, md.STSExpiration)
+			}
+			out := logs.String()
+			if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "left uncorrected") || !strings.Contains(out, "corrected=false") {
+				t.Errorf("no warning that the skew was left uncorrected:\n%s", out)
+			}
+			if strings.Contains(out, s.token) || strings.Contains(out, creds.SecretAccessKey) || strings.Contains(out, creds.SessionToken) {
+				t.Errorf("log holds a secret:\n%s", out)
+			}
+		})
 	}
 }
 
