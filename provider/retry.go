@@ -34,10 +34,6 @@ var sdkTransient = retry.IsErrorRetryables(retry.DefaultRetryables)
 // classify sorts an error of the STS client into a [Class] and returns its
 // error code, if any.
 func classify(err error) (Class, string) {
-	var ve *ValidationError
-	if errors.As(err, &ve) {
-		return ClassInvalidInput, ""
-	}
 	if errors.Is(err, context.Canceled) {
 		return ClassCanceled, ""
 	}

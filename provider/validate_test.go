@@ -101,6 +101,9 @@ func TestNewRejectsBadInput(t *testing.T) {
 			if fake.calls() != 0 || src.calls() != 0 {
 				t.Errorf("STS calls = %d, token fetches = %d, want 0 and 0", fake.calls(), src.calls())
 			}
+			if provider.IsRetryable(err) {
+				t.Errorf("IsRetryable(%v) = true, want false", err)
+			}
 		})
 	}
 }
