@@ -830,12 +830,21 @@ func TestOptionsNormalize(t *testing.T) {
 type memStore struct{ *memState }
 
 type memState struct {
-	mu      sync.Mutex
+	mu      sync.Mutex // guards the fields below, not lock
 	m       map[string]aws.Credentials
-	lock    sync.Mutex
 	loadErr error
 	loads   int
 	saves   int
+	locks   int
+
+	// onLock, when set, runs in Lock once the lock is held (it may save,
+	// as another process would have while we waited); an error from it
+	// releases the lock and is Lock's error.
+	onLock func(ctx context.Context, s memStore) error
+	// unlockErr is what unlock returns.
+	unlockErr error
+
+	lock sync.Mutex // the store's cross-"process" lock
 }
 
 func newMemStore() memStore { return memStore{&memState{m: map[string]aws.Credentials{}}} }
@@ -859,7 +868,24 @@ func (s memStore) Save(_ context.Context, key string, creds aws.Credentials) err
 	return nil
 }
 
-func (s memStore) Lock(context.Context, string) (func() error, error) {
+func (s memStore) Lock(ctx context.Context, _ string) (func() error, error) {
 	s.lock.Lock()
-	return func() error { s.lock.Unlock(); return nil }, nil
+	s.mu.Lock()
+	s.locks++
+	onLock, unlockErr := s.onLock, s.unlockErr
+	s.mu.Unlock()
+	if onLock != nil {
+		if err := onLock(ctx, s); err != nil {
+			s.lock.Unlock()
+			return nil, err
+		}
+	}
+	return func() error { s.lock.Unlock(); return unlockErr }, nil
+}
+
+// counts returns how many times Load, Lock and Save were called.
+func (s memStore) counts() (loads, locks, saves int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loads, s.locks, s.saves
 }

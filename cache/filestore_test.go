@@ -313,9 +313,136 @@ func TestCacheStoreFailures(t *testing.T) {
 	ms.loadErr = errors.New("disk on fire")
 	c2, _ := newTestCache(t, clk, p, func(o *Options) { o.Store, o.StoreKey = ms, testKey })
 	mustRetrieve(t, c2)
-	if ms.saves != 1 {
-		t.Errorf("saves = %d; want 1", ms.saves)
+	if _, _, saves := ms.counts(); saves != 1 {
+		t.Errorf("saves = %d; want 1", saves)
 	}
+}
+
+// TestCacheStoreSequence follows the Cache through the Store's sequence on
+// a cold start (Load; Lock, Load again, provider, Save; unlock) when each
+// step goes its way: another process saves while we wait for the lock, the
+// lock or the unlock fails, the provider fails or returns unusable
+// credentials, the lock is not had before the refresh timeout.
+func TestCacheStoreSequence(t *testing.T) {
+	unusable := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{CanExpire: true, Expires: t0.Add(time.Hour)}, nil
+	})
+	tests := []struct {
+		name    string
+		setup   func(ms memStore, p *testProvider)
+		p       aws.CredentialsProvider // nil: the testProvider
+		wantErr error                   // nil: success
+		outcome Outcome
+		akid    string // the credentials served, on success
+
+		loads, locks, saves int
+		calls               int64  // provider calls
+		log                 string // a warning that must be logged
+	}{
+		{name: "empty store", outcome: OutcomeFetched, akid: "AKID1",
+			loads: 2, locks: 1, saves: 1, calls: 1},
+		{name: "another process saves while we wait for the lock",
+			setup: func(ms memStore, _ *testProvider) {
+				ms.onLock = func(ctx context.Context, s memStore) error {
+					return s.Save(ctx, testKey, testCreds(t0.Add(time.Hour)))
+				}
+			},
+			outcome: OutcomeLoaded, akid: "AKIDSTORE", loads: 2, locks: 1, saves: 1, calls: 0},
+		{name: "the lock fails: the provider without it",
+			setup: func(ms memStore, _ *testProvider) {
+				ms.onLock = func(context.Context, memStore) error { return errors.New("lock file on fire") }
+			},
+			outcome: OutcomeFetched, akid: "AKID1", loads: 1, locks: 1, saves: 1, calls: 1,
+			log: "cannot lock the credentials store"},
+		{name: "the unlock fails: logged",
+			setup:   func(ms memStore, _ *testProvider) { ms.unlockErr = errors.New("unlock on fire") },
+			outcome: OutcomeFetched, akid: "AKID1", loads: 2, locks: 1, saves: 1, calls: 1,
+			log: "cannot unlock the credentials store"},
+		{name: "the provider fails: nothing saved",
+			setup:   func(_ memStore, p *testProvider) { p.setFail(errSTSDown) },
+			wantErr: errSTSDown, outcome: OutcomeFailed, loads: 2, locks: 1, saves: 0, calls: 1},
+		{name: "unusable credentials: not saved", p: unusable,
+			wantErr: errInvalidCredentials, outcome: OutcomeFailed, loads: 2, locks: 1, saves: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clock.NewFake(t0)
+			ms := newMemStore()
+			tp := newTestProvider(clk, time.Hour)
+			var p aws.CredentialsProvider = tp
+			if tt.p != nil {
+				p = tt.p
+			}
+			if tt.setup != nil {
+				tt.setup(ms, tp)
+			}
+			var logs bytes.Buffer
+			c, evs := newTestCache(t, clk, p, func(o *Options) {
+				o.Store, o.StoreKey = ms, testKey
+				o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			})
+			creds, err := c.Retrieve(context.Background())
+			switch {
+			case tt.wantErr != nil:
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("Retrieve: %v; want %v", err, tt.wantErr)
+				}
+			case err != nil || creds.AccessKeyID != tt.akid:
+				t.Fatalf("Retrieve: %q, %v; want %s", creds.AccessKeyID, err, tt.akid)
+			}
+			if ev := evs.next(t); ev.Outcome != tt.outcome {
+				t.Errorf("outcome %v; want %v", ev.Outcome, tt.outcome)
+			}
+			if loads, locks, saves := ms.counts(); loads != tt.loads || locks != tt.locks || saves != tt.saves {
+				t.Errorf("store loads, locks, saves = %d, %d, %d; want %d, %d, %d", loads, locks, saves, tt.loads, tt.locks, tt.saves)
+			}
+			if got := tp.calls.Load(); got != tt.calls {
+				t.Errorf("provider calls = %d; want %d", got, tt.calls)
+			}
+			if tt.log != "" && !strings.Contains(logs.String(), tt.log) {
+				t.Errorf("logs lack %q:\n%s", tt.log, logs.String())
+			}
+			if ms.lock.TryLock() {
+				ms.lock.Unlock()
+			} else {
+				t.Error("the store's lock is still held")
+			}
+		})
+	}
+
+	t.Run("the lock is not had before the refresh timeout", func(t *testing.T) {
+		clk := clock.NewFake(t0)
+		ms := newMemStore()
+		waiting := make(chan struct{})
+		ms.onLock = func(ctx context.Context, _ memStore) error {
+			close(waiting)
+			<-ctx.Done() // another process holds it
+			return ctx.Err()
+		}
+		p := newTestProvider(clk, time.Hour)
+		c, evs := newTestCache(t, clk, p, func(o *Options) {
+			o.Store, o.StoreKey = ms, testKey
+			o.RefreshTimeout = 30 * time.Second
+		})
+		errc := make(chan error, 1)
+		go func() {
+			_, err := c.Retrieve(context.Background())
+			errc <- err
+		}()
+		<-waiting
+		clk.Advance(30 * time.Second)
+		err := <-errc
+		var re *RefreshError
+		if !errors.As(err, &re) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "store lock") {
+			t.Fatalf("Retrieve: %v; want a RefreshError for the store lock's timeout", err)
+		}
+		if ev := evs.next(t); ev.ErrorClass != "timeout" {
+			t.Errorf("error class %q; want timeout", ev.ErrorClass)
+		}
+		if p.calls.Load() != 0 {
+			t.Error("the provider was called without the lock after a timeout")
+		}
+	})
 }
 
 // TestStoreLoadedLifetime: credentials loaded from a store by a process
