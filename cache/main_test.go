@@ -28,14 +28,15 @@ func TestMain(m *testing.M) {
 // t0 is the start of fake time in most tests.
 var t0 = time.Date(2030, time.January, 1, 12, 0, 0, 0, time.UTC)
 
-// testProvider is a scripted aws.CredentialsProvider: each call takes the
-// next result from fn, counts itself, and may block on a gate.
+// testProvider is a scripted aws.CredentialsProvider: each call counts
+// itself, may block on a gate, and then fails or mints new credentials that
+// live for ttl.
 type testProvider struct {
 	clk   clock.Clock
 	ttl   time.Duration // lifetime of the credentials it mints
 	calls atomic.Int64
 
-	mu     sync.Mutex
+	mu     sync.Mutex    // guards the fields below; tests set called while no call runs
 	fail   error         // when set, every call fails with it
 	gate   chan struct{} // when set, calls block until it is closed (or ctx is done)
 	called chan struct{} // when set, receives one value per call, before blocking
@@ -109,7 +110,7 @@ var errSTSDown = errors.New("test provider: STS is down")
 
 // events collects RefreshEvents and lets a test wait for the n-th.
 type events struct {
-	mu  sync.Mutex
+	mu  sync.Mutex // guards evs
 	evs []RefreshEvent
 	ch  chan RefreshEvent
 }
