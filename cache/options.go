@@ -123,8 +123,10 @@ type Options struct {
 	// happened, for metrics. It is called from a refreshing goroutine once
 	// the outcome is in effect (Retrieve already serves the new
 	// credentials, and the next refresh may start), in order and one call
-	// at a time. It must not block for long and must not call the cache's
-	// Retrieve or Close.
+	// at a time. It must not block for long: the callers waiting for that
+	// refresh (on a cold start or in the mandatory window) get its result
+	// only once OnRefresh and the refresh's log record have returned. It
+	// must not call the cache's Retrieve or Close.
 	OnRefresh func(RefreshEvent)
 }
 
