@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"reflect"
 	"strings"
 	"testing"
@@ -99,6 +100,8 @@ func TestErrorClass(t *testing.T) {
 		{fmt.Errorf("%w: no keys", errInvalidCredentials), "invalid_credentials"},
 		{errSTSDown, "other"},
 		{&aws.RequestCanceledError{Err: context.Canceled}, "canceled"},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "sts.example"}}, "transport"},
+		{fmt.Errorf("sts: %w", &net.DNSError{Err: "i/o timeout", Name: "sts.example", IsTimeout: true}), "timeout"},
 		{fmt.Errorf("sts: %w", &smithy.GenericAPIError{Code: "IDPCommunicationError", Message: "try again"}), "IDPCommunicationError"},
 	}
 	for _, tt := range tests {
