@@ -49,12 +49,15 @@ const (
 	// (nothing was sent) or for the fresh one after ExpiredTokenException
 	// or InvalidIdentityToken.
 	ClassTokenSource Class = "token-source"
-	// ClassTransient: IDPCommunicationError, throttling, a 5xx answer, an
-	// unreadable answer or a transport error, still failing after the
-	// provider's retries. Trying again later may succeed.
+	// ClassTransient: IDPCommunicationError, an InvalidIdentityToken saying
+	// "Couldn't retrieve verification key" (STS could not fetch the identity
+	// provider's JWKS), throttling, a 5xx answer, an unreadable answer or a
+	// transport error, still failing after the provider's retries. Trying
+	// again later may succeed.
 	ClassTransient Class = "transient"
-	// ClassTokenRejected: ExpiredTokenException or InvalidIdentityToken,
-	// still returned after one retry with a fresh token from the source.
+	// ClassTokenRejected: ExpiredTokenException or InvalidIdentityToken
+	// (other than the transient "Couldn't retrieve verification key"), still
+	// returned after one retry with a fresh token from the source.
 	ClassTokenRejected Class = "token-rejected"
 	// ClassPermanent: STS refused the request for a reason that retrying
 	// does not change (IDPRejectedClaim, AccessDenied,
@@ -175,6 +178,9 @@ func (e *RetrieveError) hint() string {
 	case "IDPRejectedClaim":
 		return "the role's trust policy rejected the token's claims; compare its conditions (aud, sub, amr) with the token"
 	case "InvalidIdentityToken":
+		if e.Class == ClassTransient {
+			return "STS could not retrieve the identity provider's verification key (the JWKS its discovery document names), an outage rather than a bad token; check the issuer's discovery document and jwks_uri are reachable from AWS, then retry later"
+		}
 		return "STS could not verify the token; check the IAM OIDC provider's issuer URL, audience and signing keys match the token"
 	case "ExpiredTokenException", "ExpiredToken":
 		return "the token source keeps returning an expired token; check that it is refreshed (e.g. the projected token file is rotated)"
@@ -220,8 +226,9 @@ func tokenSourceHint(err error) string {
 }
 
 // IsRetryable reports whether err, from [Provider.Retrieve] or from the STS
-// client itself, is transient: IDPCommunicationError, throttling, a 5xx
-// answer, an unreadable answer or a transport error. Trying again later may
+// client itself, is transient: IDPCommunicationError, an InvalidIdentityToken
+// saying "Couldn't retrieve verification key", throttling, a 5xx answer, an
+// unreadable answer or a transport error. Trying again later may
 // succeed. It is false for nil, for a canceled context, for invalid input and
 // for every refusal by STS.
 func IsRetryable(err error) bool {

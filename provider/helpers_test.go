@@ -173,6 +173,12 @@ func idpErr() error {
 	return apiError(400, &types.IDPCommunicationErrorException{Message: aws.String("Couldn't retrieve verification key from your identity provider")})
 }
 
+// keyErr is the InvalidIdentityToken STS answers when it cannot fetch the
+// identity provider's JWKS.
+func keyErr() error {
+	return apiError(400, &types.InvalidIdentityTokenException{Message: aws.String("Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements")})
+}
+
 // repeat returns result n times.
 func repeat(n int, result func(*sts.AssumeRoleWithWebIdentityInput) (*sts.AssumeRoleWithWebIdentityOutput, error)) []func(*sts.AssumeRoleWithWebIdentityInput) (*sts.AssumeRoleWithWebIdentityOutput, error) {
 	out := make([]func(*sts.AssumeRoleWithWebIdentityInput) (*sts.AssumeRoleWithWebIdentityOutput, error), n)

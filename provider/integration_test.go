@@ -33,6 +33,10 @@ import (
 
 const assume = ststest.ActionAssumeRoleWithWebIdentity
 
+// keyUnavailableMessage is the message of the InvalidIdentityToken that STS
+// answers when it cannot fetch the identity provider's JWKS.
+const keyUnavailableMessage = "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements"
+
 // recorder is an HTTP client that keeps the form of every request it sends.
 type recorder struct {
 	inner *http.Client
@@ -246,6 +250,8 @@ func TestIntegrationErrorCodes(t *testing.T) {
 		{name: "InvalidIdentityToken twice (unknown key)", setup: func(s *stack) (tokensource.Source, func(*provider.Options)) {
 			return tokensource.Static(s.srv.MintToken(ststest.Claims{UnknownKey: true})), nil
 		}, class: provider.ClassTokenRejected, code: "InvalidIdentityToken", requests: 2, target: new(*types.InvalidIdentityTokenException), msg: "could not verify the token"},
+		{name: "InvalidIdentityToken (verification key unavailable)", fault: &ststest.Fault{Code: "InvalidIdentityToken", Message: keyUnavailableMessage, Times: -1},
+			class: provider.ClassTransient, code: "InvalidIdentityToken", requests: 3, target: new(*types.InvalidIdentityTokenException), msg: "an outage rather than a bad token"},
 		{name: "InvalidIdentityToken (alg none)", setup: func(s *stack) (tokensource.Source, func(*provider.Options)) {
 			return tokensource.Static(s.srv.MintToken(ststest.Claims{Alg: "none"})), nil
 		}, class: provider.ClassTokenRejected, code: "InvalidIdentityToken", requests: 2, target: new(*types.InvalidIdentityTokenException)},
@@ -328,6 +334,20 @@ func TestIntegrationIDPCommunicationErrorThreeTimes(t *testing.T) {
 		}
 		if got := s.srv.Calls(assume); got != 4 {
 			t.Fatalf("requests = %d, want 4", got)
+		}
+	})
+	t.Run("provider, InvalidIdentityToken verification key unavailable 3 times", func(t *testing.T) {
+		s := newStack(t, ststest.Role{})
+		s.srv.Fail(assume, ststest.Fault{Code: "InvalidIdentityToken", Message: keyUnavailableMessage, Times: 3})
+		src := newTokens(s.token)
+		p := s.provider(t, src)
+		_, md, err := p.RetrieveWithMetadata(context.Background())
+		if err != nil {
+			t.Fatalf("first Retrieve: %v", err)
+		}
+		if got := s.srv.Calls(assume); got != 4 || md.Attempts != 4 || md.TokenRefreshed || src.calls() != 1 {
+			t.Fatalf("requests = %d, attempts %d, token refreshed %v, token fetches %d; want 4, 4, false, 1",
+				got, md.Attempts, md.TokenRefreshed, src.calls())
 		}
 	})
 	t.Run("SDK stscreds", func(t *testing.T) {

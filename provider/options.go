@@ -80,10 +80,11 @@ type Options struct {
 	CredentialSources []aws.CredentialSource
 
 	// MaxAttempts is the most STS calls one Retrieve makes for transient
-	// errors (IDPCommunicationError, throttling, 5xx, transport errors), the
-	// first call included: 1 disables retries, 0 means [DefaultMaxAttempts],
-	// at most [MaxMaxAttempts]. The single retry with a fresh token after
-	// ExpiredTokenException or InvalidIdentityToken comes on top.
+	// errors (IDPCommunicationError, InvalidIdentityToken "Couldn't retrieve
+	// verification key ...", throttling, 5xx, transport errors), the first
+	// call included: 1 disables retries, 0 means [DefaultMaxAttempts], at
+	// most [MaxMaxAttempts]. The single retry with a fresh token after
+	// ExpiredTokenException or another InvalidIdentityToken comes on top.
 	MaxAttempts int
 
 	// MinBackoff is the ceiling of the first retry delay; each further retry

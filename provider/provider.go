@@ -8,11 +8,14 @@
 //     [ValidationError] that names the field and the rule;
 //   - sends every parameter of the API, ProviderId included;
 //   - owns its retry policy (see [Options.MaxAttempts]): IDPCommunicationError,
-//     throttling and transport errors are retried with capped exponential
-//     backoff and full jitter inside the caller's context, without the STS
-//     client's own retryer multiplying the attempts; ExpiredTokenException and
-//     InvalidIdentityToken get one fresh token and one more try
-//     (aws/aws-sdk-go-v2#2962); everything else fails at once;
+//     InvalidIdentityToken "Couldn't retrieve verification key ..." (STS
+//     could not fetch the identity provider's JWKS: an outage, not a bad
+//     token), throttling and transport errors are retried with capped
+//     exponential backoff and full jitter inside the caller's context,
+//     without the STS client's own retryer multiplying the attempts;
+//     ExpiredTokenException and any other InvalidIdentityToken get one fresh
+//     token and one more try (aws/aws-sdk-go-v2#2962); everything else fails
+//     at once;
 //   - returns a [RetrieveError] that classifies the failure, keeps the SDK's
 //     error reachable with errors.As and never contains the token;
 //   - names the session after the token's subject or the host, not a
@@ -174,11 +177,13 @@ func (p *Provider) LastMetadata() (Metadata, bool) {
 // that compares it with the local clock then refreshes on time even when
 // that clock is wrong, by minutes or by days.
 //
-// Transient failures (IDPCommunicationError, throttling, 5xx, unreadable
-// answers, transport errors) are retried up to Options.MaxAttempts calls in
-// all, waiting a capped exponential backoff with full jitter on
-// Options.Clock between calls; ExpiredTokenException and InvalidIdentityToken
-// get one fresh token from the source and one more call. All waiting ends
+// Transient failures (IDPCommunicationError, an InvalidIdentityToken whose
+// message starts "Couldn't retrieve verification key", throttling, 5xx,
+// unreadable answers, transport errors) are retried up to
+// Options.MaxAttempts calls in all, waiting a capped exponential backoff
+// with full jitter on Options.Clock between calls; ExpiredTokenException and
+// every other InvalidIdentityToken get one fresh token from the source and
+// one more call. All waiting ends
 // when ctx does; when ctx's deadline would pass before the next attempt, the
 // transient error is returned at once instead of waiting in vain. Every
 // failure is a *[RetrieveError].

@@ -173,6 +173,11 @@ func TestRetrieveErrorClasses(t *testing.T) {
 		{"malformed answer", &smithy.DeserializationError{Err: errors.New("unexpected EOF")}, provider.ClassTransient, "", 3, 1, true, new(*smithy.DeserializationError), "unexpected EOF"},
 		{"ExpiredToken", apiError(400, &types.ExpiredTokenException{Message: aws.String("Token expired: current date/time 1 must be before the expiration date/time 0")}), provider.ClassTokenRejected, "ExpiredTokenException", 2, 2, false, new(*types.ExpiredTokenException), "Token expired"},
 		{"InvalidIdentityToken", apiError(400, &types.InvalidIdentityTokenException{Message: aws.String("No OpenIDConnect provider found in your account")}), provider.ClassTokenRejected, "InvalidIdentityToken", 2, 2, false, new(*types.InvalidIdentityTokenException), "No OpenIDConnect provider"},
+		// STS could not fetch the IdP's JWKS: an outage, retried like
+		// IDPCommunicationError, without a fresh token.
+		{"InvalidIdentityToken, verification key unavailable", keyErr(), provider.ClassTransient, "InvalidIdentityToken", 3, 1, true, new(*types.InvalidIdentityTokenException), "an outage rather than a bad token"},
+		{"InvalidIdentityToken, verification key unavailable, other case", apiError(400, &types.InvalidIdentityTokenException{Message: aws.String(" COULDN'T RETRIEVE VERIFICATION KEY from your identity provider")}), provider.ClassTransient, "InvalidIdentityToken", 3, 1, true, new(*types.InvalidIdentityTokenException), "jwks_uri"},
+		{"InvalidIdentityToken, verification key mentioned later", apiError(400, &types.InvalidIdentityTokenException{Message: aws.String("Token rejected: couldn't retrieve verification key for kid abc")}), provider.ClassTokenRejected, "InvalidIdentityToken", 2, 2, false, new(*types.InvalidIdentityTokenException), "could not verify the token"},
 		{"IDPRejectedClaim", apiError(403, &types.IDPRejectedClaimException{Message: aws.String("Incorrect token audience")}), provider.ClassPermanent, "IDPRejectedClaim", 1, 1, false, new(*types.IDPRejectedClaimException), "trust policy rejected"},
 		{"MalformedPolicyDocument", apiError(400, &types.MalformedPolicyDocumentException{Message: aws.String("Syntax errors in policy")}), provider.ClassPermanent, "MalformedPolicyDocument", 1, 1, false, new(*types.MalformedPolicyDocumentException), "fix Options.Policy"},
 		{"PackedPolicyTooLarge", apiError(400, &types.PackedPolicyTooLargeException{Message: aws.String("Packed policy consumes 107% of allotted space, please use smaller policy.")}), provider.ClassPermanent, "PackedPolicyTooLarge", 1, 1, false, new(*types.PackedPolicyTooLargeException), "use 107% of the packed size limit"},
@@ -262,7 +267,7 @@ func TestRetrieveRefreshesTokenOnce(t *testing.T) {
 }
 
 func TestRetrieveRefreshDoesNotCountAgainstMaxAttempts(t *testing.T) {
-	invalid := fail(apiError(400, &types.InvalidIdentityTokenException{Message: aws.String("Couldn't retrieve verification key")}))
+	invalid := fail(apiError(400, &types.InvalidIdentityTokenException{Message: aws.String("The ID Token provided is not a valid JWT.")}))
 	fake := newFake(invalid, fail(idpErr()), fail(idpErr()), ok)
 	p, err := provider.New(fake.client(), testRole, newTokens(secretToken), noWait, func(o *provider.Options) { o.MaxAttempts = 3 })
 	if err != nil {
@@ -321,11 +326,22 @@ func TestRetrieveTokenSourceError(t *testing.T) {
 
 // TestRetryTimingOnFakeClock checks the backoff schedule: capped
 // exponential ceilings 1s, 2s, 4s, 4s with the jitter at its top, on a fake
-// clock, without sleeping.
+// clock, without sleeping, for each kind of transient error.
 func TestRetryTimingOnFakeClock(t *testing.T) {
+	for name, err := range map[string]error{
+		"Throttling":            generic(400, "Throttling", "slow down"),
+		"IDPCommunicationError": idpErr(),
+		"InvalidIdentityToken, verification key unavailable": keyErr(),
+	} {
+		t.Run(name, func(t *testing.T) { testRetryTiming(t, err) })
+	}
+}
+
+func testRetryTiming(t *testing.T, transient error) {
 	clk := clock.NewFake(t0)
-	fake := newFake(append(repeat(4, fail(generic(400, "Throttling", "slow down"))), ok)...)
-	p, err := provider.New(fake.client(), testRole, newTokens(secretToken), func(o *provider.Options) {
+	src := newTokens(secretToken)
+	fake := newFake(append(repeat(4, fail(transient)), ok)...)
+	p, err := provider.New(fake.client(), testRole, src, func(o *provider.Options) {
 		o.Clock = clk
 		o.MaxAttempts = 5
 		o.MinBackoff = time.Second
@@ -336,10 +352,12 @@ func TestRetryTimingOnFakeClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := retrieveAsync(context.Background(), p)
-	ctx := context.Background()
+	// A bound on real time, only for a provider that never waits.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	for i, want := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 2 * time.Second} {
 		if err := clk.WaitForTimers(ctx, 1); err != nil {
-			t.Fatal(err)
+			t.Fatalf("waiting for backoff %d (after %d calls): %v", i, fake.calls(), err)
 		}
 		next, _ := clk.NextDeadline()
 		if got := next.Sub(clk.Now()); got != want {
@@ -355,6 +373,9 @@ func TestRetryTimingOnFakeClock(t *testing.T) {
 	}
 	if got := clk.Now().Sub(t0); got != 5500*time.Millisecond {
 		t.Errorf("total backoff = %s, want 5.5s", got)
+	}
+	if src.calls() != 1 {
+		t.Errorf("token fetches = %d, want 1: a transient error needs no fresh token", src.calls())
 	}
 }
 

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -11,13 +12,33 @@ import (
 )
 
 // classRefresh is the internal class of ExpiredTokenException and
-// InvalidIdentityToken: fetch one fresh token and try once more. If that
-// fails the same way, the error is reported as [ClassTokenRejected].
+// InvalidIdentityToken (but see [keyUnavailable]): fetch one fresh token and
+// try once more. If that fails the same way, the error is reported as
+// [ClassTokenRejected].
 const classRefresh Class = "refresh-token"
+
+// keyUnavailablePrefix starts, in lower case, the message of the
+// InvalidIdentityToken that STS answers when it cannot fetch the identity
+// provider's signing keys (the JWKS its discovery document names):
+// "Couldn't retrieve verification key from your identity provider, please
+// reference AssumeRoleWithWebIdentity documentation for requirements".
+const keyUnavailablePrefix = "couldn't retrieve verification key"
+
+// keyUnavailable reports whether an InvalidIdentityToken message says that
+// STS could not retrieve the identity provider's verification key. That is
+// an outage of the identity provider or of the way from AWS to it, not a bad
+// token, so it is transient like IDPCommunicationError (which STS sends
+// with the same message) rather than worth a fresh token: the SDK's stscreds
+// retries InvalidIdentityToken for this reason, and other SDKs do too. The
+// prefix is matched case-insensitively, after leading spaces.
+func keyUnavailable(msg string) bool {
+	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(msg)), keyUnavailablePrefix)
+}
 
 // transientCodes are error codes retried besides the SDK's throttling and
 // timeout codes: STS's IDPCommunicationError and the server-side failures
-// that an STS-compatible server may send with an unusual HTTP status.
+// that an STS-compatible server may send with an unusual HTTP status. An
+// InvalidIdentityToken is transient only when [keyUnavailable].
 var transientCodes = map[string]bool{
 	"IDPCommunicationError":       true,
 	"InternalFailure":             true,
@@ -42,7 +63,12 @@ func classify(err error) (Class, string) {
 	if errors.As(err, &api) {
 		code = api.ErrorCode()
 		switch code {
-		case "ExpiredTokenException", "ExpiredToken", "InvalidIdentityToken":
+		case "InvalidIdentityToken":
+			if keyUnavailable(api.ErrorMessage()) {
+				return ClassTransient, code
+			}
+			return classRefresh, code
+		case "ExpiredTokenException", "ExpiredToken":
 			return classRefresh, code
 		}
 		if transientCodes[code] {
