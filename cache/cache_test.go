@@ -573,6 +573,49 @@ func TestRefreshTimeout(t *testing.T) {
 	}
 }
 
+// TestRefreshTimeoutDerivedContext: on a fake clock, the contexts a
+// provider derives from the refresh's (as the STS client does for each
+// request) end as they would on the wall clock: with
+// context.DeadlineExceeded after the refresh timeout, with
+// context.Canceled after Close.
+func TestRefreshTimeoutDerivedContext(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		end   func(clk *clock.Fake, c *Cache)
+		want  error
+		class string
+	}{
+		{"timeout", func(clk *clock.Fake, _ *Cache) { clk.Advance(30 * time.Second) }, context.DeadlineExceeded, "timeout"},
+		{"Close", func(_ *clock.Fake, c *Cache) { go c.Close() }, context.Canceled, "canceled"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clock.NewFake(t0)
+			called := make(chan struct{})
+			p := aws.CredentialsProviderFunc(func(ctx context.Context) (aws.Credentials, error) {
+				req, cancel := context.WithCancel(ctx)
+				defer cancel()
+				close(called)
+				<-req.Done()
+				return aws.Credentials{}, fmt.Errorf("test provider: %w", req.Err())
+			})
+			c, evs := newTestCache(t, clk, p, func(o *Options) { o.RefreshTimeout = 30 * time.Second })
+			errc := make(chan error, 1)
+			go func() {
+				_, err := c.Retrieve(context.Background())
+				errc <- err
+			}()
+			<-called
+			tt.end(clk, c)
+			if err := <-errc; !errors.Is(err, tt.want) {
+				t.Fatalf("Retrieve: %v; want %v", err, tt.want)
+			}
+			if ev := evs.next(t); ev.ErrorClass != tt.class {
+				t.Errorf("error class %q; want %q", ev.ErrorClass, tt.class)
+			}
+		})
+	}
+}
+
 func TestUnusableCredentials(t *testing.T) {
 	clk := clock.NewFake(t0)
 	tests := []struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -152,7 +153,7 @@ func (c *Cache) refreshContext(parent context.Context) (context.Context, context
 // withClockTimeout is context.WithTimeout on a clock other than the wall
 // clock. Its timer goroutine is counted in in.wg.
 func (c *Cache) withClockTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancelCause(parent)
+	ctx := &clockCtx{Context: parent, done: make(chan struct{})}
 	t := c.clk.NewTimer(d)
 	c.in.wg.Add(1)
 	go func() {
@@ -160,22 +161,45 @@ func (c *Cache) withClockTimeout(parent context.Context, d time.Duration) (conte
 		defer t.Stop()
 		select {
 		case <-t.C():
-			cancel(context.DeadlineExceeded)
-		case <-ctx.Done():
+			ctx.cancel(context.DeadlineExceeded)
+		case <-parent.Done():
+			ctx.cancel(parent.Err())
+		case <-ctx.done:
 		}
 	}()
-	return withCause{ctx}, func() { cancel(context.Canceled) }
+	return ctx, func() { ctx.cancel(context.Canceled) }
 }
 
-// withCause reports the cancel cause as Err, so that a timeout on a fake
-// clock reads as context.DeadlineExceeded, like a real one.
-type withCause struct{ context.Context }
+// clockCtx is the context of withClockTimeout. Its Err is
+// context.DeadlineExceeded after a timeout on the cache's clock, as after a
+// real one, and so is the Err of every context derived from it: it is not
+// built on a context.WithCancel, whose Err (context.Canceled) derived
+// contexts would take. Deadline and Value are the parent's: a deadline on a
+// fake clock would mean nothing to the network stack.
+type clockCtx struct {
+	context.Context // the parent
+	done            chan struct{}
+	once            sync.Once
+	mu              sync.Mutex // guards err
+	err             error
+}
 
-func (c withCause) Err() error {
-	if c.Context.Err() == nil {
-		return nil
-	}
-	return context.Cause(c.Context)
+func (c *clockCtx) Done() <-chan struct{} { return c.done }
+
+func (c *clockCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// cancel ends the context with err; only the first call counts.
+func (c *clockCtx) cancel(err error) {
+	c.once.Do(func() {
+		c.mu.Lock()
+		c.err = err
+		c.mu.Unlock()
+		close(c.done)
+	})
 }
 
 // fetch gets credentials from the store, when one is set and holds fresh
