@@ -37,9 +37,10 @@ const (
 type Options struct {
 	// RoleSessionName is sent as RoleSessionName: 2 to 64 characters of
 	// [\w+=,.@-]. Empty means a default that keeps sessions attributable in
-	// CloudTrail: the token's "sub" claim when it is not personal data (no
-	// email address), else the host name, else "awsoidc". See
-	// [DefaultSessionName].
+	// CloudTrail without personal data: the token's "sub" claim when it is a
+	// known workload identity (a Kubernetes service account, a GitHub
+	// Actions, GitLab CI/CD, HCP Terraform or Buildkite job, a SPIFFE ID),
+	// else the host name, else "awsoidc". See [DefaultSessionName].
 	RoleSessionName string
 
 	// Duration is sent as DurationSeconds, truncated to whole seconds: 0

@@ -18,7 +18,8 @@
 //     at once;
 //   - returns a [RetrieveError] that classifies the failure, keeps the SDK's
 //     error reachable with errors.As and never contains the token;
-//   - names the session after the token's subject or the host, not a
+//   - names the session after the token's subject when it is a known
+//     workload identity (never a person's ID), else the host, not a
 //     timestamp ([DefaultSessionName]);
 //   - reports what STS answered besides the credentials ([Metadata]).
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -69,6 +70,28 @@ func TestRetrieveOmitsUnsetParameters(t *testing.T) {
 	}
 	if got := aws.ToString(in.RoleSessionName); got != "system-serviceaccount-prod-billing" {
 		t.Errorf("default RoleSessionName = %q, want the sanitized sub", got)
+	}
+}
+
+// TestRetrieveDefaultSessionNameNotPersonal: a subject that is not a known
+// workload identity (a person's email, user name or opaque ID) never reaches
+// the session name, which STS writes to CloudTrail; the host name does.
+func TestRetrieveDefaultSessionNameNotPersonal(t *testing.T) {
+	host, _ := os.Hostname()
+	want := provider.DefaultSessionName("", host)
+	for _, sub := range []string{"110169484474386276334", "00u1a2b3c4d5e6f7g8h9", "alice", "jane.doe@example.com"} {
+		fake := newFake()
+		p, err := provider.New(fake.client(), testRole, newTokens(jwt(map[string]any{"sub": sub})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, md, err := p.RetrieveWithMetadata(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := aws.ToString(fake.input(0).RoleSessionName); got != want || md.RoleSessionName != want {
+			t.Errorf("subject %q: RoleSessionName = %q (metadata %q), want the host's %q", sub, got, md.RoleSessionName, want)
+		}
 	}
 }
 
@@ -243,7 +266,7 @@ func TestRetrieveIDPCommunicationErrorThreeTimes(t *testing.T) {
 }
 
 func TestRetrieveRefreshesTokenOnce(t *testing.T) {
-	second := jwt(map[string]any{"sub": "second-subject"})
+	second := jwt(map[string]any{"sub": "system:serviceaccount:prod:second"})
 	expired := fail(apiError(400, &types.ExpiredTokenException{Message: aws.String("Token expired")}))
 	fake := newFake(expired, ok)
 	src := newTokens(secretToken, second)
@@ -261,7 +284,7 @@ func TestRetrieveRefreshesTokenOnce(t *testing.T) {
 	if got := aws.ToString(fake.input(1).WebIdentityToken); got != second {
 		t.Fatal("the retry did not send the fresh token")
 	}
-	if got := aws.ToString(fake.input(1).RoleSessionName); got != "second-subject" {
+	if got := aws.ToString(fake.input(1).RoleSessionName); got != "system-serviceaccount-prod-second" {
 		t.Fatalf("the retry's default session name = %q, want the fresh token's subject", got)
 	}
 }
