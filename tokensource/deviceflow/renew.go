@@ -257,6 +257,14 @@ var errNoIDToken = errors.New(`deviceflow: the token response has no "id_token":
 // supplies what a refresh response may leave out: the refresh token and the
 // ID token (OpenID Connect Core §12.2).
 func (s *Source) fromOAuth2(tok *oauth2.Token, prev *Tokens) (*Tokens, error) {
+	idt, _ := tok.Extra("id_token").(string)
+	for _, f := range []struct{ name, value string }{
+		{"access_token", tok.AccessToken}, {"refresh_token", tok.RefreshToken}, {"id_token", idt},
+	} {
+		if !isVSChars(f.value) {
+			return nil, fmt.Errorf("deviceflow: the %s of the token response has characters outside %%x20-7E (RFC 6749 Appendix A)", f.name)
+		}
+	}
 	now := s.clk.Now()
 	t := &Tokens{
 		Issuer:       s.issuer,
@@ -276,7 +284,6 @@ func (s *Source) fromOAuth2(tok *oauth2.Token, prev *Tokens) (*Tokens, error) {
 		// x/oauth2 computed it from expires_in with the wall clock.
 		t.AccessTokenExpiry = now.Add(time.Until(tok.Expiry).Round(time.Second))
 	}
-	idt, _ := tok.Extra("id_token").(string)
 	switch {
 	case idt != "":
 		exp, err := tokensource.ParseExpiry(idt)
@@ -293,6 +300,19 @@ func (s *Source) fromOAuth2(tok *oauth2.Token, prev *Tokens) (*Tokens, error) {
 		return nil, errors.New("deviceflow: the token response has no access_token")
 	}
 	return t, nil
+}
+
+// isVSChars reports whether s holds only visible ASCII and spaces, the
+// VSCHAR set (%x20-7E) that RFC 6749 Appendix A allows in access and refresh
+// tokens (an ID token, a JWT, is narrower still). Anything else is not a
+// token, and would not survive the store's JSON unchanged.
+func isVSChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // maxExpiresIn caps expires_in (seconds) so that it cannot overflow a
