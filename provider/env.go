@@ -60,7 +60,8 @@ func PartitionRegion(roleARN string) string {
 //
 // Options.SourceID is the token file's path, and ProviderSources reports
 // web identity from environment variables, as the SDK does. optFns run
-// after these, so they may override any of them.
+// after these, so they may override any of them, and once each, as in
+// [New]; the token file waits on their Options.Clock.
 //
 // When AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE is unset or empty, the
 // error is a [MissingEnvError] naming every missing variable. ctx is only
@@ -103,14 +104,10 @@ func NewFromEnvironment(client STSClient, optFns ...func(*Options)) (*Provider, 
 	fns = append(fns, optFns...)
 	// The token file's retry of a missing file (the kubelet's symlink swap)
 	// waits on the same clock as the provider's retries.
-	var scratch Options
-	for _, fn := range fns {
-		if fn != nil {
-			fn(&scratch)
-		}
+	file := func(o *Options) tokensource.Source {
+		return tokensource.File(path, func(fo *tokensource.FileOptions) { fo.Clock = o.Clock })
 	}
-	src := tokensource.File(path, func(fo *tokensource.FileOptions) { fo.Clock = scratch.Clock })
-	p, err := New(client, roleARN, src, fns...)
+	p, err := newProvider(client, roleARN, file, fns)
 	if err != nil {
 		renameFields(err, map[string]string{
 			"roleARN":                 "roleARN (" + EnvRoleARN + ")",

@@ -74,10 +74,17 @@ func TestFromEnvironment(t *testing.T) {
 		t.Errorf("ProviderSources() = %v, want %v", got, want)
 	}
 
-	// optFns run after the environment.
-	p, err = provider.FromEnvironment(context.Background(), aws.Config{}, func(o *provider.Options) { o.RoleSessionName = "override" })
+	// optFns run after the environment, once each.
+	calls := 0
+	p, err = provider.FromEnvironment(context.Background(), aws.Config{}, func(o *provider.Options) {
+		calls++
+		o.RoleSessionName = "override"
+	})
 	if err != nil || p.Options().RoleSessionName != "override" {
 		t.Fatalf("override: %v, %v", p, err)
+	}
+	if calls != 1 {
+		t.Errorf("the option function ran %d times, want 1", calls)
 	}
 }
 
