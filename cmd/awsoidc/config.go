@@ -76,7 +76,7 @@ type credFlags struct {
 
 func (f *credFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.roleARN, "role-arn", "", "ARN of the role to assume (env "+envRoleARN+")")
-	fs.StringVar(&f.sessionName, "role-session-name", "", "role session name (env "+envRoleSessionName+"; default: the token's subject unless it is an email address, else the host name)")
+	fs.StringVar(&f.sessionName, "role-session-name", "", "role session name (env "+envRoleSessionName+"; default: the token's subject when it is a workload identity (Kubernetes service account, GitHub Actions, GitLab CI, ...), else the host name)")
 	fs.StringVar(&f.duration, "duration", "", "session duration, 15m to 12h, as a Go duration (1h) or seconds (3600) (default: STS's, one hour)")
 	fs.StringVar(&f.policy, "policy", "", "inline session policy JSON, or file://PATH")
 	fs.StringArrayVar(&f.policyARNs, "policy-arn", nil, "ARN of a managed session policy, repeatable (up to 10)")
