@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"time"
 
 	"github.com/awsoidc/awsoidc/clock"
 )
@@ -12,6 +13,10 @@ import (
 // start of each advisory window and retries failures on the backoff
 // schedule, exactly as Retrieve would, sharing the same single refresh.
 // Retrieve then finds fresh credentials on its fast path.
+//
+// The refresher sleeps at most a minute at a time and plans again on
+// waking, so that after a suspend of the machine (when the timers stop but
+// the wall clock does not) it refreshes within a minute of waking.
 //
 // Start returns at once. Calling it again, or after Close, does nothing. The
 // goroutine it starts exits when ctx is done (a refresh in flight then runs
@@ -28,6 +33,11 @@ func (c *Cache) Start(ctx context.Context) {
 	go c.run(ctx)
 }
 
+// maxSleep caps each sleep of the background refresher, which then plans
+// again from the clock: after a suspend of the machine it wakes at most
+// this late.
+const maxSleep = time.Minute
+
 // run is the background refresher.
 func (c *Cache) run(ctx context.Context) {
 	in := c.in
@@ -43,8 +53,16 @@ func (c *Cache) run(ctx context.Context) {
 		now := c.now()
 		wake := nextWake(now, c.cur.Load(), in.nextAttempt)
 		in.mu.Unlock()
-		if err := clock.Sleep(ctx, clk, wake.Sub(now)); err != nil {
+		// The timer runs on monotonic time, which stops while the machine
+		// sleeps, but wake is a wall-clock moment: after a suspend a long
+		// sleep would end long after it. Short sleeps and a new plan after
+		// each bound that lateness.
+		d := wake.Sub(now)
+		if err := clock.Sleep(ctx, clk, min(d, maxSleep)); err != nil {
 			return
+		}
+		if d > maxSleep {
+			continue
 		}
 
 		in.mu.Lock()

@@ -8,10 +8,14 @@ import (
 )
 
 // waitForSleep waits until the only timer on clk is the background
-// refresher's, due at want (a refresh's timeout timer may linger a moment
-// after its event).
+// refresher's, due at want or, when want is further away than the
+// refresher's longest sleep, at the end of that sleep (a refresh's timeout
+// timer may linger a moment after its event).
 func waitForSleep(t *testing.T, clk *notifyClock, want time.Time) {
 	t.Helper()
+	if limit := clk.Now().Add(maxSleep); want.After(limit) {
+		want = limit
+	}
 	waitFor(t, "the refresher to sleep until "+want.String(), clk.sig, func() bool {
 		next, ok := clk.NextDeadline()
 		return ok && clk.Timers() == 1 && next.Equal(want)
@@ -126,5 +130,53 @@ func TestCloseCancelsRefreshInFlight(t *testing.T) {
 	c.Start(context.Background()) // after Close: nothing
 	if _, err := c.Retrieve(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Errorf("Retrieve after Close: %v; want ErrClosed", err)
+	}
+}
+
+// TestBackgroundSleepsAtMostAMinute: a refresh planned 45 minutes away is
+// waited for in sleeps of at most a minute, each followed by a new plan
+// from the clock, so that after a suspend (the timer stops, the wall clock
+// does not) the refresher is at most a minute late; the provider is called
+// only when the plan falls due.
+func TestBackgroundSleepsAtMostAMinute(t *testing.T) {
+	clk := newNotifyClock(t0)
+	p := newTestProvider(clk, time.Hour)
+	c, evs := newTestCache(t, clk, p)
+	c.Start(context.Background())
+	ev := evs.next(t)
+	if d := ev.NextRefresh.Sub(clk.Now()); d < 40*time.Minute {
+		t.Fatalf("refresh planned %v away; the test wants at least 40 min", d)
+	}
+	sleeps := 0
+	for clk.Now().Before(ev.NextRefresh) {
+		next := min(ev.NextRefresh.Sub(clk.Now()), time.Minute)
+		waitForSleep(t, clk, clk.Now().Add(next))
+		sleeps++
+		if n := p.calls.Load(); n != 1 {
+			t.Fatalf("after %d sleeps: provider calls = %d; want 1", sleeps, n)
+		}
+		clk.Advance(next)
+	}
+	if ev := evs.next(t); ev.Outcome != OutcomeFetched {
+		t.Fatalf("refresh: %+v", ev)
+	}
+	if n := p.calls.Load(); n != 2 {
+		t.Errorf("provider calls = %d; want 2", n)
+	}
+	if want := int(ev.NextRefresh.Sub(t0) / time.Minute); sleeps < want {
+		t.Errorf("%d sleeps; want at least %d of at most a minute", sleeps, want)
+	}
+
+	// The clock jumps past the plan during a sleep (as the wall clock does
+	// over a suspend): on waking the refresher plans again and refreshes
+	// at once, once.
+	ev = evs.all()[1]
+	waitForSleep(t, clk, ev.NextRefresh)
+	clk.Set(ev.NextRefresh.Add(10 * time.Minute))
+	if ev := evs.next(t); ev.Outcome != OutcomeFetched {
+		t.Fatalf("refresh after the suspend: %+v", ev)
+	}
+	if n := p.calls.Load(); n != 3 {
+		t.Errorf("provider calls = %d; want 3", n)
 	}
 }
