@@ -12,9 +12,13 @@
 //     background refresh; failures are logged and retried with capped
 //     exponential backoff and full jitter;
 //   - mandatory window (default min(5 min, lifetime/10) before E): callers
-//     wait for the one refresh in flight, each able to leave through its
-//     ctx; a caller that leaves is served the still-valid credentials, and
-//     so are all callers if the refresh fails (static stability), until E;
+//     wait for the one refresh in flight, but at most [Options.MaxWait]
+//     (default 1 s; [NoWait]: not at all), and each may leave earlier
+//     through its ctx; a caller that stops waiting is served the
+//     still-valid credentials, and so are all callers if the refresh fails
+//     (static stability), until E. So a hanging provider never holds a
+//     caller longer than MaxWait while valid credentials are cached, even
+//     one whose ctx never ends (the SDK's wrapper passes such a ctx);
 //     the failure backoff never steps over the last moments before E
 //     (10 s, less for short-lived credentials), so that a provider back
 //     shortly before E is tried before E;
@@ -160,10 +164,13 @@ func (c *Cache) clock() clock.Clock { return clock.OrReal(c.clk) }
 //
 // While the credentials are fresh, Retrieve is one atomic load and one time
 // comparison. It blocks only when the cache has no valid credentials or they
-// are in the mandatory window, and then at most until ctx is done: if the
-// cached credentials are still valid when ctx is done, Retrieve returns them
-// (the refresh goes on for the others), else ctx's error. It returns a
-// [*RefreshError] when no valid credentials can be had.
+// are in the mandatory window. In the mandatory window it waits for the
+// refresh at most [Options.MaxWait], or until ctx is done if that comes
+// first, and then returns the cached credentials, still valid (the refresh
+// goes on for the others). Without valid credentials it waits until the
+// refresh ends or ctx is done, and then returns ctx's error. It returns a
+// [*RefreshError] when no valid credentials can be had, and [ErrClosed]
+// after [Cache.Close].
 func (c *Cache) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	if e := c.cur.Load(); e != nil {
 		var now time.Time
@@ -205,20 +212,60 @@ func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
 		return aws.Credentials{}, c.failureLocked(e)
 	}
 	ch := c.startLocked(ctx)
+	// In the mandatory window the caller waits at most MaxWait (the slow
+	// path: a timer per waiting caller), so that a slow or hanging refresh
+	// never holds it, whatever its ctx, while valid credentials are cached.
+	var maxWait <-chan time.Time
+	if e.valid(now) {
+		if in.opts.MaxWait < 0 { // NoWait
+			creds, warn := c.keepServingLocked(now, e)
+			in.mu.Unlock()
+			if warn {
+				c.warnServed(nil, e)
+			}
+			return creds, nil
+		}
+		t := c.clock().NewTimer(in.opts.MaxWait)
+		defer t.Stop()
+		maxWait = t.C()
+	}
 	in.mu.Unlock()
 
 	in.waited.Add(1)
 	in.waiting.Add(1)
 	in.changed()
-	select {
-	case <-ch:
-		in.waiting.Add(-1)
-		in.changed()
-	case <-ctx.Done():
-		creds, err := c.gaveUp(ctx)
-		in.waiting.Add(-1)
-		in.changed()
-		return creds, err
+wait:
+	for {
+		select {
+		case <-ch:
+			in.waiting.Add(-1)
+			in.changed()
+			break wait
+		case <-ctx.Done():
+			creds, err := c.gaveUp(ctx)
+			in.waiting.Add(-1)
+			in.changed()
+			return creds, err
+		case <-maxWait:
+			in.mu.Lock()
+			now := c.now()
+			cur := c.cur.Load()
+			if !cur.valid(now) {
+				// They expired meanwhile: wait on, as without valid
+				// credentials.
+				in.mu.Unlock()
+				maxWait = nil
+				continue
+			}
+			creds, warn := c.keepServingLocked(now, cur)
+			in.mu.Unlock()
+			if warn {
+				c.warnServed(nil, cur)
+			}
+			in.waiting.Add(-1)
+			in.changed()
+			return creds, nil
+		}
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -227,10 +274,12 @@ func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
 	switch {
 	case cur.valid(now):
 		return cur.handout(now, in.nextAttempt, in.inflight != ""), nil
+	case in.closed:
+		// A refresh cancelled by Close failed with context.Canceled:
+		// what the caller needs to know is that the cache is closed.
+		return aws.Credentials{}, ErrClosed
 	case in.lastErr != nil:
 		return aws.Credentials{}, c.failureLocked(cur)
-	case in.closed:
-		return aws.Credentials{}, ErrClosed
 	}
 	// The refresh succeeded but the credentials expired or were
 	// invalidated since: a caller racing with Invalidate.
@@ -241,10 +290,6 @@ func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
 // refresh: the cached credentials while they are still valid at that moment
 // (static stability: a slow or hanging STS must not cost a caller valid
 // credentials), else the ctx error. The refresh goes on for the others.
-//
-// The first caller to give up during a refresh logs a warning; the others
-// of the same refresh do not, so that a crowd of callers with short
-// deadlines does not flood the log.
 func (c *Cache) gaveUp(ctx context.Context) (aws.Credentials, error) {
 	in := c.in
 	in.mu.Lock()
@@ -254,18 +299,44 @@ func (c *Cache) gaveUp(ctx context.Context) (aws.Credentials, error) {
 		in.mu.Unlock()
 		return aws.Credentials{}, fmt.Errorf("cache: gave up waiting for the credentials refresh: %w", ctx.Err())
 	}
+	creds, warn := c.keepServingLocked(now, cur)
+	in.mu.Unlock()
+	if warn {
+		c.warnServed(ctx.Err(), cur)
+	}
+	return creds, nil
+}
+
+// keepServingLocked returns the cached credentials cur, valid at now, to a
+// caller that stops waiting for the refresh in flight (its ctx ended, or
+// [Options.MaxWait] passed), and reports whether that caller must log the
+// warning: the first caller to stop waiting during a refresh does, the
+// others of the same refresh do not, so that a crowd of callers does not
+// flood the log. in.mu must be held.
+func (c *Cache) keepServingLocked(now time.Time, cur *entry) (aws.Credentials, bool) {
+	in := c.in
 	creds := cur.handout(now, in.nextAttempt, in.inflight != "")
 	warn := in.inflight != "" && in.inflight != in.gaveUpWarned
 	if warn {
 		in.gaveUpWarned = in.inflight
 	}
-	in.mu.Unlock()
-	if warn {
-		in.log.Warn("cache: a caller stopped waiting for the credentials refresh; serving the cached credentials until they expire",
-			slog.Any("error", ctx.Err()),
+	return creds, warn
+}
+
+// warnServed logs that a caller stopped waiting for the refresh and was
+// served the cached credentials cur: because its ctx ended with ctxErr, or,
+// when ctxErr is nil, because [Options.MaxWait] passed. It logs no
+// credential value.
+func (c *Cache) warnServed(ctxErr error, cur *entry) {
+	if ctxErr != nil {
+		c.in.log.Warn("cache: a caller stopped waiting for the credentials refresh; serving the cached credentials until they expire",
+			slog.Any("error", ctxErr),
 			slog.Time("expires", cur.expires))
+		return
 	}
-	return creds, nil
+	c.in.log.Warn("cache: the credentials refresh is taking longer than MaxWait; serving the cached credentials until they expire",
+		slog.Duration("max_wait", max(c.in.opts.MaxWait, 0)),
+		slog.Time("expires", cur.expires))
 }
 
 // changed calls the test hook onChange, if any.

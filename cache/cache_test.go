@@ -582,11 +582,12 @@ func TestRefreshTimeoutDerivedContext(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		end   func(clk *clock.Fake, c *Cache)
-		want  error
+		want  error // the provider's error, in the event
+		ret   error // what the waiting caller gets
 		class string
 	}{
-		{"timeout", func(clk *clock.Fake, _ *Cache) { clk.Advance(30 * time.Second) }, context.DeadlineExceeded, "timeout"},
-		{"Close", func(_ *clock.Fake, c *Cache) { go c.Close() }, context.Canceled, "canceled"},
+		{"timeout", func(clk *clock.Fake, _ *Cache) { clk.Advance(30 * time.Second) }, context.DeadlineExceeded, context.DeadlineExceeded, "timeout"},
+		{"Close", func(_ *clock.Fake, c *Cache) { go c.Close() }, context.Canceled, ErrClosed, "canceled"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := clock.NewFake(t0)
@@ -606,11 +607,11 @@ func TestRefreshTimeoutDerivedContext(t *testing.T) {
 			}()
 			<-called
 			tt.end(clk, c)
-			if err := <-errc; !errors.Is(err, tt.want) {
-				t.Fatalf("Retrieve: %v; want %v", err, tt.want)
+			if err := <-errc; !errors.Is(err, tt.ret) {
+				t.Fatalf("Retrieve: %v; want %v", err, tt.ret)
 			}
-			if ev := evs.next(t); ev.ErrorClass != tt.class {
-				t.Errorf("error class %q; want %q", ev.ErrorClass, tt.class)
+			if ev := evs.next(t); ev.ErrorClass != tt.class || !errors.Is(ev.Err, tt.want) {
+				t.Errorf("event error %v, class %q; want %v, %q", ev.Err, ev.ErrorClass, tt.want, tt.class)
 			}
 		})
 	}

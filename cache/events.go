@@ -53,7 +53,9 @@ type RefreshEvent struct {
 	// else "timeout", "canceled", "transport", "invalid_credentials" or
 	// "other". Empty on success.
 	ErrorClass string
-	// Err is the failure, nil on success. Its message names no secret.
+	// Err is the failure, nil on success. Its message names no secret. A
+	// refresh cancelled by [Cache.Close] fails with an error that matches
+	// [ErrClosed] (errors.Is), class "canceled", logged at Debug only.
 	Err error
 	// Failures counts the consecutive failed attempts, this one included;
 	// 0 on success.

@@ -17,7 +17,13 @@ const (
 	DefaultMinBackoff      = time.Second
 	DefaultMaxBackoff      = 5 * time.Minute
 	DefaultRefreshTimeout  = time.Minute
+	DefaultMaxWait         = time.Second
 )
+
+// NoWait, as [Options.MaxWait], makes callers in the mandatory window never
+// wait for the refresh while the cached credentials are valid: they are
+// served those at once, and the refresh runs for the next callers.
+const NoWait time.Duration = -1
 
 // NoJitter, as [Options.Jitter], turns jitter off: every cache refreshes at
 // the start of its advisory window, and a fleet started at once refreshes at
@@ -91,14 +97,32 @@ type Options struct {
 	// cancel the refresh the others wait for. Default 1 minute.
 	RefreshTimeout time.Duration
 
+	// MaxWait bounds how long a caller in the mandatory window waits for
+	// the refresh in flight while the cached credentials are still valid.
+	// After it, the caller is served those credentials (still valid; their
+	// Expires a second away, so that the SDK's wrapper asks again soon)
+	// and the refresh goes on; a Warn is logged once per refresh, not per
+	// caller. It applies whatever the caller's ctx, including the ctx
+	// without deadline that the SDK's aws.CredentialsCache passes, so that
+	// no caller waits out a hanging refresh (up to RefreshTimeout, provider
+	// retries included) while valid credentials are cached. Without valid
+	// credentials (a cold start, or after expiry) callers wait for the
+	// refresh or their ctx, whatever MaxWait. Measured on Clock.
+	//
+	// Zero means [DefaultMaxWait] (1 second); [NoWait] (any negative
+	// value) means never wait while the credentials are valid; values
+	// above RefreshTimeout are clamped to it.
+	MaxWait time.Duration
+
 	// Clock is the time source of every expiry decision, backoff and
 	// timeout. Nil means the wall clock. Tests pass a [clock.Fake].
 	Clock clock.Clock
 
 	// Logger receives refresh failures (Warn while cached credentials are
 	// still valid, Error when none are), callers that stopped waiting for a
-	// refresh and were served the cached credentials (Warn, once per
-	// refresh), store problems (Warn) and successful refreshes (Debug). It
+	// refresh, through their ctx or after MaxWait, and were served the
+	// cached credentials (Warn, once per refresh), store problems (Warn),
+	// successful refreshes and refreshes cancelled by Close (Debug). It
 	// never receives a credential value.
 	// Nil discards.
 	Logger *slog.Logger
@@ -163,6 +187,15 @@ func (o *Options) normalize() {
 	}
 	if o.RefreshTimeout <= 0 {
 		o.RefreshTimeout = DefaultRefreshTimeout
+	}
+	switch {
+	case o.MaxWait == 0:
+		o.MaxWait = DefaultMaxWait
+	case o.MaxWait < 0:
+		o.MaxWait = NoWait
+	}
+	if o.MaxWait > o.RefreshTimeout {
+		o.MaxWait = o.RefreshTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

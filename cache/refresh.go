@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -60,6 +61,10 @@ func (c *Cache) refresh(ctx context.Context, key string) {
 	now := c.now()
 	if err == nil && !fromStore {
 		err = validate(creds, now)
+	}
+	if err != nil && ctx.Err() != nil && in.closeCtx.Err() != nil {
+		// Close cancelled the refresh: not a provider failure.
+		err = fmt.Errorf("%w: the refresh was cancelled: %w", ErrClosed, err)
 	}
 
 	in.mu.Lock()
@@ -286,6 +291,10 @@ func (c *Cache) logEvent(ev RefreshEvent) {
 			slog.String("outcome", ev.Outcome.String()),
 			slog.Time("expires", ev.Expires),
 			slog.Time("next_refresh", ev.NextRefresh),
+			slog.Duration("duration", ev.Duration))
+	case errors.Is(ev.Err, ErrClosed):
+		log.Debug("cache: credentials refresh cancelled by Close",
+			slog.Any("error", ev.Err),
 			slog.Duration("duration", ev.Duration))
 	case ev.Stale:
 		log.Warn("cache: credentials refresh failed; serving the cached credentials until they expire",

@@ -24,7 +24,9 @@ import (
 
 // phase is one half of a row: a cold start (the cache holds nothing), or a
 // warm cache whose valid credentials are in their mandatory window (they
-// expire in 2 minutes: callers wait for the refresh, which hits the fault).
+// expire in 2 minutes: callers wait for the refresh, which hits the fault,
+// at most cache.Options.MaxWait, 1 s of fake time, before they are served
+// the cached credentials).
 type phase int
 
 const (
@@ -304,7 +306,7 @@ func describeError(err error, hint string) string {
 func renderMatrix(results []rowResult) string {
 	var b strings.Builder
 	b.WriteString("\nFault matrix (go test -v -run TestFaultMatrix ./internal/reliability/)\n")
-	b.WriteString("cold: no credentials cached; warm: valid credentials cached, 2 minutes before expiry (mandatory window) unless noted.\n")
+	b.WriteString("cold: no credentials cached; warm: valid credentials cached, 2 minutes before expiry (mandatory window: callers wait at most MaxWait, 1 s) unless noted.\n")
 	b.WriteString("STS = AssumeRoleWithWebIdentity requests that reached ststest during that Retrieve (provider: up to 5 attempts per refresh).\n\n")
 	b.WriteString("| stage | fault | cold: caller sees | STS | warm: caller sees | STS | valid creds |\n")
 	b.WriteString("|---|---|---|---:|---|---:|---|\n")
@@ -422,7 +424,8 @@ func matrixRows() []row {
 		{stage: "STS", fault: "slow (50 ms per answer)", inject: func(_ *testing.T, r *rig, _ phase) { r.s.srv.SetLatency(assume, 50*time.Millisecond) },
 			cold: ok(1), warm: ok(1)},
 		{stage: "STS", fault: "hangs; cache refresh timeout (1 min, fake clock)", inject: holdSTS, during: passTimeout,
-			cold: outcome{calls: 1, as: new(*cache.RefreshError), is: context.DeadlineExceeded, class: "canceled", hint: hintDeadline}, warm: kept(1)},
+			cold: outcome{calls: 1, as: new(*cache.RefreshError), is: context.DeadlineExceeded, class: "canceled", hint: hintDeadline}, warm: kept(1),
+			note: "warm: the caller is served the cached credentials after MaxWait (1 s), not at the refresh timeout"},
 		{stage: "STS", fault: "hangs; caller's own deadline (100 ms)", inject: holdSTS, ctx: shortCtx,
 			cold: outcome{calls: 1, is: context.DeadlineExceeded, hint: "gave up waiting for the credentials refresh"},
 			warm: kept(1),
