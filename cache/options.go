@@ -44,8 +44,8 @@ type Options struct {
 
 	// MandatoryWindow caps how long before the credentials expire callers
 	// stop being served the old credentials at once and wait for the
-	// refresh (each may leave through its own ctx, and is then served the
-	// old credentials, still valid). The window used is
+	// refresh, at most MaxWait (each may leave earlier through its own ctx,
+	// and is then served the old credentials, still valid). The window used is
 	// min(MandatoryWindow, L/10), and never more than the advisory window.
 	// Default 5 minutes.
 	MandatoryWindow time.Duration
