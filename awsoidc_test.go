@@ -16,12 +16,16 @@ import (
 
 	"github.com/awsoidc/awsoidc"
 	"github.com/awsoidc/awsoidc/cache"
+	"github.com/awsoidc/awsoidc/internal/testenv"
 	"github.com/awsoidc/awsoidc/provider"
 	"github.com/awsoidc/awsoidc/ststest"
 	"github.com/awsoidc/awsoidc/tokensource"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	testenv.Isolate()
+	goleak.VerifyTestMain(m)
+}
 
 const subject = "system:serviceaccount:default:app"
 

@@ -14,9 +14,11 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/awsoidc/awsoidc/clock"
+	"github.com/awsoidc/awsoidc/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
+	testenv.Isolate()
 	if os.Getenv(helperEnv) != "" {
 		// A subprocess of TestFileStoreProcesses: run only the helper, and
 		// skip goleak, which would flag nothing but costs time.

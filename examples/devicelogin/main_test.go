@@ -12,11 +12,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"go.uber.org/goleak"
 
+	"github.com/awsoidc/awsoidc/internal/testenv"
 	"github.com/awsoidc/awsoidc/provider"
 	"github.com/awsoidc/awsoidc/ststest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	testenv.Isolate()
+	goleak.VerifyTestMain(m)
+}
 
 // syncBuffer is a bytes.Buffer safe for the prompt's goroutine.
 type syncBuffer struct {
