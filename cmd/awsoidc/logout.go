@@ -28,8 +28,13 @@ set of AWS credentials stored in the cache directory, so that no session
 obtained with the login outlives it on disk. The next credential-process, env or
 serve then asks STS again, and a device-flow source needs a new login.
 
-It does not revoke the tokens at the identity provider, nor the AWS credentials
-already handed out (they expire on their own, within their session duration).`,
+When the identity provider advertises a revocation endpoint (RFC 7009), logout
+also revokes there the refresh token of the login of these --scope and
+--use-access-token, best effort: the local tokens are deleted even when
+revocation fails, and the failure is logged as a warning. The other logins it
+removes (other --scope, or --all) are only deleted. AWS credentials already
+handed out are not revoked (they expire on their own, within their session
+duration).`,
 		Example: `  awsoidc logout --issuer https://idp.example.com --client-id awscli
   awsoidc logout --all`,
 		Args: noArgs,

@@ -90,12 +90,13 @@ type Source struct {
 	// that renews, logs in or logs out. Waiters select on their ctx.
 	renewing chan struct{}
 
-	mu       sync.Mutex       // guards the fields below; never held across I/O
-	ep       *oauth2.Endpoint // discovered endpoints, nil until discovery succeeds
-	cur      *Tokens          // the tokens last loaded or obtained
-	unsaved  bool             // cur could not be saved: prefer it to the store's
-	failures int              // refreshes failed in a row (transient errors)
-	retryAt  time.Time        // no refresh before this while cur has not expired
+	mu        sync.Mutex       // guards the fields below; never held across I/O
+	ep        *oauth2.Endpoint // discovered endpoints, nil until discovery succeeds
+	revokeURL string           // discovered revocation_endpoint (RFC 7009), or empty
+	cur       *Tokens          // the tokens last loaded or obtained
+	unsaved   bool             // cur could not be saved: prefer it to the store's
+	failures  int              // refreshes failed in a row (transient errors)
+	retryAt   time.Time        // no refresh before this while cur has not expired
 }
 
 // loginMu serializes device logins in this process, so that two [Source]s
@@ -236,10 +237,32 @@ func (s *Source) Login(ctx context.Context) error {
 
 // Logout forgets the tokens of the Source's [StoreKey]: it deletes them
 // from the [TokenStore] and from memory. Logins of the same issuer and
-// client with other scopes or AuthParams have other keys, and stay. It does not revoke them at the identity
-// provider.
+// client with other scopes or AuthParams have other keys, and stay.
+//
+// Then, when the issuer's discovery document advertises a
+// revocation_endpoint, Logout revokes the deleted refresh token there (RFC
+// 7009 §2.1, token_type_hint=refresh_token), or the access token when no
+// refresh token was stored, authenticating the client as at the token
+// endpoint. The request goes through the same HTTP client as the device
+// flow (https or loopback http only, response capped at [MaxResponseSize]),
+// under ctx, after the store lock is released.
+//
+// Revocation is best effort: the local tokens are deleted first, whatever
+// happens next. When discovery or revocation fails, Logout logs a warning
+// (with a fingerprint of the token, never the token) and still returns nil,
+// because the caller's request, forgetting the login here, succeeded; a
+// revocation the identity provider missed cannot be retried anyway, as the
+// token is gone. Logout returns an error only when the tokens could not be
+// deleted (it still tries to revoke them then), or when ctx ends before it
+// starts.
 func (s *Source) Logout(ctx context.Context) error {
-	return s.exclusive(ctx, func() error {
+	var gone *Tokens
+	err := s.exclusive(ctx, func() error {
+		t, lerr := s.load(ctx)
+		if lerr != nil {
+			s.log.Warn("deviceflow: cannot read the stored tokens to revoke them", "issuer", s.issuer, "err", lerr)
+		}
+		gone = t
 		s.mu.Lock()
 		s.cur, s.unsaved = nil, false
 		s.mu.Unlock()
@@ -248,6 +271,12 @@ func (s *Source) Logout(ctx context.Context) error {
 		}
 		return nil
 	})
+	if gone != nil {
+		// Even when the delete failed: a revoked token left on disk is
+		// harmless.
+		s.revoke(ctx, gone)
+	}
+	return err
 }
 
 // exclusive runs fn as the one goroutine of s that renews, logs in or logs

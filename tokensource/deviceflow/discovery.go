@@ -10,7 +10,9 @@ import (
 )
 
 // endpoint returns the device authorization and token endpoints of the
-// issuer, discovering them from its /.well-known/openid-configuration
+// issuer (and records its optional revocation_endpoint, RFC 8414 §2, for
+// [Source.Logout]; it is checked when used, so that an unusable one does
+// not prevent logins), discovering them from its /.well-known/openid-configuration
 // (OpenID Connect Discovery 1.0 §4; device_authorization_endpoint is the
 // metadata of RFC 8628 §4) on first use, under the caller's ctx. A success
 // is kept for the life of the [Source]; a failure is retried on the next
@@ -37,6 +39,7 @@ func (s *Source) endpoint(ctx context.Context) (oauth2.Endpoint, error) {
 	var meta struct {
 		DeviceAuthURL string `json:"device_authorization_endpoint"`
 		TokenURL      string `json:"token_endpoint"`
+		RevokeURL     string `json:"revocation_endpoint"`
 	}
 	if err := p.Claims(&meta); err != nil {
 		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: cleanError{err}}
@@ -60,7 +63,8 @@ func (s *Source) endpoint(ctx context.Context) (oauth2.Endpoint, error) {
 	}
 	s.mu.Lock()
 	s.ep = &found
+	s.revokeURL = meta.RevokeURL
 	s.mu.Unlock()
-	s.log.Debug("deviceflow: discovered endpoints", "issuer", s.issuer, "device_authorization_endpoint", found.DeviceAuthURL, "token_endpoint", found.TokenURL)
+	s.log.Debug("deviceflow: discovered endpoints", "issuer", s.issuer, "device_authorization_endpoint", found.DeviceAuthURL, "token_endpoint", found.TokenURL, "revocation_endpoint", sanitizeURL(meta.RevokeURL))
 	return found, nil
 }
