@@ -175,6 +175,12 @@ func (v *validator) arn(field, s string) ([]string, bool) {
 		v.add(field, s, "must be an ARN: arn:<partition>:<service>:<region>:<account>:<resource>")
 		return nil, false
 	}
+	if jwtLike.MatchString(s) {
+		// The generic shape would take arn:x:y:::<token>; an accepted ARN
+		// is printed (Provider.String, errors), a token must never be.
+		v.add(field, s, "must not contain a web identity token")
+		return nil, false
+	}
 	return parts, true
 }
 
@@ -234,6 +240,12 @@ func (v *validator) sessionName(field, s string) {
 	}
 	if i := strings.IndexFunc(s, func(r rune) bool { return !isSessionRune(r) }); i >= 0 {
 		v.add(field, s, "may contain only letters, digits and +=,.@_- (offset %d)", i)
+		return
+	}
+	if jwtLike.MatchString(s) {
+		// A short JWT fits the charset; the session name is printed and
+		// written to CloudTrail, a token must never be.
+		v.add(field, s, "must not contain a web identity token")
 	}
 }
 
