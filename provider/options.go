@@ -49,9 +49,11 @@ type Options struct {
 	// knows).
 	Duration time.Duration
 
-	// Policy is an inline session policy in JSON: at most 2,048 characters,
-	// each in \u0020-\u00FF or tab, LF, CR. Together with PolicyARNs it must
-	// fit the 2,048-character plaintext budget STS allows session policies.
+	// Policy is an inline session policy: a JSON object (a policy document,
+	// {"Version":"2012-10-17","Statement":[...]}; null, a number, an array
+	// or a string are refused), at most 2,048 characters, each in
+	// \u0020-\u00FF or tab, LF, CR. Together with PolicyARNs it must fit the
+	// 2,048-character plaintext budget STS allows session policies.
 	Policy string
 
 	// PolicyARNs are the ARNs of up to 10 managed session policies.

@@ -273,6 +273,8 @@ func (v *validator) policy(policy string, arns []string) {
 				v.add("Options.Policy", "", "may contain only \\u0020-\\u00FF, tab, LF and CR, not %U (offset %d)", r, i)
 			} else if !json.Valid([]byte(policy)) {
 				v.add("Options.Policy", "", "must be a JSON policy document")
+			} else if kind := jsonKind(policy); kind != "an object" {
+				v.add("Options.Policy", "", "must be a JSON object (a policy document such as {\"Version\":\"2012-10-17\",\"Statement\":[...]}), not %s", kind)
 			}
 		}
 	}
@@ -292,6 +294,30 @@ func (v *validator) policy(policy string, arns []string) {
 	if total > MaxPolicyLen && n <= MaxPolicyLen && len(arns) > 0 {
 		v.add("Options.Policy+Options.PolicyARNs", "", "the inline policy (%d characters) and the policy ARNs (%d characters) share a plaintext budget of %d characters", n, total-n, MaxPolicyLen)
 	}
+}
+
+// jsonKind names the kind of the top-level value of s, which must be valid
+// JSON: "an object", "an array", "a string", "a number", "a boolean" or
+// "null". Only an object is a policy document; STS would answer any other
+// value with MalformedPolicyDocument.
+func jsonKind(s string) string {
+	s = strings.TrimLeft(s, " \t\r\n") // JSON's whitespace (RFC 8259 §2)
+	if s == "" {
+		return "empty"
+	}
+	switch s[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
 }
 
 func badPolicyRune(s string) (int, rune, bool) {

@@ -231,3 +231,56 @@ func TestRetrieveRejectsBadTokenWithoutCalling(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyMustBeObject: the inline policy must be a JSON object. Other
+// JSON values (null, a number, an array, a string, a boolean) are valid JSON
+// but no policy document, and STS would answer MalformedPolicyDocument after
+// a round trip; they are refused before any call, naming the field and the
+// rule, never echoing the policy. An empty object is a JSON object: whether
+// it is a useful policy is for STS to say.
+func TestPolicyMustBeObject(t *testing.T) {
+	const doc = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+	tests := []struct {
+		policy   string
+		wantKind string // "" when accepted
+	}{
+		{"null", "null"},
+		{"42", "a number"},
+		{"-1.5e3", "a number"},
+		{"[]", "an array"},
+		{`[` + doc + `]`, "an array"},
+		{`"string"`, "a string"},
+		{"true", "a boolean"},
+		{" \t\r\nnull\n", "null"},
+		{"{}", ""},
+		{" {}\n", ""},
+		{doc, ""},
+		{"\n" + doc + "\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.policy, func(t *testing.T) {
+			fake := newFake()
+			src := newTokens(secretToken)
+			_, err := provider.New(fake.client(), testRole, src, func(o *provider.Options) { o.Policy = tt.policy })
+			if tt.wantKind == "" {
+				if err != nil {
+					t.Fatalf("New() error = %v, want the policy accepted", err)
+				}
+				return
+			}
+			var ve *provider.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("New() error = %v, want a *ValidationError", err)
+			}
+			if ve.Field != "Options.Policy" || !strings.Contains(ve.Rule, "must be a JSON object") || !strings.Contains(ve.Rule, "not "+tt.wantKind) {
+				t.Errorf("field %q rule %q, want Options.Policy, must be a JSON object, not %s", ve.Field, ve.Rule, tt.wantKind)
+			}
+			if ve.Value != "" || (len(tt.policy) > 8 && strings.Contains(err.Error(), tt.policy)) {
+				t.Errorf("error %q echoes the policy", err)
+			}
+			if fake.calls() != 0 || src.calls() != 0 {
+				t.Errorf("STS calls = %d, token fetches = %d, want 0 and 0", fake.calls(), src.calls())
+			}
+		})
+	}
+}
