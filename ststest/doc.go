@@ -7,7 +7,14 @@
 //     AssumeRoleWithWebIdentity with real token validation (signature against
 //     the issuer's JWKS, kid, alg, iss, aud, exp, nbf, role trust, duration,
 //     session name and session policy rules) and GetCallerIdentity, which
-//     verifies the SigV4 signature made with credentials the server issued;
+//     verifies the SigV4 signature made with credentials the server issued.
+//     The server stands for every regional STS endpoint: it accepts a
+//     signature scoped to service "sts" and to any well-formed region name
+//     (us-east-1, eu-west-1, us-gov-west-1, cn-north-1, ...) or to
+//     [Options.Region], and verifies it with the scope's region, so a client
+//     configured for any region works; a malformed region, another service
+//     or a signature made for another region than its scope names is
+//     SignatureDoesNotMatch;
 //   - an OIDC issuer at [Server.Issuer]: discovery at
 //     Issuer()+"/.well-known/openid-configuration" and a JWKS with RSA and
 //     EC keys that [Server.MintToken] really signs with;

@@ -35,8 +35,10 @@ type Options struct {
 	// [DefaultAccountID].
 	AccountID string
 
-	// Region is the region GetCallerIdentity expects in the SigV4 credential
-	// scope, and the region of [Server.Config]. Default [DefaultRegion].
+	// Region is the region of [Server.Config] and [Server.STSClient].
+	// GetCallerIdentity accepts a SigV4 credential scope with this region or
+	// any well-formed AWS region name (see the package documentation).
+	// Default [DefaultRegion].
 	Region string
 
 	// Audience is the client ID registered for the server's own issuer, the

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,15 +50,32 @@ func parseSigV4(header string) (sigV4Auth, *apiError) {
 	return a, nil
 }
 
+// regionName matches the shape of every AWS region name: a 2-4 letter
+// prefix, one to three lower-case words and a number (us-east-1,
+// ap-southeast-5, cn-northwest-1, us-gov-west-1, us-isob-east-1,
+// eusc-de-east-1).
+var regionName = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]{2,12}){1,3}-[0-9]{1,2}$`)
+
+// validRegion reports whether region may scope a signature: any well-formed
+// region name, as each of STS's regional endpoints accepts its own and the
+// server stands for all of them, or the server's own [Options.Region]
+// (which [Server.Config] signs with, whatever its shape).
+func validRegion(region, own string) bool {
+	return region == own || regionName.MatchString(region)
+}
+
 // verifySigV4 recomputes the signature of r (with body) using secret and
 // compares it with the one in a. It requires host and x-amz-date to be
-// signed and the scope to match region and service "sts".
-func verifySigV4(r *http.Request, body []byte, a sigV4Auth, secret, region string) *apiError {
+// signed, the service of the scope to be "sts" and its region to be
+// well-formed or own (see [validRegion]); the signing key is derived with
+// the scope's region, so a signature made for another region than the
+// scope names does not match.
+func verifySigV4(r *http.Request, body []byte, a sigV4Auth, secret, own string) *apiError {
 	mismatch := newError("SignatureDoesNotMatch", "")
 	if a.service != "sts" {
 		return newError("SignatureDoesNotMatch", "Credential should be scoped to correct service: 'sts'.")
 	}
-	if a.region != region {
+	if !validRegion(a.region, own) {
 		return newError("SignatureDoesNotMatch", "Credential should be scoped to a valid region, not '"+a.region+"'.")
 	}
 	if !sort.StringsAreSorted(a.signedHeaders) {
