@@ -23,6 +23,7 @@ const (
 // the global flags set. Nothing is global, so tests can run the command
 // in-process as often as they like.
 type app struct {
+	args           []string // the command line, without the program name
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
@@ -39,6 +40,7 @@ type app struct {
 // line cannot be parsed. Errors go to stderr, one line each, redacted.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	a := &app{
+		args:    args,
 		stdin:   stdin,
 		stdout:  stdout,
 		stderr:  stderr,
@@ -144,4 +146,10 @@ func (a *app) info(format string, args ...any) {
 		return
 	}
 	fmt.Fprintln(a.stderr, a.secrets.scrub(fmt.Sprintf(format, args...)))
+}
+
+// warn prints a warning for people on stderr, unless --quiet: one line,
+// redacted, that says what happened and what the command did instead.
+func (a *app) warn(format string, args ...any) {
+	a.info("awsoidc: warning: "+format, args...)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/pflag"
 
+	"github.com/awsoidc/awsoidc/internal/tokenid"
 	"github.com/awsoidc/awsoidc/provider"
 	"github.com/awsoidc/awsoidc/tokensource"
 	"github.com/awsoidc/awsoidc/tokensource/deviceflow"
@@ -36,7 +37,10 @@ const (
 
 // Defaults of the credential commands.
 const (
-	defaultTimeout       = time.Minute      // to get credentials, without a prompt
+	// defaultTimeout bounds getting credentials without a prompt: half of
+	// the shortest process timeout of the callers (aws-sdk-go-v2's
+	// processcreds kills a credential_process after one minute).
+	defaultTimeout       = 30 * time.Second
 	defaultPromptTimeout = 15 * time.Minute // with --allow-prompt: a person has to act
 	maxPolicyFileSize    = 64 << 10
 )
@@ -89,7 +93,7 @@ func (f *credFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.allowPrompt, "allow-prompt", false, "with --issuer: when no login is stored, start one and prompt on the terminal (/dev/tty, else stderr) instead of failing")
 	fs.StringVar(&f.cacheDir, "cache-dir", "", "directory of stored credentials and tokens (default: the user cache directory + /awsoidc)")
 	fs.BoolVar(&f.noCache, "no-cache", false, "neither read nor write stored credentials: every call asks STS")
-	fs.DurationVar(&f.timeout, "timeout", 0, "give up getting credentials after this long (default 1m, 15m with --allow-prompt)")
+	fs.DurationVar(&f.timeout, "timeout", 0, "give up getting credentials after this long (default 30s, 15m with --allow-prompt); while stored credentials that have not expired are at hand, they are printed after at most 3s")
 }
 
 // sourceKind is where the web identity token comes from.
@@ -283,7 +287,7 @@ func (f *credFlags) resolveSource(r *resolver, c *credConfig) {
 		// The token's identity, not the variable's name, keys the stored
 		// credentials: the next job's token in the same variable may be
 		// another identity, one the role's trust policy refuses.
-		c.opts.SourceID = tokenIdentity(c.tokenValue)
+		c.opts.SourceID = tokenid.Of(c.tokenValue)
 	case r.fs.Changed("issuer") || r.fs.Changed("client-id"):
 		c.kind = sourceDevice
 		c.device.issuer = strings.TrimSpace(f.device.issuer)
@@ -304,7 +308,7 @@ func (f *credFlags) resolveSource(r *resolver, c *credConfig) {
 		c.kind = sourceFile
 		c.tokenPath = abs
 		// A placeholder: the session keys stored credentials by the
-		// identity of the token the file holds (see tokenIdentity).
+		// identity of the token the file holds (see tokenid.Of).
 		c.opts.SourceID = "file " + abs
 	}
 	if c.prompt && c.kind != sourceDevice {

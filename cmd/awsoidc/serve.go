@@ -9,23 +9,31 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/awsoidc/awsoidc/cache"
+	"github.com/awsoidc/awsoidc/internal/securefile"
 )
 
 // The variables the SDKs read to use a container-credentials endpoint.
 const (
-	envContainerFullURI   = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
-	envContainerAuthToken = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
+	envContainerFullURI       = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+	envContainerAuthToken     = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
+	envContainerAuthTokenFile = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
+	envServePID               = "AWSOIDC_SERVE_PID" // with --background: the server to stop
 )
 
 const (
@@ -34,43 +42,41 @@ const (
 	authTokenBytes   = 32
 )
 
+// serveFlags are the flags of serve besides the credential flags.
+type serveFlags struct {
+	addr, format  string
+	tokenFile     string // --auth-token-file
+	printToken    bool   // --print-token
+	background    bool   // --background
+	backgroundRun bool   // the server process that --background starts (hidden flag)
+}
+
 func (a *app) serveCommand() *cobra.Command {
 	var f credFlags
-	var addr, format string
+	var sf serveFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve credentials to other processes from a loopback container-credentials endpoint",
-		Long: `serve runs an HTTP endpoint on the loopback interface that hands out AWS credentials
-the way the ECS and EKS container-credentials endpoints do, so that every AWS SDK
-and the AWS CLI in the processes you start can use one refreshing source of
-credentials. It prints the two variables those processes need:
-
-  AWS_CONTAINER_CREDENTIALS_FULL_URI   the endpoint, http://127.0.0.1:PORT/
-  AWS_CONTAINER_AUTHORIZATION_TOKEN    a random token (32 bytes) every request must send
-
-Requests without the token get 401, with a wrong one 403. The endpoint listens on
-127.0.0.1 and a random port unless --addr names another loopback address; any
-other address is refused. Credentials are refreshed in the background before they
-expire, so no request waits on STS while credentials are valid. SIGINT or SIGTERM
-stops the server gracefully.
-
-The SDKs prefer AWS_ACCESS_KEY_ID and a profile's credentials to the endpoint:
-unset those in the processes that should use it.`,
-		Example: `  # Start it in one terminal ...
-  awsoidc serve --role-arn arn:aws:iam::123456789012:role/dev --issuer https://idp.example.com --client-id awscli
-
-  # ... paste the two export lines it prints into another, then:
+		Long: `serve runs an HTTP endpoint on 127.0.0.1 that hands out AWS credentials as the ECS
+and EKS container-credentials endpoints do, refreshed in the background, with their
+real expiry. Once it listens, it prints the variables the AWS CLI and every SDK read:
+AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, a 0600
+file holding the random token every request must send. With --background it runs
+detached, as ssh-agent does, and the variables include AWSOIDC_SERVE_PID.
+Unset AWS_ACCESS_KEY_ID and AWS_PROFILE where the endpoint should be used.`,
+		Example: `  # In a script or a shell: no race, no secret on stdout.
+  eval "$(awsoidc serve --background --role-arn arn:aws:iam::123456789012:role/ci --token-file ./token)"
   aws sts get-caller-identity
+  kill "$AWSOIDC_SERVE_PID"
 
-  # Or in a script:
-  awsoidc serve --role-arn arn:aws:iam::123456789012:role/ci --token-file ./token > serve.env &
-  . ./serve.env`,
+  # In the foreground of one terminal; paste the export lines into another.
+  awsoidc serve --role-arn arn:aws:iam::123456789012:role/dev --issuer https://idp.example.com --client-id awscli`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat(format); err != nil {
+			if err := checkFormat(sf.format); err != nil {
 				return err
 			}
-			listenAddr, err := loopbackAddr(addr)
+			listenAddr, err := loopbackAddr(sf.addr)
 			if err != nil {
 				return err
 			}
@@ -78,27 +84,39 @@ unset those in the processes that should use it.`,
 			if err != nil {
 				return err
 			}
-			s, err := a.newSession(cmd.Context(), cfg)
+			if sf.background {
+				return a.startBackground(cmd.Context(), cfg)
+			}
+			sctx, cancel := context.WithTimeout(cmd.Context(), cfg.timeout)
+			s, err := a.newSession(sctx, cfg)
+			cancel()
 			if err != nil {
 				return err
 			}
 			defer s.close()
-			return a.serve(cmd.Context(), s, listenAddr, format)
+			return a.serve(cmd.Context(), s, listenAddr, sf)
 		},
 	}
 	f.register(cmd.Flags())
-	cmd.Flags().StringVar(&addr, "addr", defaultServeAddr, "loopback address to listen on, HOST:PORT (port 0: a random free port)")
-	cmd.Flags().StringVar(&format, "format", "sh", "format of the printed variables: "+strings.Join(formats, ", "))
+	fs := cmd.Flags()
+	fs.StringVar(&sf.addr, "addr", defaultServeAddr, "loopback address to listen on, HOST:PORT (port 0: a random free port)")
+	fs.StringVar(&sf.format, "format", "sh", "format of the printed variables: "+strings.Join(formats, ", "))
+	fs.StringVar(&sf.tokenFile, "auth-token-file", "", "write the authorization token to this file, mode 0600, removed when serve stops (default: a new file in the cache directory)")
+	fs.BoolVar(&sf.printToken, "print-token", false, "also print AWS_CONTAINER_AUTHORIZATION_TOKEN itself, for SDKs older than AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (2023); keep the output private")
+	fs.BoolVar(&sf.background, "background", false, "run the server detached and exit once it listens, printing its variables and AWSOIDC_SERVE_PID (for eval)")
+	fs.BoolVar(&sf.backgroundRun, "background-server", false, "")
+	_ = fs.MarkHidden("background-server")
 	return cmd
 }
 
 // serve runs the endpoint until ctx is done.
-func (a *app) serve(ctx context.Context, s *session, addr, format string) error {
-	c := cache.New(s.prov, func(o *cache.Options) {
+func (a *app) serve(ctx context.Context, s *session, addr string, sf serveFlags) error {
+	real := newRealExpiry(s.cfg.opts.Duration)
+	c := cache.New(shiftedProvider{p: s.prov, r: real, now: a.now}, func(o *cache.Options) {
 		o.Logger = a.log
 		o.OnRefresh = func(ev cache.RefreshEvent) { a.log.Debug("credentials refresh", "event", ev) }
 		if s.store != nil {
-			o.Store = s.store
+			o.Store = shiftedStore{st: s.store, r: real, now: a.now}
 			o.StoreKey = s.key
 		}
 	})
@@ -119,7 +137,16 @@ func (a *app) serve(ctx context.Context, s *session, addr, format string) error 
 	if err != nil {
 		return err
 	}
-	a.secrets.add(token) // printed on stdout, never logged
+	a.secrets.add(token) // never logged; printed only with --print-token
+	tokenFile, err := a.writeAuthToken(s.cfg.cacheDir, sf.tokenFile, token)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := securefile.Remove(tokenFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			a.warn("removing the authorization token file %s: %v", tokenFile, err)
+		}
+	}()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on --addr %s: %w", addr, err)
@@ -128,7 +155,7 @@ func (a *app) serve(ctx context.Context, s *session, addr, format string) error 
 		_ = ln.Close()
 		return &flagError{Flag: "--addr", Value: addr, Rule: "resolved to " + ln.Addr().String() + ", which is not a loopback address"}
 	}
-	h := newCredentialsHandler(c, token, a.log, a.secrets)
+	h := newCredentialsHandler(c, real, token, a.log, a.secrets, a.now)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -142,10 +169,18 @@ func (a *app) serve(ctx context.Context, s *session, addr, format string) error 
 	go func() { errc <- srv.Serve(ln) }()
 
 	uri := "http://" + ln.Addr().String() + "/"
-	if err := writeEnv(a.stdout, format, []envVar{
-		{envContainerFullURI, uri},
-		{envContainerAuthToken, token},
-	}); err != nil {
+	vars := []envVar{{envContainerFullURI, uri}, {envContainerAuthTokenFile, tokenFile}}
+	if sf.printToken {
+		vars = append(vars, envVar{envContainerAuthToken, token})
+	}
+	if sf.backgroundRun {
+		vars = append(vars, envVar{envServePID, strconv.Itoa(os.Getpid())})
+	}
+	err = writeEnv(a.stdout, sf.format, vars)
+	if c, ok := a.stdout.(io.Closer); ok && sf.backgroundRun && err == nil {
+		err = c.Close() // the end of the variables, for the process that waits for them
+	}
+	if err != nil {
 		_ = srv.Close()
 		if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 			return errors.Join(err, serr)
@@ -170,6 +205,29 @@ func (a *app) serve(ctx context.Context, s *session, addr, format string) error 
 	}
 	a.info("awsoidc: stopped serving credentials")
 	return nil
+}
+
+// writeAuthToken writes the authorization token to path, or to a new file
+// in the cache directory, mode 0600 in a 0700 directory, and returns its
+// absolute path. The SDKs read it again on every request
+// (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE), so the token never goes
+// through a shell, an environment or a file the umask made readable.
+func (a *app) writeAuthToken(cacheDir, path, token string) (string, error) {
+	if path == "" {
+		dir := filepath.Join(cacheDir, "serve")
+		if err := securefile.EnsureDir(dir); err != nil {
+			return "", fmt.Errorf("serve: authorization token file in --cache-dir %s: %w", cacheDir, err)
+		}
+		path = filepath.Join(dir, strconv.Itoa(os.Getpid())+".token")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", &flagError{Flag: "--auth-token-file", Value: path, Rule: err.Error()}
+	}
+	if err := securefile.WriteFile(abs, []byte(token)); err != nil {
+		return "", fmt.Errorf("serve: --auth-token-file %s: %w", abs, err)
+	}
+	return abs, nil
 }
 
 // loopbackAddr checks --addr and returns the address to listen on:
@@ -214,18 +272,25 @@ func newAuthToken() (string, error) {
 
 // credentialsHandler answers the container-credentials requests of the
 // SDKs' endpoint credential providers (aws-sdk-go-v2
-// credentials/endpointcreds): GET with the token in the Authorization
-// header, answered with AccessKeyId, SecretAccessKey, Token, Expiration and
-// AccountId, or an error object {"code", "message"}.
+// credentials/endpointcreds, botocore's ContainerProvider, the JS SDK's
+// fromHttp): GET with the token in the Authorization header, answered with
+// AccessKeyId, SecretAccessKey, Token, Expiration (the real expiry) and
+// AccountId, or an error object {"Code", "Message"} as the ECS endpoint
+// sends.
 type credentialsHandler struct {
 	creds     aws.CredentialsProvider
+	real      *realExpiry
 	tokenHash [sha256.Size]byte // the token's hash: compared in constant time, whatever the length
 	log       *slog.Logger
 	secrets   *scrubber
+	now       func() time.Time
+
+	mu   sync.Mutex      // guards last
+	last aws.Credentials // the last credentials handed out, real expiry
 }
 
-func newCredentialsHandler(creds aws.CredentialsProvider, token string, log *slog.Logger, secrets *scrubber) *credentialsHandler {
-	return &credentialsHandler{creds: creds, tokenHash: sha256.Sum256([]byte(token)), log: log, secrets: secrets}
+func newCredentialsHandler(creds aws.CredentialsProvider, real *realExpiry, token string, log *slog.Logger, secrets *scrubber, now func() time.Time) *credentialsHandler {
+	return &credentialsHandler{creds: creds, real: real, tokenHash: sha256.Sum256([]byte(token)), log: log, secrets: secrets, now: now}
 }
 
 // endpointResponse is the JSON of a successful answer.
@@ -253,15 +318,14 @@ func (h *credentialsHandler) serve(w http.ResponseWriter, r *http.Request) int {
 	}
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
-		return writeEndpointError(w, http.StatusUnauthorized, "Unauthorized", "missing Authorization header: set "+envContainerAuthToken)
+		return writeEndpointError(w, http.StatusUnauthorized, "Unauthorized", "missing Authorization header: set "+envContainerAuthTokenFile)
 	}
 	sum := sha256.Sum256([]byte(auth))
 	if subtle.ConstantTimeCompare(sum[:], h.tokenHash[:]) != 1 {
-		return writeEndpointError(w, http.StatusForbidden, "AccessDenied", "wrong authorization token: use the "+envContainerAuthToken+" that awsoidc serve printed")
+		return writeEndpointError(w, http.StatusForbidden, "AccessDenied", "wrong authorization token: use the "+envContainerAuthTokenFile+" that awsoidc serve printed")
 	}
-	creds, err := h.creds.Retrieve(r.Context())
+	creds, err := h.retrieve(r.Context())
 	if err != nil {
-		h.log.Warn("no credentials to serve", "err", err)
 		return writeEndpointError(w, http.StatusServiceUnavailable, "CredentialsUnavailable", h.secrets.scrub(err.Error()))
 	}
 	resp := endpointResponse{
@@ -276,13 +340,32 @@ func (h *credentialsHandler) serve(w http.ResponseWriter, r *http.Request) int {
 	return writeJSON(w, http.StatusOK, resp)
 }
 
-func writeEndpointError(w http.ResponseWriter, status int, code, msg string) int {
-	return writeJSON(w, status, struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}{code, msg})
+// retrieve returns the cache's credentials with their real expiry. When the
+// cache has none to give (an outage past the earlier expiry it sees), the
+// last credentials handed out are served while they are really valid.
+func (h *credentialsHandler) retrieve(ctx context.Context) (aws.Credentials, error) {
+	creds, err := h.creds.Retrieve(ctx)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err != nil {
+		if last := h.last; last.HasKeys() && last.Expires.After(h.now()) {
+			h.log.Warn("no new credentials; serving the last ones until they expire", "expires", last.Expires, "err", err)
+			return last, nil
+		}
+		h.log.Warn("no credentials to serve", "err", err)
+		return aws.Credentials{}, err
+	}
+	creds = h.real.unshift(creds)
+	h.last = creds
+	return creds, nil
 }
 
+func writeEndpointError(w http.ResponseWriter, status int, code, msg string) int {
+	return writeJSON(w, status, struct {
+		Code    string `json:"Code"`
+		Message string `json:"Message"`
+	}{code, msg})
+}
 func writeJSON(w http.ResponseWriter, status int, v any) int {
 	b, err := json.Marshal(v)
 	if err != nil {

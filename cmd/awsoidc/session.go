@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/awsoidc/awsoidc/cache"
+	"github.com/awsoidc/awsoidc/internal/tokenid"
 	"github.com/awsoidc/awsoidc/provider"
 	"github.com/awsoidc/awsoidc/tokensource"
 	"github.com/awsoidc/awsoidc/tokensource/deviceflow"
@@ -23,15 +24,21 @@ import (
 type session struct {
 	cfg   *credConfig
 	prov  *provider.Provider
-	store cache.Store // nil with --no-cache
-	key   string      // the provider's CacheKey
-	close func()      // releases what the session opened (a terminal)
+	store *cache.DiskStore // nil with --no-cache
+	key   string           // the provider's CacheKey
+	close func()           // releases what the session opened (a terminal)
 }
 
 // newSession builds the provider and the stores from cfg. It makes no
 // network call; a bad value becomes a flagError naming its flag. With
-// --token-file and the credentials store, it reads the token, within ctx:
-// its identity keys the stored credentials (see tokenIdentity).
+// --token-file it reads the token, within ctx: its identity keys the stored
+// credentials (see tokenid.Of), and the provider's first STS call sends
+// that very token.
+//
+// The provider's token source is pinned to one identity (tokenid.Pin): a
+// token of another identity read later (the next CI job's token in the same
+// file, a login as someone else while serve runs) is refused, so credentials
+// stored under one identity are never obtained with another one's token.
 func (a *app) newSession(ctx context.Context, cfg *credConfig) (*session, error) {
 	s := &session{cfg: cfg, close: func() {}}
 	src, err := a.tokenSource(cfg, s)
@@ -40,14 +47,18 @@ func (a *app) newSession(ctx context.Context, cfg *credConfig) (*session, error)
 		return nil, err
 	}
 	opts := cfg.opts
-	if cfg.kind == sourceFile && !cfg.noCache {
+	var pinned *tokenid.Pinned
+	if cfg.kind == sourceFile {
 		tok, err := src.Token(ctx)
 		if err != nil {
 			s.close()
-			return nil, err
+			return nil, fmt.Errorf("web identity token of %s: %w", cfg.origin["token-file"], err)
 		}
 		a.secrets.add(tok.Value)
-		opts.SourceID = tokenIdentity(tok.Value) + endpointScope(cfg.endpoint)
+		opts.SourceID = tokenid.Of(tok.Value) + endpointScope(cfg.endpoint)
+		pinned = tokenid.PinTo(src, tok)
+	} else {
+		pinned = tokenid.Pin(src)
 	}
 	client := provider.NewSTSClient(aws.Config{Region: cfg.region}, func(o *sts.Options) {
 		o.Region = cfg.region
@@ -55,7 +66,7 @@ func (a *app) newSession(ctx context.Context, cfg *credConfig) (*session, error)
 			o.BaseEndpoint = aws.String(cfg.endpoint)
 		}
 	})
-	p, err := provider.New(client, cfg.roleARN, src, func(o *provider.Options) {
+	p, err := provider.New(client, cfg.roleARN, pinned, func(o *provider.Options) {
 		*o = opts
 		o.Logger = a.log
 	})

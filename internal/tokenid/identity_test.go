@@ -1,4 +1,4 @@
-package main
+package tokenid
 
 import (
 	"encoding/base64"
@@ -14,7 +14,7 @@ func jwt(claims map[string]any) string {
 	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc(b) + ".c2ln"
 }
 
-func TestTokenIdentity(t *testing.T) {
+func TestOf(t *testing.T) {
 	base := map[string]any{"iss": "https://idp", "sub": "job-a", "aud": "sts.amazonaws.com", "exp": 100, "iat": 1, "jti": "1"}
 	with := func(k string, v any) map[string]any {
 		m := map[string]any{}
@@ -28,7 +28,7 @@ func TestTokenIdentity(t *testing.T) {
 		}
 		return m
 	}
-	id := tokenIdentity(jwt(base))
+	id := Of(jwt(base))
 	if !strings.HasPrefix(id, "jwt-identity sha256:") {
 		t.Fatalf("identity of a JWT = %q", id)
 	}
@@ -39,7 +39,7 @@ func TestTokenIdentity(t *testing.T) {
 		"another signature":         strings.TrimSuffix(jwt(base), "c2ln") + "b3RoZXI",
 	}
 	for name, tok := range same {
-		if got := tokenIdentity(tok); got != id {
+		if got := Of(tok); got != id {
 			t.Errorf("%s: identity %q, want %q", name, got, id)
 		}
 	}
@@ -53,7 +53,7 @@ func TestTokenIdentity(t *testing.T) {
 	}
 	seen := map[string]string{id: "base"}
 	for name, tok := range other {
-		got := tokenIdentity(tok)
+		got := Of(tok)
 		if prev, dup := seen[got]; dup {
 			t.Errorf("%s: same identity as %s", name, prev)
 		}
@@ -65,8 +65,8 @@ func TestTokenIdentity(t *testing.T) {
 		"no subject": jwt(with("sub", nil)),
 		"bad base64": "a.!!!.c",
 	} {
-		got := tokenIdentity(tok)
-		if !strings.HasPrefix(got, "token sha256:") || got == tokenIdentity(tok+"x") {
+		got := Of(tok)
+		if !strings.HasPrefix(got, "token sha256:") || got == Of(tok+"x") {
 			t.Errorf("%s: identity %q, want a hash of the value", name, got)
 		}
 	}

@@ -1,4 +1,7 @@
-package main
+// Package tokenid names the identity of a web identity token, and pins a
+// token source to one identity, so that credentials stored for one identity
+// are never obtained with, or served for, another one's token.
+package tokenid
 
 import (
 	"crypto/sha256"
@@ -14,9 +17,9 @@ import (
 // session tags STS copies from it.
 var identityClaims = []string{"iss", "sub", "aud", "amr", "https://aws.amazon.com/tags"}
 
-// tokenIdentity returns what keys the stored credentials of a web identity
-// token (--token-file, --token-env): a hash of its identityClaims when it is
-// a JWT with "iss" and "sub", else a hash of the whole value.
+// Of returns the identity of a web identity token, which keys the stored
+// credentials it obtains: a hash of its identityClaims when it is a JWT with
+// "iss" and "sub", else a hash of the whole value.
 //
 // Keying by identity rather than by the file's path or the variable's name
 // keeps apart two jobs of a shared CI runner that use the same path: the
@@ -29,7 +32,7 @@ var identityClaims = []string{"iss", "sub", "aud", "amr", "https://aws.amazon.co
 // it is asked. The key keeps honest jobs apart; it is no defence against
 // someone who can write the cache directory, who can read the credentials
 // stored there anyway.
-func tokenIdentity(token string) string {
+func Of(token string) string {
 	if claims, ok := identityOf(token); ok {
 		sum := sha256.Sum256(claims)
 		return "jwt-identity sha256:" + hex.EncodeToString(sum[:])
