@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -52,4 +53,33 @@ func TestFingerprint(t *testing.T) {
 	if Fingerprint("") != "" {
 		t.Fatal("Fingerprint(\"\") should be empty")
 	}
+}
+
+func TestScrub(t *testing.T) {
+	const rt = `rt/A+b=c"d\e<f>` // a refresh token with every kind of escaped byte
+	for _, tc := range []struct {
+		name, text string
+		secrets    []string
+		want       string
+	}{
+		{"plain", "invalid_grant: token " + rt + " is revoked", []string{rt}, "invalid_grant: token [REDACTED] is revoked"},
+		{"query", "Post \"https://idp/token?x=" + url.QueryEscape(rt) + "\": EOF", []string{rt}, "Post \"https://idp/token?x=[REDACTED]\": EOF"},
+		{"path", "GET /t/" + url.PathEscape(rt), []string{rt}, "GET /t/[REDACTED]"},
+		{"json", `{"error_description":` + jsonString(rt) + `}`, []string{rt}, `{"error_description":"[REDACTED]"}`},
+		{"%q", fmt.Sprintf("oauth2: %q", "bad "+rt), []string{rt}, `oauth2: "bad [REDACTED]"`},
+		{"several, longest first", "a=secret-one b=secret-one-two", []string{"secret-one", "secret-one-two"}, "a=[REDACTED] b=[REDACTED]"},
+		{"short values ignored", "the code abc failed", []string{"abc", ""}, "the code abc failed"},
+		{"nothing to scrub", "server_error", []string{rt}, "server_error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Scrub(tc.text, tc.secrets...); got != tc.want {
+				t.Errorf("Scrub(%q) = %q, want %q", tc.text, got, tc.want)
+			}
+		})
+	}
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

@@ -27,7 +27,12 @@
 // Every URL the device flow uses must be https, or plain http on a loopback
 // host (for tests and local identity providers); every response body is
 // capped at [MaxResponseSize]. Tokens never appear in errors, logs or in the
-// fmt output of this package's types.
+// fmt output of this package's types. Nor do they when the identity provider
+// echoes them: every error and log line built from what it answers (the
+// RFC 6749 §5.2 error fields, a response body or status line, a URL in a
+// transport error, the discovery document) has the secrets the Source holds
+// (the client secret, the stored and new tokens, the device code) replaced
+// by "[REDACTED]".
 package deviceflow
 
 import (
@@ -93,6 +98,7 @@ type Source struct {
 	mu        sync.Mutex       // guards the fields below; never held across I/O
 	ep        *oauth2.Endpoint // discovered endpoints, nil until discovery succeeds
 	revokeURL string           // discovered revocation_endpoint (RFC 7009), or empty
+	held      []string         // secret values to scrub from remote text (see hold)
 	cur       *Tokens          // the tokens last loaded or obtained
 	unsaved   bool             // cur could not be saved: prefer it to the store's
 	failures  int              // refreshes failed in a row (transient errors)
@@ -392,6 +398,9 @@ func (s *Source) load(ctx context.Context) (*Tokens, error) {
 	stored, ok, err := s.store.Load(ctx, s.key)
 	if err != nil {
 		return nil, wrapStoreError("load", err)
+	}
+	if ok {
+		s.holdTokens(stored)
 	}
 	if ok && (stored.Issuer != s.issuer || stored.ClientID != s.clientID) {
 		s.log.Warn("deviceflow: ignoring stored tokens of another issuer or client", "issuer", s.issuer, "client_id", s.clientID)

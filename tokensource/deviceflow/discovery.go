@@ -34,7 +34,7 @@ func (s *Source) endpoint(ctx context.Context) (oauth2.Endpoint, error) {
 			// go-oidc wraps the read error with %v: restore the sentinel.
 			err = errResponseTooLarge
 		}
-		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: cleanError{err}}
+		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: s.clean(err, 300)}
 	}
 	var meta struct {
 		DeviceAuthURL string `json:"device_authorization_endpoint"`
@@ -42,7 +42,7 @@ func (s *Source) endpoint(ctx context.Context) (oauth2.Endpoint, error) {
 		RevokeURL     string `json:"revocation_endpoint"`
 	}
 	if err := p.Claims(&meta); err != nil {
-		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: cleanError{err}}
+		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: s.clean(err, 300)}
 	}
 	if meta.DeviceAuthURL == "" {
 		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: errors.New("no device_authorization_endpoint: the issuer does not support the device authorization grant (RFC 8628 §4)")}
@@ -51,10 +51,10 @@ func (s *Source) endpoint(ctx context.Context) (oauth2.Endpoint, error) {
 		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: errors.New("no token_endpoint")}
 	}
 	if err := checkURL("device_authorization_endpoint", meta.DeviceAuthURL); err != nil {
-		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: err}
+		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: s.remote(err)}
 	}
 	if err := checkURL("token_endpoint", meta.TokenURL); err != nil {
-		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: err}
+		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: s.remote(err)}
 	}
 	found := oauth2.Endpoint{
 		DeviceAuthURL: meta.DeviceAuthURL,
@@ -65,6 +65,7 @@ func (s *Source) endpoint(ctx context.Context) (oauth2.Endpoint, error) {
 	s.ep = &found
 	s.revokeURL = meta.RevokeURL
 	s.mu.Unlock()
-	s.log.Debug("deviceflow: discovered endpoints", "issuer", s.issuer, "device_authorization_endpoint", found.DeviceAuthURL, "token_endpoint", found.TokenURL, "revocation_endpoint", sanitizeURL(meta.RevokeURL))
+	s.log.Debug("deviceflow: discovered endpoints", "issuer", s.issuer, "device_authorization_endpoint", s.scrubText(found.DeviceAuthURL),
+		"token_endpoint", s.scrubText(found.TokenURL), "revocation_endpoint", s.scrubText(sanitizeURL(meta.RevokeURL)))
 	return found, nil
 }

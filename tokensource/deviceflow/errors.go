@@ -58,7 +58,11 @@ func (e *ConfigError) Error() string {
 // §6). It carries the RFC error fields, like [oauth2.RetrieveError], and
 // matches [ErrAccessDenied] and [ErrExpiredToken] with [errors.Is].
 //
-// Its message never includes the response body.
+// Its message never includes the response body. When the [Source] builds
+// it, every field the server wrote (ErrorCode, ErrorDescription, ErrorURI,
+// and those of Err) has the secrets the Source holds replaced by
+// "[REDACTED]": an identity provider may echo the refresh token, the device
+// code or the client secret it was sent.
 type TokenError struct {
 	// Grant is "device_code" or "refresh_token", or "device_authorization"
 	// for an error response to the device authorization request (RFC 8628
@@ -74,7 +78,8 @@ type TokenError struct {
 	// ErrorURI is the "error_uri" field.
 	ErrorURI string
 	// Err is the underlying error: an [*oauth2.RetrieveError] for a server
-	// response, or the last transient error before a local expiry.
+	// response (a scrubbed copy, whose Response holds the status only), or
+	// the last transient error before a local expiry.
 	Err error
 }
 

@@ -59,7 +59,7 @@ func FuzzParseTokenResponse(f *testing.F) {
 					re = nil
 				}
 				_ = transient(err, re)
-				msg := tokenRequestError("device_code", err).Error()
+				msg := src.tokenRequestError("device_code", err).Error()
 				if len(body) > 16 && strings.Contains(msg, string(body)) {
 					t.Fatalf("message quotes the body: %q", msg)
 				}

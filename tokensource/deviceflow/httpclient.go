@@ -126,11 +126,3 @@ func (b *limitedBody) Close() error {
 	}
 	return err
 }
-
-// cleanError wraps an error from a library that may quote a response body
-// (go-oidc does, for a failed discovery): its message is stripped of control
-// characters and truncated.
-type cleanError struct{ err error }
-
-func (e cleanError) Error() string { return sanitize(e.err.Error(), 300) }
-func (e cleanError) Unwrap() error { return e.err }

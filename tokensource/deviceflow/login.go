@@ -48,6 +48,7 @@ func (s *Source) login(ctx context.Context, forced bool, reason string) (*Tokens
 	// What the store holds now, to tell when saving whether another
 	// process saved tokens meanwhile.
 	before, _, _ := s.store.Load(ctx, s.key)
+	s.holdTokens(before)
 	s.log.Info("deviceflow: starting a device login", "issuer", s.issuer, "reason", reason)
 	t, err := s.deviceLogin(ctx)
 	if err != nil {
@@ -70,6 +71,7 @@ func (s *Source) saveLogin(ctx context.Context, t, before *Tokens) error {
 	}
 	defer s.unlockStore(unlock)
 	if stored, ok, err := s.store.Load(sctx, s.key); err == nil && ok && !sameTokens(stored, before) {
+		s.holdTokens(stored)
 		s.log.Info("deviceflow: replacing the tokens another process saved during the login", "issuer", s.issuer, "replaced", stored)
 	}
 	return s.save(sctx, t)

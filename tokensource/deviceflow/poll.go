@@ -11,6 +11,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/awsoidc/awsoidc/internal/redact"
 )
 
 // deviceCodeGrant is the grant type of the device access token request
@@ -44,8 +46,9 @@ func (s *Source) deviceLogin(ctx context.Context) (*Tokens, error) {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
-		return nil, tokenRequestError("device_authorization", err)
+		return nil, s.tokenRequestError("device_authorization", err)
 	}
+	s.hold(da.DeviceCode)
 	p, expiry, interval, err := s.checkDeviceAuth(da, start)
 	if err != nil {
 		return nil, err
@@ -146,10 +149,14 @@ func (s *Source) checkDeviceAuth(da *oauth2.DeviceAuthResponse, start time.Time)
 	if da.VerificationURI == "" {
 		return Prompt{}, time.Time{}, 0, bad("no verification_uri")
 	}
-	if err := checkURL("verification_uri", da.VerificationURI); err != nil {
+	// The URIs are scrubbed like any remote text: one that held the device
+	// code would show it on the terminal. checkURL refuses control
+	// characters.
+	secrets := s.secrets()
+	uri, complete := redact.Scrub(da.VerificationURI, secrets...), redact.Scrub(da.VerificationURIComplete, secrets...)
+	if err := checkURL("verification_uri", uri); err != nil {
 		return Prompt{}, time.Time{}, 0, err
 	}
-	complete := da.VerificationURIComplete
 	if complete != "" {
 		if err := checkURL("verification_uri_complete", complete); err != nil {
 			s.log.Warn("deviceflow: ignoring verification_uri_complete", "err", err)
@@ -171,7 +178,7 @@ func (s *Source) checkDeviceAuth(da *oauth2.DeviceAuthResponse, start time.Time)
 	}
 	expiry := start.Add(lifetime)
 	p := Prompt{
-		VerificationURI:         sanitizeURL(da.VerificationURI),
+		VerificationURI:         sanitizeURL(uri),
 		VerificationURIComplete: sanitizeURL(complete),
 		UserCode:                sanitize(da.UserCode, 64),
 		Expiry:                  expiry,
@@ -229,6 +236,7 @@ func (s *Source) poll(ctx context.Context, cfg *oauth2.Config, deviceCode string
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
+		err = s.remote(err) // for the errors and logs below
 		wait := interval
 		var re *oauth2.RetrieveError
 		if !errors.As(err, &re) {
@@ -256,7 +264,7 @@ func (s *Source) poll(ctx context.Context, cfg *oauth2.Config, deviceCode string
 			lastErr = err
 			s.log.Debug("deviceflow: token endpoint unavailable; retrying", "err", describe(err), "wait", wait)
 		default:
-			return nil, tokenRequestError("device_code", err)
+			return nil, s.tokenRequestError("device_code", err)
 		}
 
 		now := s.clk.Now()

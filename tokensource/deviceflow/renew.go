@@ -229,7 +229,7 @@ func (s *Source) refresh(ctx context.Context, cur *Tokens) (*Tokens, error) {
 	ts := s.oauthConfig(ep).TokenSource(s.httpContext(ctx), &oauth2.Token{RefreshToken: cur.RefreshToken})
 	tok, err := ts.Token()
 	if err != nil {
-		return nil, tokenRequestError("refresh_token", err)
+		return nil, s.tokenRequestError("refresh_token", err)
 	}
 	next, err := s.fromOAuth2(tok, cur)
 	if err != nil {
@@ -240,8 +240,10 @@ func (s *Source) refresh(ctx context.Context, cur *Tokens) (*Tokens, error) {
 	return next, nil
 }
 
-// tokenRequestError converts an error of x/oauth2 to this package's.
-func tokenRequestError(grant string, err error) error {
+// tokenRequestError converts an error of x/oauth2 to this package's, with
+// the Source's secrets scrubbed from what the server wrote ([Source.remote]).
+func (s *Source) tokenRequestError(grant string, err error) error {
+	err = s.remote(err)
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		return newTokenError(grant, re)
@@ -258,6 +260,7 @@ var errNoIDToken = errors.New(`deviceflow: the token response has no "id_token":
 // ID token (OpenID Connect Core §12.2).
 func (s *Source) fromOAuth2(tok *oauth2.Token, prev *Tokens) (*Tokens, error) {
 	idt, _ := tok.Extra("id_token").(string)
+	s.hold(tok.AccessToken, tok.RefreshToken, idt) // even those refused below
 	for _, f := range []struct{ name, value string }{
 		{"access_token", tok.AccessToken}, {"refresh_token", tok.RefreshToken}, {"id_token", idt},
 	} {

@@ -17,11 +17,11 @@ import (
 
 // revocationError is a failed token revocation request (RFC 7009 §2.2.1).
 // [Source.Logout] only logs it, so it is not exported. It never carries the
-// token.
+// token: what the server wrote is scrubbed of the Source's secrets.
 type revocationError struct {
 	Status      int    // HTTP status, 0 when there was no response
 	Code        string // "error" of an RFC 6749 §5.2 error response, if any
-	Description string // "error_description", sanitized
+	Description string // "error_description", scrubbed and sanitized
 	Err         error  // transport error, when there was no response
 }
 
@@ -76,7 +76,7 @@ func (s *Source) revoke(ctx context.Context, t *Tokens) {
 // AuthStyle. A 200 is success whatever the body (RFC 7009 §2.2).
 func (s *Source) revokeToken(ctx context.Context, target, token, hint string) error {
 	if err := checkURL("revocation_endpoint", target); err != nil {
-		return err
+		return s.remote(err) // the URL is the discovery document's
 	}
 	form := url.Values{"token": {token}, "token_type_hint": {hint}}
 	secret := s.secret.Reveal()
@@ -89,7 +89,7 @@ func (s *Source) revokeToken(ctx context.Context, target, token, hint string) er
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
 	if err != nil {
-		return &revocationError{Err: cleanError{err}}
+		return &revocationError{Err: s.clean(err, 300)}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
@@ -105,7 +105,7 @@ func (s *Source) revokeToken(ctx context.Context, target, token, hint string) er
 		if errors.As(err, &ue) {
 			err = ue.Err // drop the URL: url.Error quotes it whole
 		}
-		return &revocationError{Err: cleanError{err}}
+		return &revocationError{Err: s.clean(err, 300)}
 	}
 	defer resp.Body.Close()
 	body, rerr := io.ReadAll(resp.Body) // capped by the guarded client
@@ -119,7 +119,7 @@ func (s *Source) revokeToken(ctx context.Context, target, token, hint string) er
 			Description string `json:"error_description"`
 		}
 		if json.Unmarshal(body, &er) == nil {
-			e.Code, e.Description = sanitize(er.Error, 64), sanitize(er.Description, 300)
+			e.Code, e.Description = sanitize(s.scrubText(er.Error), 64), sanitize(s.scrubText(er.Description), 300)
 		}
 	}
 	return e
