@@ -17,6 +17,10 @@ var (
 	ErrNotSet = errors.New("variable is not set")
 	// ErrTooLarge means the token file is larger than [FileOptions].MaxSize.
 	ErrTooLarge = errors.New("token is too large")
+	// ErrMalformed means the token file holds no token: its token contains
+	// a control character (a NUL, an inner newline, ...), or the file is
+	// UTF-16 text.
+	ErrMalformed = errors.New("not a token")
 	// ErrNoIDToken means the oauth2.Token given to [FromOAuth2] has no
 	// "id_token" extra field.
 	ErrNoIDToken = errors.New(`token response has no "id_token"`)

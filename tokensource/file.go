@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/internal/backoff"
@@ -53,15 +55,18 @@ type FileOptions struct {
 //
 // Every call reads the file again, through any symlink, because the kubelet
 // rotates the token in place (it writes a new "..data" directory and renames
-// a symlink over the old one). Surrounding whitespace is removed, and the
+// a symlink over the old one). A leading UTF-8 byte order mark (written by
+// Notepad and PowerShell) and surrounding whitespace are removed, and the
 // expiry comes from the JWT "exp" claim (zero when the content is not a JWT).
 //
 // A missing or empty file is re-read for up to [FileOptions].RetryFor within
 // ctx; other failures, such as an empty path, a permission error, a path
-// that is not a regular file (a directory, a FIFO) or a file over
-// [FileOptions].MaxSize, are returned at once. Errors are [*Error] values
-// that name the path and never the content; errors.Is(err, os.ErrNotExist)
-// reports a missing file.
+// that is not a regular file (a directory, a FIFO, even one swapped in
+// between the check and the open, which never blocks), a file over
+// [FileOptions].MaxSize, or a token holding a control character (a NUL, an
+// inner newline, ...) or a file in UTF-16 ([ErrMalformed]), are returned at
+// once. Errors are [*Error] values that name the path and never the
+// content; errors.Is(err, os.ErrNotExist) reports a missing file.
 //
 // File is safe for concurrent use.
 func File(path string, optFns ...func(*FileOptions)) Source {
@@ -76,12 +81,13 @@ func File(path string, optFns ...func(*FileOptions)) Source {
 		o.RetryFor = DefaultFileRetryFor
 	}
 	o.Clock = clock.OrReal(o.Clock)
-	return &fileSource{path: path, opts: o}
+	return &fileSource{path: path, opts: o, stat: os.Stat}
 }
 
 type fileSource struct {
 	path string
-	opts FileOptions // normalized by File; read-only
+	opts FileOptions                            // normalized by File; read-only
+	stat func(name string) (fs.FileInfo, error) // os.Stat; tests replace it to swap the path after the check
 }
 
 // Token reads the file, re-reading a missing or empty one as described in
@@ -117,19 +123,28 @@ func (s *fileSource) Token(ctx context.Context) (Token, error) {
 // read reads the file once, through symlinks, with a size limit.
 func (s *fileSource) read() (string, error) {
 	// Refuse a FIFO, a device or a directory before opening it: opening a
-	// FIFO blocks until a writer appears, beyond the reach of ctx.
-	fi, err := os.Stat(s.path)
+	// FIFO blocks until a writer appears, beyond the reach of ctx, and
+	// opening a device may act on it.
+	fi, err := s.stat(s.path)
 	if err != nil {
 		return "", err
 	}
 	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("not a regular file (mode %s)", fi.Mode().Type())
+		return "", notRegular(fi)
 	}
-	f, err := os.Open(s.path)
+	// The path may have been swapped since: open without blocking on a
+	// FIFO (openFlags), then check the file actually opened.
+	f, err := os.OpenFile(s.path, os.O_RDONLY|openFlags, 0)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return "", err
+	}
+	if !fi.Mode().IsRegular() {
+		return "", notRegular(fi)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, s.opts.MaxSize+1))
 	if err != nil {
 		return "", err
@@ -137,9 +152,45 @@ func (s *fileSource) read() (string, error) {
 	if int64(len(b)) > s.opts.MaxSize {
 		return "", fmt.Errorf("%w: the file is larger than %d bytes (FileOptions.MaxSize)", ErrTooLarge, s.opts.MaxSize)
 	}
-	v := trimToken(string(b))
+	return fileToken(b)
+}
+
+func notRegular(fi fs.FileInfo) error {
+	return fmt.Errorf("not a regular file (mode %s)", fi.Mode().Type())
+}
+
+// utf8BOM is the byte order mark that Windows editors (Notepad) and
+// PowerShell (Set-Content -Encoding UTF8, Out-File in PowerShell 5) write
+// at the start of a UTF-8 file.
+const utf8BOM = "\uFEFF"
+
+// fileToken returns the token that the content b of a token file holds,
+// without a leading UTF-8 byte order mark and surrounding whitespace (a
+// trailing newline above all). No token holds a control character (a NUL,
+// an inner newline, ...) or a second byte order mark, and none is UTF-16
+// text: such content is refused with an error wrapping [ErrMalformed] that
+// gives the byte offset, never the content. Sent as is, STS would call the
+// token malformed, which reads as the identity provider's fault.
+func fileToken(b []byte) (string, error) {
+	if len(b) >= 2 && (b[0] == 0xFF && b[1] == 0xFE || b[0] == 0xFE && b[1] == 0xFF) {
+		return "", fmt.Errorf("%w: the file is UTF-16 text (as Windows PowerShell 5's > and Out-File write it); write the token as ASCII or UTF-8", ErrMalformed)
+	}
+	s := string(b)
+	start := 0
+	if strings.HasPrefix(s, utf8BOM) {
+		start = len(utf8BOM)
+	}
+	rest := s[start:]
+	v := strings.TrimLeftFunc(rest, unicode.IsSpace)
+	start += len(rest) - len(v) // the offset of v in b, for the error
+	v = strings.TrimRightFunc(v, unicode.IsSpace)
 	if v == "" {
 		return "", ErrEmpty
+	}
+	for i, r := range v {
+		if unicode.IsControl(r) || r == '\uFEFF' {
+			return "", fmt.Errorf("%w: %U at byte offset %d; the file must hold one token on one line, without control characters", ErrMalformed, r, start+i)
+		}
 	}
 	return v, nil
 }

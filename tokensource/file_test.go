@@ -359,3 +359,83 @@ func testSwap(t *testing.T, gap bool) {
 		t.Fatalf("after the last swap Token() = %v, %v; want the last token", tok, err)
 	}
 }
+
+// TestFileEncoding: what editors and shells put around a token. A leading
+// UTF-8 byte order mark (Notepad, PowerShell) is removed and surrounding
+// whitespace trimmed, as before; a control character inside the token (a
+// NUL, an inner newline, ...) and UTF-16 text are refused with an error
+// that names the path and the offset, never the content. STS would answer
+// such a token as malformed, which reads as the identity provider's fault.
+func TestFileEncoding(t *testing.T) {
+	exp := t0.Add(time.Hour)
+	jwt := jwtExp(exp)
+	const bom = "\xEF\xBB\xBF"
+	tests := []struct {
+		name      string
+		content   string
+		want      string
+		wantExp   time.Time
+		wantErr   error
+		errSubstr []string
+	}{
+		{name: "UTF-8 BOM", content: bom + jwt, want: jwt, wantExp: exp},
+		{name: "UTF-8 BOM and CRLF", content: bom + jwt + "\r\n", want: jwt, wantExp: exp},
+		{name: "UTF-8 BOM, spaces and newline", content: bom + "  opaque-token\n", want: "opaque-token"},
+		{name: "trailing newline trimmed", content: "opaque-token\n", want: "opaque-token"},
+		{name: "only a BOM", content: bom + "\n", wantErr: tokensource.ErrEmpty},
+		{name: "NUL inside", content: "secret-part\x00other-part\n", wantErr: tokensource.ErrMalformed, errSubstr: []string{"U+0000", "byte offset 11"}},
+		{name: "NUL at the end", content: "secret-part\x00", wantErr: tokensource.ErrMalformed, errSubstr: []string{"U+0000", "byte offset 11"}},
+		{name: "inner newline", content: "secret-part\nother-part\n", wantErr: tokensource.ErrMalformed, errSubstr: []string{"U+000A", "byte offset 11", "one line"}},
+		{name: "inner CR", content: "secret-part\rother-part", wantErr: tokensource.ErrMalformed, errSubstr: []string{"U+000D"}},
+		{name: "inner tab", content: "secret-part\tother-part", wantErr: tokensource.ErrMalformed, errSubstr: []string{"U+0009"}},
+		{name: "escape sequence", content: "\x1b[31msecret-part", wantErr: tokensource.ErrMalformed, errSubstr: []string{"U+001B", "byte offset 0"}},
+		{name: "DEL", content: "secret-part\x7f", wantErr: tokensource.ErrMalformed, errSubstr: []string{"U+007F"}},
+		{name: "C1 control", content: "secret-part\u0085other-part", wantErr: tokensource.ErrMalformed, errSubstr: []string{"U+0085"}},
+		{name: "offset counts the BOM and leading space", content: bom + " secret-part\x01", wantErr: tokensource.ErrMalformed, errSubstr: []string{"U+0001", "byte offset 15"}},
+		{name: "second BOM", content: bom + bom + "secret-part", wantErr: tokensource.ErrMalformed, errSubstr: []string{"U+FEFF", "byte offset 3"}},
+		{name: "UTF-16LE", content: "\xFF\xFEs\x00e\x00c\x00r\x00e\x00t\x00-\x00p\x00a\x00r\x00t\x00\r\x00\n\x00", wantErr: tokensource.ErrMalformed, errSubstr: []string{"UTF-16"}},
+		{name: "UTF-16BE", content: "\xFE\xFF\x00s\x00e\x00c\x00r\x00e\x00t\x00-\x00p\x00a\x00r\x00t", wantErr: tokensource.ErrMalformed, errSubstr: []string{"UTF-16"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := tempPath(t, "token")
+			writeFile(t, path, tt.content)
+			fake := clock.NewFake(t0)
+			src := tokensource.File(path, func(o *tokensource.FileOptions) { o.Clock = fake; o.RetryFor = -1 })
+			tok, err := tokenNoWait(t, src, fake)
+			if tt.wantErr != nil {
+				checkFileErr(t, err, path, tt.wantErr)
+				for _, s := range tt.errSubstr {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q does not contain %q", err, s)
+					}
+				}
+				for _, s := range []string{"secret", "other", "s\x00e"} {
+					if strings.Contains(err.Error(), s) {
+						t.Errorf("error %q holds the content", err)
+					}
+				}
+				if errors.Is(tt.wantErr, tokensource.ErrMalformed) && errors.Is(err, tokensource.ErrEmpty) {
+					t.Errorf("error %v is also ErrEmpty", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Token() error = %v", err)
+			}
+			if tok.Value != tt.want || !tok.Expiry.Equal(tt.wantExp) {
+				t.Fatalf("Token() = %q, %v; want %q, %v", tok.Value, tok.Expiry, tt.want, tt.wantExp)
+			}
+		})
+	}
+}
+
+// TestFileMalformedNotRetried: a malformed file is refused at once, not
+// re-read for RetryFor as a missing or empty one is.
+func TestFileMalformedNotRetried(t *testing.T) {
+	path := tempPath(t, "token")
+	writeFile(t, path, "first\nsecond\n")
+	fake := clock.NewFake(t0)
+	_, err := tokenNoWait(t, tokensource.File(path, func(o *tokensource.FileOptions) { o.Clock = fake }), fake)
+	checkFileErr(t, err, path, tokensource.ErrMalformed)
+}
