@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/awsoidc/awsoidc/internal/tokenid"
 )
 
 // Exit statuses of the command.
@@ -44,9 +46,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		stdin:   stdin,
 		stdout:  stdout,
 		stderr:  stderr,
-		getenv:  getenv,
 		now:     time.Now,
 		secrets: &scrubber{},
+	}
+	// A token pasted where a name or a path belongs (--token-env "$TOKEN",
+	// AWS_WEB_IDENTITY_TOKEN_FILE="$TOKEN") is a secret all the same: it
+	// must never be printed back, in any message.
+	for _, arg := range args {
+		if name, value, ok := strings.Cut(arg, "="); ok && strings.HasPrefix(name, "-") {
+			arg = value
+		}
+		a.secrets.add(tokenid.Find(arg)...)
+	}
+	a.getenv = func(name string) string {
+		v := getenv(name)
+		a.secrets.add(tokenid.Find(v)...)
+		return v
 	}
 	a.log = a.newLogger()
 	root := a.rootCommand()

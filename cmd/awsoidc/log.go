@@ -98,3 +98,12 @@ func (h *scrubHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 func (h *scrubHandler) WithGroup(name string) slog.Handler {
 	return &scrubHandler{Handler: h.Handler.WithGroup(name), s: h.s}
 }
+
+// debugLog is the run's logger with --verbose, else a logger that
+// discards: for libraries whose records repeat what the command reports.
+func (a *app) debugLog() *slog.Logger {
+	if a.verbose {
+		return a.log
+	}
+	return slog.New(slog.DiscardHandler)
+}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -183,32 +185,80 @@ func TestLoginDenied(t *testing.T) {
 	}
 }
 
-// TestCredentialProcessAllowPrompt starts a device login from
-// credential-process itself. The process has no controlling terminal, so
-// the prompt goes to stderr.
-func TestCredentialProcessAllowPrompt(t *testing.T) {
+// TestCredentialProcessAllowPromptWithoutTerminal runs credential-process
+// --allow-prompt without a controlling terminal, as a daemon or CI runs
+// the AWS CLI: nobody can see a prompt, so it fails at once with the login
+// to run, without starting a device authorization.
+func TestCredentialProcessAllowPromptWithoutTerminal(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("needs setsid to run without a controlling terminal")
 	}
 	f, role := newDeviceFixture(t)
+	p := f.startDetached(f.env(), f.deviceArgs("credential-process", "--role-arn", role, "--endpoint-url", f.srv.URL(), "--allow-prompt")...)
+	if exit := p.wait(); exit != exitError || !strings.Contains(p.errText(), `run "awsoidc login --issuer `) {
+		t.Fatalf("exit %d, want 1 and the login to run\n%s", exit, p.errText())
+	}
+	if n := f.srv.Calls(ststest.ActionDeviceAuthorization); n != 0 {
+		t.Errorf("device authorizations = %d, want 0", n)
+	}
+}
+
+// TestCredentialProcessAllowPromptOnTerminal starts a device login from
+// credential-process on a terminal (util-linux script(1) gives it one),
+// as when the AWS CLI runs it in a person's shell while capturing its
+// stderr: the prompt goes to /dev/tty, at once.
+func TestCredentialProcessAllowPromptOnTerminal(t *testing.T) {
+	script, err := exec.LookPath("script")
+	if err != nil || runtime.GOOS != "linux" {
+		t.Skip("needs util-linux script(1) for a terminal")
+	}
+	f, role := newDeviceFixture(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	release := f.srv.Hold(ststest.ActionToken)
-	defer release()
-	p := f.startDetached(f.env(), f.deviceArgs("credential-process", "--role-arn", role, "--endpoint-url", f.srv.URL(), "--allow-prompt")...)
-	code, err := p.userCode(ctx)
+	args := f.deviceArgs("credential-process", "--role-arn", role, "--endpoint-url", f.srv.URL(), "--allow-prompt")
+	line := shQuote(bin)
+	for _, a := range args {
+		line += " " + shQuote(a)
+	}
+	line += " 2>/dev/null" // the AWS CLI captures stderr: the prompt must not need it
+	cmd := exec.CommandContext(ctx, script, "-qfec", line, "/dev/null")
+	cmd.Env = f.env()
+	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	var code string
+	for code == "" && sc.Scan() {
+		if strings.Contains(sc.Text(), "and enter the code:") {
+			for code == "" && sc.Scan() {
+				code = strings.TrimSpace(sc.Text())
+			}
+		}
+	}
+	if code == "" {
+		_ = cmd.Wait()
+		t.Fatal("no user code on the terminal")
 	}
 	if err := f.srv.Approve(code, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	release()
-	out, err := readAll(p)
-	if exit := p.wait(); exit != 0 || err != nil {
-		t.Fatalf("exit %d, %v\n%s", exit, err, p.errText())
+	var rest strings.Builder
+	for sc.Scan() {
+		rest.WriteString(sc.Text() + "\n")
 	}
-	processJSON(t, out)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("credential-process on a terminal: %v\n%s", err, rest.String())
+	}
+	text := strings.ReplaceAll(rest.String(), "\r", "")
+	i, j := strings.Index(text, "{"), strings.LastIndex(text, "}")
+	if i < 0 || j < i {
+		t.Fatalf("no credentials JSON on the terminal:\n%s", text)
+	}
+	processJSON(t, text[i:j+1])
 	// The login is stored: the next call needs no prompt.
 	f.mustRun(f.env(), f.deviceArgs("credential-process", "--role-arn", role, "--endpoint-url", f.srv.URL(), "--no-cache")...)
 	if n := f.srv.Calls(ststest.ActionDeviceAuthorization); n != 1 {

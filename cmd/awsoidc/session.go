@@ -68,7 +68,9 @@ func (a *app) newSession(ctx context.Context, cfg *credConfig) (*session, error)
 	})
 	p, err := provider.New(client, cfg.roleARN, pinned, func(o *provider.Options) {
 		*o = opts
-		o.Logger = a.log
+		// The command reports the outcome itself, once: the provider's
+		// records (a Warn repeating the final error) only with --verbose.
+		o.Logger = a.debugLog()
 	})
 	if err != nil {
 		s.close()
@@ -94,10 +96,15 @@ func (a *app) tokenSource(cfg *credConfig, s *session) (tokensource.Source, erro
 		a.secrets.add(cfg.tokenValue)
 		return tokensource.Static(cfg.tokenValue), nil
 	case sourceDevice:
+		// The prompt goes to the terminal: the AWS CLI captures the stderr
+		// of a credential_process and shows it only after the process ends.
+		// Without a terminal nobody can act on a prompt, so the command
+		// fails at once with the login to run.
 		var prompt io.Writer = a.stderr
+		interactive := false
 		if cfg.prompt {
 			if tty := openTTY(); tty != nil {
-				prompt = tty
+				prompt, interactive = tty, true
 				s.close = func() { _ = tty.Close() }
 			}
 		}
@@ -105,7 +112,7 @@ func (a *app) tokenSource(cfg *credConfig, s *session) (tokensource.Source, erro
 		if cfg.cacheDirGiven {
 			hintDir = cfg.cacheDir
 		}
-		return a.deviceSource(cfg.device, cfg.cacheDir, hintDir, cfg.prompt, prompt)
+		return a.deviceSource(cfg.device, cfg.cacheDir, hintDir, interactive, prompt)
 	default:
 		return tokensource.File(cfg.tokenPath), nil
 	}

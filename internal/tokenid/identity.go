@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"regexp"
 	"strings"
 )
 
@@ -76,4 +77,21 @@ func identityOf(token string) ([]byte, bool) {
 		return nil, false
 	}
 	return b, true
+}
+
+// jwtLike finds a JWS or JWE in compact form: a base64url JSON header
+// ("eyJ" is `{"`) followed by a dot and the other parts.
+var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_.-]*`)
+
+// Find returns the tokens in s, a value given where a name or a path
+// belongs: every JWT it holds, and s itself when it is 80 or more
+// characters without whitespace or a path separator (an opaque OAuth 2.0
+// access token; the names AWS accepts are at most 64 characters). A value
+// pasted by mistake is then never printed back.
+func Find(s string) []string {
+	found := jwtLike.FindAllString(s, -1)
+	if len(s) >= 80 && !strings.ContainsAny(s, " \t\r\n/\\") {
+		found = append(found, s)
+	}
+	return found
 }

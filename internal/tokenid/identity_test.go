@@ -71,3 +71,30 @@ func TestOf(t *testing.T) {
 		}
 	}
 }
+
+func TestFind(t *testing.T) {
+	tok := jwt(map[string]any{"iss": "https://idp", "sub": "x"})
+	if got := Find("file://" + tok); len(got) != 1 || got[0] != tok {
+		t.Errorf("Find(file://<JWT>) = %q, want the JWT", got)
+	}
+	tokens := []string{
+		jwt(map[string]any{"iss": "https://idp", "sub": "x"}),
+		"Bearer " + jwt(map[string]any{"sub": "x"}),
+		strings.Repeat("A1b2_", 20), // an opaque access token
+	}
+	for _, s := range tokens {
+		if len(Find(s)) == 0 {
+			t.Errorf("Find(%.20q...) found nothing", s)
+		}
+	}
+	names := []string{
+		"", "us-east-1", "arn:aws:iam::123456789012:role/ci", "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+		"system:serviceaccount:ci:deployer", strings.Repeat("n", 64), "https://idp.example.com/realms/dev",
+		"/" + strings.Repeat("long/path", 20),
+	}
+	for _, s := range names {
+		if got := Find(s); len(got) > 0 {
+			t.Errorf("Find(%q) = %q", s, got)
+		}
+	}
+}
