@@ -41,8 +41,9 @@ type Metadata struct {
 	// session token size that the session token uses.
 	SessionTokenUtilization int32
 	// Expires is when the credentials expire, on the local clock
-	// (Options.Clock): STSExpiration less ClockSkew. It equals the Expires
-	// of the credentials returned with it.
+	// (Options.Clock): STSExpiration less ClockSkew, and never later than
+	// the requested duration after the answer arrived when ClockSkew is not
+	// zero. It equals the Expires of the credentials returned with it.
 	Expires time.Time
 	// STSExpiration is the Expiration STS returned, on STS's clock.
 	STSExpiration time.Time
@@ -55,8 +56,10 @@ type Metadata struct {
 	// size. It is zero when nothing was corrected: the difference is under
 	// [MinClockSkew], ServerTime is unknown, Options.DisableClockSkewCorrection
 	// is set, or the answer's stated lifetime (STSExpiration − ServerTime) is
-	// outside (0, [MaxAnswerLifetime]], so that its Date is not STS's clock
-	// (a warning is then logged, and Expires equals STSExpiration).
+	// not the session asked for (longer than the requested duration plus a
+	// minute, or shorter than 15 minutes less a minute), so that its Date is
+	// not STS's clock (a warning is then logged, and Expires equals
+	// STSExpiration).
 	ClockSkew time.Duration
 
 	// RoleSessionName is the session name that was sent: the configured one

@@ -116,13 +116,20 @@ type Options struct {
 	// Clock.Now() by [MinClockSkew] or more, the returned Expires is moved
 	// by the whole difference onto the local clock, so that caches deciding
 	// with the local clock neither serve expired credentials (local clock
-	// behind) nor refresh too early (local clock ahead). The answer judges
-	// its own Date: only when the lifetime it states (Expiration − Date) is
-	// a session duration STS grants, in (0, [MaxAnswerLifetime]], is the
-	// Date taken for STS's clock; otherwise (a proxy's or a cached answer's
-	// Date) Expires is left as STS sent it and a warning logged. The SDK
-	// corrects its request signatures for skew the same way; see
-	// [Metadata.ClockSkew].
+	// behind) nor refresh too early (local clock ahead).
+	//
+	// The answer judges its own Date. STS grants exactly the requested
+	// Duration (one hour when 0), so the lifetime an answer states
+	// (Expiration − Date) must be that duration: at most one minute longer
+	// (rounding), or shorter down to 15 minutes (a server that caps the
+	// session). Only then is the Date taken for STS's clock. Any other
+	// lifetime means the Date is another clock's (a proxy's, or a cached
+	// answer's): Expires is left as STS sent it, and a warning saying why is
+	// logged, once per Provider (at debug level afterwards). A corrected
+	// Expires is never later than the requested duration after the answer
+	// arrived, so the correction never makes credentials outlive what STS
+	// can have granted. The SDK corrects its request signatures for skew the
+	// same way; see [Metadata.ClockSkew].
 	DisableClockSkewCorrection bool
 
 	// Logger receives one record per attempt, retry delay and failure, with

@@ -80,7 +80,8 @@ type Provider struct {
 	clock    clock.Clock
 	log      *slog.Logger
 
-	last atomic.Pointer[Metadata] // metadata of the latest successful Retrieve
+	last       atomic.Pointer[Metadata] // metadata of the latest successful Retrieve
+	skewWarned atomic.Bool              // a skew left uncorrected has been logged at Warn
 }
 
 // New returns a Provider that assumes roleARN with tokens from src through
@@ -182,10 +183,10 @@ func (p *Provider) LastMetadata() (Metadata, bool) {
 // Expires is on the local clock (Options.Clock): the Expiration STS
 // returned, less the clock skew measured from the Date header of its answer
 // when the local clock is off by [MinClockSkew] or more and the answer's
-// stated lifetime (Expiration − Date) is at most [MaxAnswerLifetime] (see
-// [Options.DisableClockSkewCorrection] and [Metadata.ClockSkew]). A cache
-// that compares it with the local clock then refreshes on time even when
-// that clock is wrong, by minutes or by days.
+// stated lifetime (Expiration − Date) is the session duration requested
+// (see [Options.DisableClockSkewCorrection] and [Metadata.ClockSkew]). A
+// cache that compares it with the local clock then refreshes on time even
+// when that clock is wrong, by minutes or by days.
 //
 // Transient failures (IDPCommunicationError, an InvalidIdentityToken whose
 // message starts "Couldn't retrieve verification key", throttling, 5xx,
@@ -236,7 +237,7 @@ func (r *retrieval) run(ctx context.Context) (aws.Credentials, Metadata, error) 
 			if err != nil {
 				return r.fail(ClassPermanent, "", err)
 			}
-			p.correctSkew(ctx, &creds, &md, out.ResultMetadata, p.clock.Now())
+			p.correctSkew(ctx, &creds, &md, out.ResultMetadata, p.clock.Now(), requestedDuration(in.DurationSeconds))
 			md.RoleSessionName = aws.ToString(in.RoleSessionName)
 			md.Attempts = r.attempts
 			md.TokenRefreshed = r.refreshed

@@ -2,11 +2,13 @@ package provider_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/awsoidc/awsoidc/clock"
@@ -121,6 +123,10 @@ func TestClockSkewImplausibleDate(t *testing.T) {
 		date   time.Duration // the rewritten Date minus the local clock
 	}{
 		{name: "cached answer dated two days ago", offset: 0, date: -48 * time.Hour},
+		// The stated lifetime, 3 hours, fits within 12 hours but is not the
+		// 1-hour session asked for.
+		{name: "proxy clock 2 hours behind", offset: 0, date: -2 * time.Hour},
+		{name: "STS 30 hours ahead, proxy clock 28 hours ahead", offset: 30 * time.Hour, date: 28 * time.Hour},
 		{name: "proxy clock after the expiration", offset: 0, date: 2 * time.Hour},
 		{name: "STS 30 hours ahead, proxy clock an hour behind", offset: 30 * time.Hour, date: -time.Hour},
 	}
@@ -174,4 +180,71 @@ func TestClockSkewWithoutDateHeader(t *testing.T) {
 	if !md.ServerTime.IsZero() || md.ClockSkew != 0 || !creds.Expires.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("ServerTime %s, ClockSkew %s, Expires %s", md.ServerTime, md.ClockSkew, creds.Expires)
 	}
+}
+
+// TestClockSkewProxyDateBehind reproduces issue 8 item 11: STS's clock and
+// the local clock agree, and a proxy in between stamps its own Date, 2 hours
+// behind. The answer then states a lifetime (Expiration − Date) 2 hours
+// longer than the session asked for, which STS never grants: the Date is
+// not STS's clock, and correcting by it handed out credentials for almost
+// 2 hours after they had expired. The credentials must be handed out only
+// while STS accepts them, and the warning comes once per provider.
+func TestClockSkewProxyDateBehind(t *testing.T) {
+	for _, duration := range []time.Duration{0, 2 * time.Hour} {
+		t.Run(fmt.Sprintf("Duration %s", duration), func(t *testing.T) {
+			clk := clock.NewFake(t0)
+			s := newStack(t, ststest.Role{MaxSessionDuration: 12 * time.Hour}, func(o *ststest.Options) { o.Now = clk.Now })
+			client := provider.NewSTSClient(s.srv.Config(nil), func(o *sts.Options) {
+				o.HTTPClient = dateRewriter{inner: s.rec, date: t0.Add(-2 * time.Hour)}
+			})
+			var logs logBuffer
+			p, err := provider.New(client, s.role, tokensource.Static(s.token), noWait,
+				func(o *provider.Options) { o.Clock = clk; o.Logger = logs.logger(); o.Duration = duration })
+			if err != nil {
+				t.Fatal(err)
+			}
+			creds, md, err := p.RetrieveWithMetadata(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			session := max(duration, time.Hour)
+			realExpiry := t0.Add(session) // STS's clock is the local one
+			if md.ClockSkew != 0 || creds.Expires.After(realExpiry) {
+				t.Fatalf("ClockSkew %s, Expires %s: handed out %s past the real expiry %s",
+					md.ClockSkew, creds.Expires, creds.Expires.Sub(realExpiry), realExpiry)
+			}
+			// STS accepts the credentials until the Expires handed out.
+			clk.Set(creds.Expires.Add(-time.Second))
+			if err := callerIdentity(t, s, creds); err != nil {
+				t.Fatalf("STS refused the credentials 1 s before the Expires handed out (%s): %v", creds.Expires, err)
+			}
+
+			// A second answer with the same proxy: the cause has not
+			// changed, the warning is not repeated.
+			clk.Set(t0)
+			if _, err := p.Retrieve(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			out := logs.String()
+			if n := strings.Count(out, "level=WARN"); n != 1 {
+				t.Errorf("%d warnings, want 1:\n%s", n, out)
+			}
+			if !strings.Contains(out, "left uncorrected") || !strings.Contains(out, "longer than the requested duration") ||
+				!strings.Contains(out, "requested_duration="+session.String()) {
+				t.Errorf("the warning does not say why:\n%s", out)
+			}
+			if strings.Contains(out, s.token) || strings.Contains(out, creds.SecretAccessKey) || strings.Contains(out, creds.SessionToken) {
+				t.Errorf("log holds a secret:\n%s", out)
+			}
+		})
+	}
+}
+
+// callerIdentity asks ststest, on its own clock, whether it accepts creds.
+func callerIdentity(t *testing.T, s *stack, creds aws.Credentials) error {
+	t.Helper()
+	client := sts.NewFromConfig(s.srv.Config(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return creds, nil })),
+		func(o *sts.Options) { o.Retryer = aws.NopRetryer{} })
+	_, err := client.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	return err
 }
