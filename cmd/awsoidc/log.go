@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 
 	"github.com/awsoidc/awsoidc/internal/redact"
@@ -63,16 +62,13 @@ func (s *scrubber) add(values ...string) {
 	}
 }
 
-// scrub replaces every registered secret in text with [redact.Placeholder].
+// scrub replaces every registered secret in text with [redact.Placeholder],
+// in the forms a remote server or a formatter quotes it (see
+// [redact.Scrub]).
 func (s *scrubber) scrub(text string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, v := range s.secrets {
-		if strings.Contains(text, v) {
-			text = strings.ReplaceAll(text, v, redact.Placeholder)
-		}
-	}
-	return text
+	return redact.Scrub(text, s.secrets...)
 }
 
 // scrubHandler scrubs the message of each record; attributes are scrubbed
