@@ -32,6 +32,7 @@ import (
 	"github.com/awsoidc/awsoidc/internal/backoff"
 	"github.com/awsoidc/awsoidc/internal/redact"
 	"github.com/awsoidc/awsoidc/internal/securefile"
+	"github.com/awsoidc/awsoidc/internal/tokenid"
 	"github.com/awsoidc/awsoidc/provider"
 	"github.com/awsoidc/awsoidc/ststest"
 	"github.com/awsoidc/awsoidc/tokensource"
@@ -207,6 +208,17 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	add(tokensource.FileOptions{Clock: clk}, "tokensource.FileOptions")
 	add(tokensource.OAuth2Options{UseAccessToken: true}, "tokensource.OAuth2Options")
 	add(tokensource.ReuseOptions{Clock: clk}, "tokensource.ReuseOptions")
+	pinned := tokenid.PinTo(tokensource.Static(plantedToken+"x"), tok)
+	add(pinned, "tokenid.Pinned")
+	if _, err := pinned.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = pinned.Token(ctx) // a token of another identity (opaque: another value)
+	var mismatch *tokenid.MismatchError
+	if !errors.As(err, &mismatch) {
+		t.Fatalf("tokenid.Pinned with another token: %v", err)
+	}
+	add(err, "tokenid.MismatchError")
 
 	// provider, with an STS that answers planted credentials, or echoes the
 	// token in an error (a misbehaving STS-compatible server).

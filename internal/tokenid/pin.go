@@ -92,6 +92,10 @@ func (p *Pinned) read(ctx context.Context) (tokensource.Token, error) {
 // String describes the source without any token.
 func (p *Pinned) String() string { return fmt.Sprintf("tokenid.Pin(%v)", p.src) }
 
+// Format prints String in every verb, %#v included, so that no verb
+// reaches the token a Pinned may hold.
+func (p *Pinned) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, p.String()) }
+
 // MismatchError is a token of another identity than the one its source
 // was pinned to. It names the source, never a token or a claim.
 type MismatchError struct {
