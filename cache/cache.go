@@ -22,10 +22,15 @@
 //     the failure backoff never steps over the last moments before E
 //     (10 s, less for short-lived credentials), so that a provider back
 //     shortly before E is tried before E;
+//   - after E, with a refresh that started before E still in flight: a
+//     caller waits for it at most MaxWait too, and then gets an error
+//     matching [ErrRefreshInFlight], as does a caller whose wait began
+//     before E and outlived it;
 //   - after E, with the provider failing: Retrieve returns a
 //     [*RefreshError], and the provider is called at most once per backoff
-//     step whatever the number of callers; a caller that leaves through its
-//     ctx gets the ctx error.
+//     step whatever the number of callers; a refresh that starts after E
+//     (like one on a cold start) is waited for until it ends, and a caller
+//     that leaves through its ctx gets the ctx error.
 //
 // The SDK wraps every provider given to config.WithCredentialsProvider in an
 // aws.CredentialsCache that calls it only once the Expires it returned has
@@ -102,6 +107,8 @@ type inner struct {
 
 	mu           sync.Mutex     // guards the fields below and every write to Cache.cur
 	inflight     string         // singleflight key of the refresh in flight; "" when none
+	inflightAt   time.Time      // when the refresh in flight started
+	inflightWarm bool           // the refresh in flight started while valid credentials were cached: callers wait for it at most MaxWait
 	gaveUpWarned string         // key of the last refresh a caller gave up waiting for, served the cached credentials, and warned of
 	seq          uint64         // numbers refreshes, to make their singleflight keys
 	failures     int            // consecutive failed attempts
@@ -164,13 +171,17 @@ func (c *Cache) clock() clock.Clock { return clock.OrReal(c.clk) }
 //
 // While the credentials are fresh, Retrieve is one atomic load and one time
 // comparison. It blocks only when the cache has no valid credentials or they
-// are in the mandatory window. In the mandatory window it waits for the
-// refresh at most [Options.MaxWait], or until ctx is done if that comes
-// first, and then returns the cached credentials, still valid (the refresh
-// goes on for the others). Without valid credentials it waits until the
-// refresh ends or ctx is done, and then returns ctx's error. It returns a
-// [*RefreshError] when no valid credentials can be had, and [ErrClosed]
-// after [Cache.Close].
+// are in the mandatory window, and then waits for the refresh in flight
+// (starting one if none is). For a refresh that started while valid
+// credentials were cached it waits at most [Options.MaxWait], or until ctx
+// is done if that comes first, and then returns the cached credentials if
+// they are still valid, else an error matching [ErrRefreshInFlight]; the
+// refresh goes on for the others. For a refresh that started without valid
+// credentials (a cold start, after [Cache.Invalidate] or after the expiry)
+// it waits until the refresh ends or ctx is done. A caller whose ctx ends
+// first gets the cached credentials if they are still valid, else ctx's
+// error. It returns a [*RefreshError] when no valid credentials can be had,
+// and [ErrClosed] after [Cache.Close].
 func (c *Cache) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	if e := c.cur.Load(); e != nil {
 		var now time.Time
@@ -212,18 +223,22 @@ func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
 		return aws.Credentials{}, c.failureLocked(e)
 	}
 	ch := c.startLocked(ctx)
-	// In the mandatory window the caller waits at most MaxWait (the slow
-	// path: a timer per waiting caller), so that a slow or hanging refresh
-	// never holds it, whatever its ctx, while valid credentials are cached.
+	key := in.inflight
+	// A refresh that started while valid credentials were cached is waited
+	// for at most MaxWait (the slow path: a timer per waiting caller),
+	// whatever the caller's ctx, so that a slow or hanging refresh holds no
+	// caller while they are valid, nor after they expire under it. A refresh
+	// started without them (a cold start) is waited for until it ends or
+	// ctx is done.
 	var maxWait <-chan time.Time
-	if e.valid(now) {
+	if key != "" && in.inflightWarm {
 		if in.opts.MaxWait < 0 { // NoWait
-			creds, warn := c.keepServingLocked(now, e)
+			creds, warn, err := c.stopWaitingLocked(now, e)
 			in.mu.Unlock()
 			if warn {
 				c.warnServed(nil, e)
 			}
-			return creds, nil
+			return creds, err
 		}
 		t := c.clock().NewTimer(in.opts.MaxWait)
 		defer t.Stop()
@@ -248,23 +263,22 @@ wait:
 			return creds, err
 		case <-maxWait:
 			in.mu.Lock()
-			now := c.now()
-			cur := c.cur.Load()
-			if !cur.valid(now) {
-				// They expired meanwhile: wait on, as without valid
-				// credentials.
+			if in.inflight != key {
+				// The refresh has just ended: its result is on its way.
 				in.mu.Unlock()
 				maxWait = nil
 				continue
 			}
-			creds, warn := c.keepServingLocked(now, cur)
+			now := c.now()
+			cur := c.cur.Load()
+			creds, warn, err := c.stopWaitingLocked(now, cur)
 			in.mu.Unlock()
 			if warn {
 				c.warnServed(nil, cur)
 			}
 			in.waiting.Add(-1)
 			in.changed()
-			return creds, nil
+			return creds, err
 		}
 	}
 	in.mu.Lock()
@@ -305,6 +319,41 @@ func (c *Cache) gaveUp(ctx context.Context) (aws.Credentials, error) {
 		c.warnServed(ctx.Err(), cur)
 	}
 	return creds, nil
+}
+
+// stopWaitingLocked is what a caller gets when it stops waiting for the
+// refresh in flight, one that started while valid credentials were cached,
+// because [Options.MaxWait] passed (at once with [NoWait]): the cached
+// credentials cur while they are valid at now, with whether that caller
+// must log the warning (see keepServingLocked), else an error matching
+// [ErrRefreshInFlight]. in.mu must be held.
+func (c *Cache) stopWaitingLocked(now time.Time, cur *entry) (aws.Credentials, bool, error) {
+	if cur.valid(now) {
+		creds, warn := c.keepServingLocked(now, cur)
+		return creds, warn, nil
+	}
+	return aws.Credentials{}, false, c.inFlightErrorLocked(now, cur)
+}
+
+// inFlightErrorLocked returns the error of a caller that stops waiting for
+// the refresh in flight when the cached credentials cur (nil after
+// Invalidate) are no longer valid at now. It matches [ErrRefreshInFlight]
+// and, when the refresh before this one failed, that failure; it says how
+// long the refresh has been running and names no secret. in.mu must be
+// held.
+func (c *Cache) inFlightErrorLocked(now time.Time, cur *entry) error {
+	in := c.in
+	running := now.Sub(in.inflightAt).Round(time.Millisecond)
+	since := in.inflightAt.UTC().Format(time.RFC3339)
+	cached := "the cached credentials were invalidated"
+	if cur != nil {
+		cached = "the cached credentials expired at " + cur.expires.UTC().Format(time.RFC3339)
+	}
+	if in.lastErr == nil {
+		return fmt.Errorf("%w: running for %s (since %s); %s", ErrRefreshInFlight, running, since, cached)
+	}
+	return fmt.Errorf("%w: running for %s (since %s); %s; the refresh before it failed (%d failed attempt(s) in a row): %w",
+		ErrRefreshInFlight, running, since, cached, in.failures, in.lastErr)
 }
 
 // keepServingLocked returns the cached credentials cur, valid at now, to a

@@ -206,7 +206,8 @@ func TestMandatoryWindowDupSuppress(t *testing.T) {
 // waiting for a refresh leaves when its ctx is cancelled or its deadline
 // passes, with the cached credentials if they are still valid at that
 // moment, else with the ctx error; the refresh goes on for the others, its
-// ctx untouched.
+// ctx untouched. MaxWait is longer than the clock moves while the caller
+// waits, so that its ctx, not MaxWait, ends the wait.
 func TestWaiterCancellation(t *testing.T) {
 	leaves := []struct {
 		name string
@@ -237,7 +238,7 @@ func TestWaiterCancellation(t *testing.T) {
 			t.Run(lv.name+"/"+tt.name, func(t *testing.T) {
 				clk := clock.NewFake(t0)
 				p := newTestProvider(clk, time.Hour)
-				c, evs := newTestCache(t, clk, p)
+				c, evs := newTestCache(t, clk, p, func(o *Options) { o.MaxWait = time.Minute })
 				sig := watch(c)
 				if tt.at > 0 {
 					mustRetrieve(t, c)

@@ -108,6 +108,17 @@ func (e *RefreshError) Unwrap() error { return e.Err }
 // no valid credentials.
 var ErrClosed = errors.New("cache: closed")
 
+// ErrRefreshInFlight is matched (errors.Is) by the error Retrieve returns
+// when the cached credentials have expired (or were invalidated) while a
+// refresh that started before, while they were valid, is still in flight,
+// and the caller has
+// waited [Options.MaxWait] for it (or, with [NoWait], not at all). The error
+// says how long the refresh has been running and when the credentials
+// expired, and also matches the previous refresh's error when that one
+// failed. Retry: the refresh goes on, and its result is served as soon as
+// it ends.
+var ErrRefreshInFlight = errors.New("cache: the credentials refresh in flight has not finished")
+
 // errInvalidated is returned to a caller whose refresh succeeded but whose
 // credentials were dropped by Invalidate before it could take them.
 var errInvalidated = errors.New("cache: credentials were invalidated during the refresh; retry")

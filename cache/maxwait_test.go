@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -185,43 +187,282 @@ func TestMaxWaitNoWait(t *testing.T) {
 	}
 }
 
-// TestMaxWaitWithoutValidCredentials: MaxWait does not apply once the
-// cached credentials are no longer valid: past expiry the caller waits for
-// the refresh (no MaxWait timer), and a caller whose credentials expire
-// during its MaxWait waits on.
-func TestMaxWaitWithoutValidCredentials(t *testing.T) {
+// retrieveForever calls retrieve in a goroutine with a ctx that never
+// ends, as the SDK's aws.CredentialsCache passes, and delivers its result.
+// In a synctest bubble nothing but the code under test can end the wait.
+func retrieveForever(retrieve func(context.Context) (aws.Credentials, error)) <-chan retrieveResult {
+	ch := make(chan retrieveResult, 1)
+	go func() {
+		creds, err := retrieve(context.Background())
+		ch <- retrieveResult{creds, err}
+	}()
+	return ch
+}
+
+// settled waits until every other goroutine of the synctest bubble is
+// blocked, and then returns the result if it has come.
+func settled(res <-chan retrieveResult) (retrieveResult, bool) {
+	synctest.Wait()
+	select {
+	case r := <-res:
+		return r, true
+	default:
+		return retrieveResult{}, false
+	}
+}
+
+// sleepUntil sleeps until at, on the synctest bubble's fake clock.
+func sleepUntil(at time.Time) { time.Sleep(time.Until(at)) }
+
+// hungSince is how long before the expiry the hung refresh of
+// TestMaxWaitAroundExpiry starts: in the mandatory window, less than
+// RefreshTimeout before the expiry, so it hangs from before the expiry to
+// after it.
+const hungSince = 10 * time.Second
+
+// TestMaxWaitAroundExpiry: a refresh that started while valid credentials
+// were cached hangs from before their expiry to after it. A caller that
+// comes shortly before the expiry, or shortly after it, waits for that
+// refresh at most MaxWait (with NoWait, not at all), whatever its ctx; if
+// the credentials are still valid then, it is served them; if they have
+// expired, it gets an error matching ErrRefreshInFlight (and the previous
+// refresh's error, if any) that says how long the refresh has run. A
+// refresh that ends within MaxWait gives its credentials.
+//
+// It runs in a synctest bubble on the wall clock, which the bubble fakes:
+// the caller still waiting at MaxWait − 1 ms and done at MaxWait is exact.
+func TestMaxWaitAroundExpiry(t *testing.T) {
 	for _, tt := range []struct {
-		name   string
-		left   time.Duration // before expiry, when the caller comes
-		timers int           // the refresh timeout, and a MaxWait timer when valid
+		name         string
+		maxWait      time.Duration // Options.MaxWait
+		failedBefore bool          // a refresh failed before the one that hangs
+		invalidate   bool          // Invalidate is called just before the caller comes
+		arrive       time.Duration // when the caller comes, from the expiry (negative: before)
+		endAfter     time.Duration // when set, the refresh ends this long after the caller came
+		wait         time.Duration // how long the caller waits
+		want         string        // the access key ID it gets; "" for the in-flight error
 	}{
-		{"expired", -time.Second, 1},
-		{"expires during MaxWait", DefaultMaxWait / 2, 2},
+		{name: "0.5s before expiry", arrive: -500 * time.Millisecond, wait: DefaultMaxWait},
+		{name: "0.1s after expiry", arrive: 100 * time.Millisecond, wait: DefaultMaxWait},
+		{name: "0.1s after expiry after a failed refresh", failedBefore: true, arrive: 100 * time.Millisecond, wait: DefaultMaxWait},
+		{name: "MaxWait 5s 0.1s after expiry", maxWait: 5 * time.Second, arrive: 100 * time.Millisecond, wait: 5 * time.Second},
+		{name: "0.1s after expiry the refresh ends meanwhile", arrive: 100 * time.Millisecond, endAfter: 500 * time.Millisecond, wait: 500 * time.Millisecond, want: "AKID2"},
+		{name: "5s before expiry valid at MaxWait", arrive: -5 * time.Second, wait: DefaultMaxWait, want: "AKID1"},
+		{name: "after Invalidate 5s before expiry", invalidate: true, arrive: -5 * time.Second, wait: DefaultMaxWait},
+		{name: "NoWait 0.5s before expiry", maxWait: NoWait, arrive: -500 * time.Millisecond, want: "AKID1"},
+		{name: "NoWait 0.1s after expiry", maxWait: NoWait, arrive: 100 * time.Millisecond},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := clock.NewFake(t0)
-			p := newTestProvider(clk, time.Hour)
-			c, evs := newTestCache(t, clk, p)
-			sig := watch(c)
-			mustRetrieve(t, c)
-			ev := evs.next(t)
+			synctest.Test(t, func(t *testing.T) {
+				p := newTestProvider(clock.Real(), time.Hour)
+				var logs syncBuffer
+				c := New(p, func(o *Options) {
+					o.MaxWait = tt.maxWait
+					o.Rand = fixedRand(0)
+					o.Logger = jsonLogger(&logs)
+				})
+				defer c.Close()
+				mustRetrieve(t, c) // cold start: AKID1
+				expires := c.cur.Load().expires
+				maxWait := max(c.in.opts.MaxWait, 0)
 
-			clk.Set(ev.Expires.Add(-tt.left))
-			release := p.block()
-			defer release()
-			res := retrieveAsync(c.Retrieve)
-			waitFor(t, "the caller to wait", sig, func() bool { return c.in.waiting.Load() == 1 })
-			waitTimers(t, clk, tt.timers)
-			if n := clk.Timers(); n != tt.timers {
-				t.Fatalf("%d timers; want %d", n, tt.timers)
-			}
-			clk.Advance(5 * time.Second)
-			stillWaiting(t, res, "without valid credentials")
-			release()
-			r := receive(t, res)
-			if r.err != nil || r.creds.AccessKeyID != "AKID2" {
-				t.Fatalf("Retrieve: %q, %v; want the new AKID2", r.creds.AccessKeyID, r.err)
-			}
+				if tt.failedBefore {
+					sleepUntil(expires.Add(-2 * hungSince))
+					p.setFail(errSTSDown)
+					if got := mustRetrieve(t, c); got.AccessKeyID != "AKID1" {
+						t.Fatalf("with the provider failing: %q; want the cached AKID1", got.AccessKeyID)
+					}
+					synctest.Wait() // the failed refresh has ended
+					p.setFail(nil)
+				}
+
+				// The refresh that hangs starts before the expiry; the
+				// caller that starts it is served the cached credentials
+				// after MaxWait.
+				sleepUntil(expires.Add(-hungSince))
+				release := p.block()
+				defer release()
+				res := retrieveForever(c.Retrieve)
+				time.Sleep(maxWait)
+				if r, ok := settled(res); !ok || r.err != nil || r.creds.AccessKeyID != "AKID1" {
+					t.Fatalf("caller in the mandatory window after MaxWait: %q, %v (returned: %v); want the cached AKID1", r.creds.AccessKeyID, r.err, ok)
+				}
+				calls := p.calls.Load()
+
+				sleepUntil(expires.Add(tt.arrive))
+				if tt.invalidate {
+					c.Invalidate()
+				}
+				res = retrieveForever(c.Retrieve)
+				if tt.wait > 0 {
+					time.Sleep(tt.wait - time.Millisecond)
+					if r, ok := settled(res); ok {
+						t.Fatalf("the caller returned %q, %v before %v; want it to wait %v", r.creds.AccessKeyID, r.err, tt.wait-time.Millisecond, tt.wait)
+					}
+					time.Sleep(time.Millisecond)
+				}
+				if tt.endAfter > 0 {
+					release()
+				}
+				r, ok := settled(res)
+				if !ok {
+					t.Fatalf("the caller came %v from the expiry and still waits %v later for a refresh that started %v before the expiry; want it to wait at most %v", tt.arrive, tt.wait, hungSince, tt.wait)
+				}
+				if tt.want != "" {
+					if r.err != nil || r.creds.AccessKeyID != tt.want {
+						t.Fatalf("the caller got %q, %v; want %s", r.creds.AccessKeyID, r.err, tt.want)
+					}
+				} else {
+					if !errors.Is(r.err, ErrRefreshInFlight) {
+						t.Fatalf("the caller got %q, %v; want an error matching ErrRefreshInFlight", r.creds.AccessKeyID, r.err)
+					}
+					if r.creds.HasKeys() {
+						t.Errorf("credentials returned with the error: %q", r.creds.AccessKeyID)
+					}
+					t.Logf("error: %v", r.err)
+					running := hungSince + tt.arrive + tt.wait
+					cached := "expired at " + expires.UTC().Format(time.RFC3339)
+					if tt.invalidate {
+						cached = "the cached credentials were invalidated"
+					}
+					for _, want := range []string{"running for " + running.String(), cached} {
+						if !strings.Contains(r.err.Error(), want) {
+							t.Errorf("error %q does not say %q", r.err, want)
+						}
+					}
+					if got := errors.Is(r.err, errSTSDown); got != tt.failedBefore {
+						t.Errorf("error %q matches the previous refresh's error: %v; want %v", r.err, got, tt.failedBefore)
+					}
+					if s := r.err.Error(); strings.Contains(s, "SECRET") || strings.Contains(s, "TOKEN-") {
+						t.Errorf("a secret reached the error: %q", s)
+					}
+				}
+				if n := p.calls.Load(); n != calls {
+					t.Errorf("provider calls = %d; want %d: the caller joined the refresh in flight", n, calls)
+				}
+
+				release()
+				synctest.Wait()
+				want := fmt.Sprintf("AKID%d", calls)
+				if got := mustRetrieve(t, c); got.AccessKeyID != want {
+					t.Errorf("after the refresh: %q; want %s", got.AccessKeyID, want)
+				}
+				if strings.Contains(logs.String(), "SECRET") || strings.Contains(logs.String(), "TOKEN-") {
+					t.Errorf("a secret reached the logs:\n%s", logs.String())
+				}
+			})
+		})
+	}
+}
+
+// TestMaxWaitNotForAColdRefresh: a refresh that started without valid
+// credentials (a cold start, a refresh started after the expiry, a refresh
+// after Invalidate) is the only way to credentials: callers wait for it,
+// whatever MaxWait (NoWait included), until it ends or their ctx is done,
+// here 50 s (less than RefreshTimeout) with a ctx that never ends.
+func TestMaxWaitNotForAColdRefresh(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		maxWait time.Duration
+		setup   func(c *Cache) // before the provider hangs; nil: a cold start
+		want    string
+	}{
+		{name: "cold start", want: "AKID1"},
+		{name: "cold start NoWait", maxWait: NoWait, want: "AKID1"},
+		{name: "refresh started after expiry", setup: expire, want: "AKID2"},
+		{name: "refresh started after expiry NoWait", maxWait: NoWait, setup: expire, want: "AKID2"},
+		{name: "after Invalidate", setup: (*Cache).Invalidate, want: "AKID2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := newTestProvider(clock.Real(), time.Hour)
+				c := New(p, func(o *Options) {
+					o.MaxWait = tt.maxWait
+					o.Rand = fixedRand(0)
+				})
+				defer c.Close()
+				if tt.setup != nil {
+					mustRetrieve(t, c)
+					tt.setup(c)
+				}
+				release := p.block()
+				defer release()
+				res := retrieveForever(c.Retrieve)
+				time.Sleep(50 * time.Second)
+				if r, ok := settled(res); ok {
+					t.Fatalf("Retrieve returned %q, %v while the refresh hangs; want it to wait", r.creds.AccessKeyID, r.err)
+				}
+				release()
+				r, ok := settled(res)
+				if !ok || r.err != nil || r.creds.AccessKeyID != tt.want {
+					t.Fatalf("after the refresh: %q, %v (returned: %v); want %s", r.creds.AccessKeyID, r.err, ok, tt.want)
+				}
+			})
+		})
+	}
+}
+
+// expire sleeps until a second after c's credentials expire, in a synctest
+// bubble.
+func expire(c *Cache) { sleepUntil(c.cur.Load().expires.Add(time.Second)) }
+
+// TestMaxWaitAroundExpiryThroughSDK: through config.LoadDefaultConfig(...,
+// config.WithCredentialsProvider(c)), whose aws.CredentialsCache calls the
+// Cache with a ctx that never ends, an SDK Retrieve 0.5 s before or 0.1 s
+// after the expiry, while a refresh started before it hangs, returns after
+// MaxWait with an error matching ErrRefreshInFlight, and the next SDK call
+// after the refresh gets the new credentials.
+//
+// In a synctest bubble the SDK's wrapper and the Cache read the same (fake)
+// wall clock, so the wrapper keeps the credentials it holds until the
+// Expires the Cache handed out, as in production.
+func TestMaxWaitAroundExpiryThroughSDK(t *testing.T) {
+	for _, arrive := range []time.Duration{-500 * time.Millisecond, 100 * time.Millisecond} {
+		t.Run(fmt.Sprintf("arrive %v", arrive), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := newTestProvider(clock.Real(), time.Hour)
+				c := New(p, func(o *Options) { o.Rand = fixedRand(0) })
+				defer c.Close()
+				cfg := loadConfig(t, c)
+				if _, err := cfg.Credentials.Retrieve(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				expires := c.cur.Load().expires
+
+				sleepUntil(expires.Add(-hungSince))
+				release := p.block()
+				defer release()
+				res := retrieveForever(cfg.Credentials.Retrieve)
+				time.Sleep(DefaultMaxWait)
+				if r, ok := settled(res); !ok || r.err != nil || r.creds.AccessKeyID != "AKID1" {
+					t.Fatalf("SDK call in the mandatory window after MaxWait: %q, %v (returned: %v); want the cached AKID1", r.creds.AccessKeyID, r.err, ok)
+				}
+
+				sleepUntil(expires.Add(arrive))
+				res = retrieveForever(cfg.Credentials.Retrieve)
+				time.Sleep(DefaultMaxWait - time.Millisecond)
+				if r, ok := settled(res); ok {
+					t.Fatalf("SDK call returned %q, %v before MaxWait", r.creds.AccessKeyID, r.err)
+				}
+				time.Sleep(time.Millisecond)
+				r, ok := settled(res)
+				if !ok {
+					t.Fatalf("SDK call %v from the expiry still waits after MaxWait for a refresh hung since %v before it", arrive, hungSince)
+				}
+				if !errors.Is(r.err, ErrRefreshInFlight) {
+					t.Fatalf("SDK call: %q, %v; want an error matching ErrRefreshInFlight", r.creds.AccessKeyID, r.err)
+				}
+
+				release()
+				synctest.Wait()
+				creds, err := cfg.Credentials.Retrieve(context.Background())
+				if err != nil || creds.AccessKeyID != "AKID2" {
+					t.Fatalf("after the refresh the SDK got %q, %v; want AKID2", creds.AccessKeyID, err)
+				}
+				if n := p.calls.Load(); n != 2 {
+					t.Errorf("provider calls = %d; want 2", n)
+				}
+			})
 		})
 	}
 }

@@ -20,9 +20,12 @@ const (
 	DefaultMaxWait         = time.Second
 )
 
-// NoWait, as [Options.MaxWait], makes callers in the mandatory window never
-// wait for the refresh while the cached credentials are valid: they are
-// served those at once, and the refresh runs for the next callers.
+// NoWait, as [Options.MaxWait], makes callers never wait for a refresh that
+// started while valid credentials were cached: they are served those at once
+// while they are valid (in the mandatory window), and get an error matching
+// [ErrRefreshInFlight] at once after they expired; the refresh runs for the
+// next callers. A refresh started without valid credentials (a cold start)
+// is still waited for.
 const NoWait time.Duration = -1
 
 // NoJitter, as [Options.Jitter], turns jitter off: every cache refreshes at
@@ -45,7 +48,8 @@ type Options struct {
 	// MandatoryWindow caps how long before the credentials expire callers
 	// stop being served the old credentials at once and wait for the
 	// refresh, at most MaxWait (each may leave earlier through its own ctx,
-	// and is then served the old credentials, still valid). The window used is
+	// and is then served the old credentials while still valid; see
+	// MaxWait for what a caller gets once they expired). The window used is
 	// min(MandatoryWindow, L/10), and never more than the advisory window.
 	// Default 5 minutes.
 	MandatoryWindow time.Duration
@@ -97,20 +101,32 @@ type Options struct {
 	// cancel the refresh the others wait for. Default 1 minute.
 	RefreshTimeout time.Duration
 
-	// MaxWait bounds how long a caller in the mandatory window waits for
-	// the refresh in flight while the cached credentials are still valid.
-	// After it, the caller is served those credentials (still valid; their
-	// Expires a second away, so that the SDK's wrapper asks again soon)
-	// and the refresh goes on; a Warn is logged once per refresh, not per
-	// caller. It applies whatever the caller's ctx, including the ctx
-	// without deadline that the SDK's aws.CredentialsCache passes, so that
-	// no caller waits out a hanging refresh (up to RefreshTimeout, provider
-	// retries included) while valid credentials are cached. Without valid
-	// credentials (a cold start, or after expiry) callers wait for the
-	// refresh or their ctx, whatever MaxWait. Measured on Clock.
+	// MaxWait bounds how long a caller waits for a refresh in flight that
+	// started while valid credentials were cached, measured on Clock from
+	// the moment the caller starts waiting, whatever its ctx (including the
+	// ctx without deadline that the SDK's aws.CredentialsCache passes).
+	// Such a refresh is one started in the advisory or mandatory window,
+	// and it may still be in flight after the credentials expired. If it
+	// has not ended after MaxWait, the refresh goes on and the caller gets:
+	//   - the cached credentials when they are still valid, their Expires
+	//     a second away so that the SDK's wrapper asks again soon (a Warn is
+	//     logged once per refresh, not per caller);
+	//   - otherwise, when they expired (before the caller came or while it
+	//     waited) or were invalidated, an error matching
+	//     [ErrRefreshInFlight], and also the previous refresh's error when
+	//     that one failed, saying how long the refresh has been running.
+	//
+	// So no caller waits out a refresh that hangs (up to RefreshTimeout,
+	// provider retries included) while valid credentials are cached, nor one
+	// that hung from before their expiry to after it. A refresh started
+	// without valid credentials (a cold start, after [Cache.Invalidate], or
+	// after the credentials expired with no refresh in flight) is the only
+	// way to credentials: callers wait for it until it ends or their ctx is
+	// done, whatever MaxWait.
 	//
 	// Zero means [DefaultMaxWait] (1 second); [NoWait] (any negative
-	// value) means never wait while the credentials are valid; values
+	// value) means not waiting at all for a refresh that started while
+	// valid credentials were cached (the same outcomes, at once); values
 	// above RefreshTimeout are clamped to it.
 	MaxWait time.Duration
 

@@ -19,6 +19,9 @@ import (
 // refresh clears in.inflight under in.mu before it returns, so a joiner
 // always finds the call in flight and never starts a second one.
 //
+// A refresh it starts records when it started and whether valid
+// credentials were cached then (see [Options.MaxWait]).
+//
 // After Close, with no refresh in flight, it starts none and returns a
 // closed channel.
 func (c *Cache) startLocked(ctx context.Context) <-chan singleflight.Result {
@@ -34,6 +37,8 @@ func (c *Cache) startLocked(ctx context.Context) <-chan singleflight.Result {
 	in.seq++
 	key := strconv.FormatUint(in.seq, 10)
 	in.inflight = key
+	in.inflightAt = c.now()
+	in.inflightWarm = c.cur.Load().valid(in.inflightAt)
 	in.wg.Add(1)
 	return in.sf.DoChan(key, func() (any, error) {
 		defer in.wg.Done()
