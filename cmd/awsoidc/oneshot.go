@@ -225,7 +225,7 @@ func (a *app) retrieve(ctx context.Context, s *session) (aws.Credentials, error)
 			return aws.Credentials{}, err
 		}
 		if provider.IsRetryable(err) || attempted(err) && errors.Is(err, context.DeadlineExceeded) {
-			rec := nextOutage(prev, a.now(), a.secrets.scrub(err.Error()), stale, rand.Float64())
+			rec := nextOutage(prev, a.now(), a.secrets.scrub(err.Error()), stale, rand.Float64()) //nolint:gosec // G404: backoff jitter, not a secret
 			if serr := saveOutage(recPath, rec); serr != nil {
 				a.warn("cannot record the failure in the credentials store: %v", serr)
 			}
