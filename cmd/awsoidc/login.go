@@ -57,7 +57,7 @@ or serve asks STS again.`,
 			a.secrets.add(tok.Value)
 			// Stored credentials are keyed by issuer and client, not by
 			// who logged in: drop those of the previous login.
-			creds, err := removeStoreFiles(ctx, credentialsDir(dir))
+			creds, temps, err := removeStoreFiles(ctx, credentialsDir(dir))
 			if err != nil {
 				return fmt.Errorf("login: removing the credentials of the previous login (run \"awsoidc logout\" before using them): %w", err)
 			}
@@ -70,6 +70,10 @@ or serve asks STS again.`,
 			if creds > 0 {
 				msg += "; removed %d stored credential set(s) of earlier logins"
 				args = append(args, creds)
+			}
+			if temps > 0 {
+				msg += "; removed %d leftover temporary file(s) of interrupted writes"
+				args = append(args, temps)
 			}
 			a.info(msg, args...)
 			return nil

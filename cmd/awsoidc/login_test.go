@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -331,5 +332,91 @@ func TestLoginScopesAreApart(t *testing.T) {
 	f.mustRun(f.env(), f.deviceArgs("logout")...)
 	if files, _ := filepath.Glob(filepath.Join(tokensDir(f.cacheDir), "*.json")); len(files) != 0 {
 		t.Errorf("token files left after logout without --scope: %v", files)
+	}
+}
+
+// lsla returns what ls -la shows of dir, for the test log.
+func lsla(t *testing.T, dir string) string {
+	t.Helper()
+	out, err := exec.Command("ls", "-la", dir).CombinedOutput()
+	if err != nil {
+		var b strings.Builder
+		des, _ := os.ReadDir(dir)
+		for _, de := range des {
+			b.WriteString(de.Name() + "\n")
+		}
+		return b.String()
+	}
+	return string(out)
+}
+
+// leftoverTemps creates, next to each store file in dir, the temporary file
+// a process killed while it saved that file would have left (same name
+// pattern, a copy of the secret), and one of a file never saved. It
+// returns their paths.
+func leftoverTemps(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no store files in %s: %v", dir, err)
+	}
+	var temps []string
+	for i, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		temps = append(temps, filepath.Join(dir, fmt.Sprintf(".%s.%d.tmp", filepath.Base(file), 2934871+i)))
+		if err := os.WriteFile(temps[len(temps)-1], data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	never := filepath.Join(dir, "."+strings.Repeat("0f", 16)+".json.17.tmp")
+	if err := os.WriteFile(never, []byte(`{"refresh_token":"never-renamed"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return append(temps, never)
+}
+
+// TestLogoutRemovesLeftoverTemps plants, in the token and credential
+// stores, the temporary files of writers killed between write and rename:
+// logout --all, and logout of one login, remove them and say how many.
+func TestLogoutRemovesLeftoverTemps(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args func(f *fixture) []string
+		want string
+	}{
+		{"all", func(f *fixture) []string { return []string{"logout", "--all", "--cache-dir", f.cacheDir} },
+			"removed 1 stored login(s) and 1 stored credential set(s)"},
+		{"one login", func(f *fixture) []string { return f.deviceArgs("logout") }, "logged out of "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, role := newDeviceFixture(t)
+			f.login(t)
+			f.mustRun(f.env(), f.deviceArgs("credential-process", "--role-arn", role, "--endpoint-url", f.srv.URL())...)
+			temps := append(leftoverTemps(t, tokensDir(f.cacheDir)), leftoverTemps(t, credentialsDir(f.cacheDir))...)
+			t.Logf("before logout:\n%s\n%s", lsla(t, tokensDir(f.cacheDir)), lsla(t, credentialsDir(f.cacheDir)))
+
+			r := f.mustRun(f.env(), tc.args(f)...)
+			t.Logf("logout said: %s", r.stderr)
+			t.Logf("after logout:\n%s\n%s", lsla(t, tokensDir(f.cacheDir)), lsla(t, credentialsDir(f.cacheDir)))
+			wantTemps := fmt.Sprintf("removed %d leftover temporary file(s)", len(temps))
+			if !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, wantTemps) {
+				t.Errorf("logout said %q; want %q and %q", r.stderr, tc.want, wantTemps)
+			}
+			for _, tmp := range temps {
+				if _, err := os.Lstat(tmp); err == nil {
+					t.Errorf("%s is left", filepath.Base(tmp))
+				}
+			}
+			for _, dir := range []string{tokensDir(f.cacheDir), credentialsDir(f.cacheDir)} {
+				for _, pattern := range []string{"*.json", ".*.tmp"} {
+					if left, _ := filepath.Glob(filepath.Join(dir, pattern)); len(left) != 0 {
+						t.Errorf("left in %s: %v", dir, left)
+					}
+				}
+			}
+		})
 	}
 }

@@ -34,7 +34,11 @@ also revokes there the refresh token of the login of these --scope and
 revocation fails, and the failure is logged as a warning. The other logins it
 removes (other --scope, or --all) are only deleted. AWS credentials already
 handed out are not revoked (they expire on their own, within their session
-duration).`,
+duration).
+
+logout also removes the temporary files that a process killed while it was
+saving tokens or credentials left in the cache directory (they may hold a
+refresh token or a secret key), never one that a running process is writing.`,
 		Example: `  awsoidc logout --issuer https://idp.example.com --client-id awscli
   awsoidc logout --all`,
 		Args: noArgs,
@@ -52,13 +56,13 @@ duration).`,
 				return err
 			}
 			ctx := cmd.Context()
-			var tokens int
+			var tokens, temps int
 			if all {
-				n, err := removeStoreFiles(ctx, tokensDir(dir))
+				n, t, err := removeStoreFiles(ctx, tokensDir(dir))
 				if err != nil {
 					return fmt.Errorf("logout: %w", err)
 				}
-				tokens = n
+				tokens, temps = n, t
 			} else {
 				src, err := a.deviceSource(d, dir, "", false, a.stderr)
 				if err != nil {
@@ -76,16 +80,28 @@ duration).`,
 				if _, err := store.DeleteLogins(ctx, d.issuer, d.clientID); err != nil {
 					return fmt.Errorf("logout: %w", err)
 				}
+				// Leftovers of every login: none is a live writer's.
+				t, err := removeLeftovers(tokensDir(dir))
+				if err != nil {
+					return fmt.Errorf("logout: %w", err)
+				}
+				temps = t
 			}
-			creds, err := removeStoreFiles(ctx, credentialsDir(dir))
+			creds, t, err := removeStoreFiles(ctx, credentialsDir(dir))
 			if err != nil {
 				return fmt.Errorf("logout: %w", err)
 			}
+			temps += t
+			var msg string
 			if all {
-				a.info("awsoidc: removed %d stored login(s) and %d stored credential set(s) from %s", tokens, creds, dir)
+				msg = fmt.Sprintf("awsoidc: removed %d stored login(s) and %d stored credential set(s) from %s", tokens, creds, dir)
 			} else {
-				a.info("awsoidc: logged out of %s (client %s); removed %d stored credential set(s) from %s", d.issuer, d.clientID, creds, dir)
+				msg = fmt.Sprintf("awsoidc: logged out of %s (client %s); removed %d stored credential set(s) from %s", d.issuer, d.clientID, creds, dir)
 			}
+			if temps > 0 {
+				msg += fmt.Sprintf("; removed %d leftover temporary file(s) of interrupted writes", temps)
+			}
+			a.info("%s", msg)
 			return nil
 		},
 	}
@@ -97,9 +113,30 @@ duration).`,
 
 // removeStoreFiles removes the entries of a store directory (both stores
 // keep one "<hash>.json" file per key), each under its file lock so that no
-// process is writing it meanwhile. A missing directory holds nothing. It
-// returns how many files it removed.
-func removeStoreFiles(ctx context.Context, dir string) (int, error) {
+// process is writing it meanwhile, then the temporary files that killed
+// writers left ([removeLeftovers]). A missing directory holds nothing. It
+// returns how many entries and how many temporary files it removed.
+func removeStoreFiles(ctx context.Context, dir string) (files, temps int, err error) {
+	files, err = removeEntries(ctx, dir)
+	temps, terr := removeLeftovers(dir)
+	return files, temps, errors.Join(err, terr)
+}
+
+// removeLeftovers removes the temporary files that writers killed between
+// their write and their rename left in a store directory, with the secret
+// they were saving; never the file of a writer still running (see
+// [securefile.RemoveStaleTemps]). A missing directory holds none.
+func removeLeftovers(dir string) (int, error) {
+	n, err := securefile.RemoveStaleTemps(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	return n, err
+}
+
+// removeEntries removes the "<hash>.json" entries of a store directory,
+// each under its file lock, and returns how many it removed.
+func removeEntries(ctx context.Context, dir string) (int, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil

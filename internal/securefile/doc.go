@@ -11,6 +11,12 @@
 //     directory, fsync, rename over the target, fsync of the directory. A
 //     reader sees the old content or the new one, never a mix, and a failed
 //     write leaves the old file and no temporary file behind.
+//   - A writer killed between its write and its rename leaves its temporary
+//     file, and the secret in it: the next [WriteFile] of the same file
+//     removes it, and [RemoveStaleTemps] those of a whole directory. Each
+//     writer holds an flock(2) on its temporary file until after the rename,
+//     and only a file whose flock is free is removed, so a live writer's
+//     file never is.
 //   - Reads ([ReadFile]) refuse a symlink or any other non-regular file in
 //     place of the file (a planted symlink), a file that group or others may
 //     access, and a file larger than the caller's limit.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -24,6 +25,7 @@ const (
 	helperModeEnv = "SECUREFILE_TEST_HELPER"
 	helperPathEnv = "SECUREFILE_TEST_PATH"
 	helperNEnv    = "SECUREFILE_TEST_N"
+	helperDataEnv = "SECUREFILE_TEST_DATA"
 )
 
 // TestHelperProcess is not a test: it is the body of the subprocesses that
@@ -32,6 +34,9 @@ const (
 //   - "hold": takes Lock, prints "locked", waits for stdin to close, unlocks.
 //   - "increment": N times, under Lock, reads the decimal counter in the
 //     file and writes it back plus one.
+//   - "write-hang": WriteFile of DATA that stops between the write of the
+//     temporary file and the rename: prints "written" and waits for stdin to
+//     close, then exits at once, as a writer killed there would.
 func TestHelperProcess(t *testing.T) {
 	mode := os.Getenv(helperModeEnv)
 	if mode == "" {
@@ -78,8 +83,24 @@ func runHelper(mode, path string) error {
 			}
 		}
 		return nil
+	case "write-hang":
+		return WriteFile(path, []byte(os.Getenv(helperDataEnv)), func(o *WriteOptions) {
+			o.WrapWriter = func(w io.Writer) io.Writer { return hangWriter{w} }
+		})
 	}
 	return fmt.Errorf("unknown mode %q", mode)
+}
+
+// hangWriter writes, then stops the process where a crash between the write
+// and the rename would: see "write-hang".
+type hangWriter struct{ w io.Writer }
+
+func (h hangWriter) Write(p []byte) (int, error) {
+	n, err := h.w.Write(p)
+	fmt.Println("written")
+	_, _ = io.Copy(io.Discard, os.Stdin) // until the test kills us, or closes stdin
+	os.Exit(3)                           // no rename, no clean-up
+	return n, err
 }
 
 // increment adds one to the decimal counter in path, under Lock: the

@@ -26,10 +26,28 @@ type WriteOptions struct {
 // symbolic link, or anything but a regular file, at path is refused with
 // [ErrSymlink] or [ErrNotRegular] rather than replaced: something planted it.
 //
-// WriteFile does not lock. Callers that read, change and write a file, or
-// that may write it from several processes, hold [Lock] around the whole
-// sequence; on Windows, where a file open in another process cannot be
-// replaced, readers hold it too.
+// WriteFile does not take [Lock]. Callers that read, change and write a
+// file, or that may write it from several processes, hold [Lock] around the
+// whole sequence; on Windows, where a file open in another process cannot
+// be replaced, readers hold it too.
+//
+// A writer killed between its write and its rename leaves its
+// temporary file, "." + the base name of path + "." + digits + ".tmp", and
+// the secret in it. So before it writes, WriteFile removes the temporary
+// files of path that writers left that way; [RemoveStaleTemps] removes
+// those of a whole directory. The rule that keeps a live writer's file safe
+// does not depend on [Lock], which some callers cannot get: each writer
+// holds an exclusive flock(2) on its own temporary file from its creation
+// until after its rename, and a temporary file is removed only by a caller
+// that holds that flock itself (without waiting for it) and has checked
+// that the name still names the file it locked. The operating system drops
+// the flock of a killed writer, so its file is removed by the next write;
+// the file of a writer that is still running, in this process or another,
+// is never removed. A writer whose new temporary file was removed in the
+// instant between its creation and its flock sees it and starts over.
+// Where flock(2) is not available (Windows), a temporary file is taken for
+// abandoned an hour after its last write, and Windows refuses to delete one
+// that a writer still has open.
 func WriteFile(path string, data []byte, optFns ...func(*WriteOptions)) (err error) {
 	const op = "write"
 	var o WriteOptions
@@ -44,14 +62,19 @@ func WriteFile(path string, data []byte, optFns ...func(*WriteOptions)) (err err
 		return err
 	}
 
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	removeStaleTemps(path) // best effort: the write is what the caller asked for
+
+	f, done, err := createTemp(dir, filepath.Base(path))
 	if err != nil {
 		return newError(op, path, fmt.Errorf("create temporary file: %w", unwrapPath(err)))
 	}
-	tmp, renamed := f.Name(), false
+	defer done()
+	tmp, renamed, closed := f.Name(), false, false
 	defer func() {
+		if !closed {
+			_ = f.Close() // drops the flock: after the rename or the removal
+		}
 		if !renamed {
-			_ = f.Close() // already closed on the success path; the error adds nothing
 			_ = os.Remove(tmp)
 		}
 	}()
@@ -73,13 +96,22 @@ func WriteFile(path string, data []byte, optFns ...func(*WriteOptions)) (err err
 	if err := f.Sync(); err != nil {
 		return newError(op, path, fmt.Errorf("sync temporary file: %w", unwrapPath(err)))
 	}
-	if err := f.Close(); err != nil {
-		return newError(op, path, fmt.Errorf("close temporary file: %w", unwrapPath(err)))
+	if !holdTempOpen {
+		closed = true
+		if err := f.Close(); err != nil {
+			return newError(op, path, fmt.Errorf("close temporary file: %w", unwrapPath(err)))
+		}
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return newError(op, path, fmt.Errorf("rename temporary file: %w", unwrapPath(err)))
 	}
 	renamed = true
+	if !closed {
+		closed = true
+		if err := f.Close(); err != nil { // synced already: the data is safe
+			return newError(op, path, fmt.Errorf("close temporary file (the file is written): %w", unwrapPath(err)))
+		}
+	}
 	if err := syncDir(dir); err != nil {
 		return newError(op, path, fmt.Errorf("sync directory (the file is written, but may not survive a crash): %w", unwrapPath(err)))
 	}
