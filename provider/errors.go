@@ -259,13 +259,9 @@ func packedPercent(msg string) int {
 	return n
 }
 
-// scrub replaces every occurrence of secret in s.
-func scrub(s, secret string) string {
-	if secret == "" || !strings.Contains(s, secret) {
-		return s
-	}
-	return strings.ReplaceAll(s, secret, redact.Placeholder)
-}
+// scrub replaces secret in s, in every form a server may quote it (see
+// redact.Scrub).
+func scrub(s, secret string) string { return redact.Scrub(s, secret) }
 
 func plural(n int, one, many string) string {
 	if n == 1 {
