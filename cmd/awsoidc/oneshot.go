@@ -159,6 +159,11 @@ func (a *app) retrieve(ctx context.Context, s *session) (aws.Credentials, error)
 	}
 	// valid reports whether the stale credentials can still be printed.
 	valid := func() bool { return stale.HasKeys() && stale.Expires.After(a.now()) }
+	// blocked reports whether rec forbids an attempt now. A process without
+	// valid credentials does not heed a timeout that cut an attempt short
+	// (a 3-second budget, a lock had late): STS may answer within its own
+	// --timeout.
+	blocked := func(rec outageRecord) bool { return !rec.due(a.now()) && (valid() || !rec.Partial) }
 	// waitOutage answers while a recorded outage's next attempt is not due.
 	waitOutage := func(rec outageRecord) (aws.Credentials, error) {
 		if valid() {
@@ -172,7 +177,7 @@ func (a *app) retrieve(ctx context.Context, s *session) (aws.Credentials, error)
 	if creds, ok := load("before lock"); ok {
 		return creds, nil
 	}
-	if rec := loadOutage(recPath, a.now()); !rec.due(a.now()) {
+	if rec := loadOutage(recPath, a.now()); blocked(rec) {
 		return waitOutage(rec)
 	}
 	// Without valid credentials, wait for the lock a little longer than the
@@ -198,7 +203,7 @@ func (a *app) retrieve(ctx context.Context, s *session) (aws.Credentials, error)
 	case bctx.Err() != nil:
 		// The holder may be waiting on a person (--allow-prompt), on an
 		// STS that does not answer, or be stopped.
-		if rec := loadOutage(recPath, a.now()); !rec.due(a.now()) {
+		if rec := loadOutage(recPath, a.now()); blocked(rec) {
 			return waitOutage(rec)
 		}
 		if valid() {
@@ -216,16 +221,19 @@ func (a *app) retrieve(ctx context.Context, s *session) (aws.Credentials, error)
 		return creds, nil
 	}
 	prev := loadOutage(recPath, a.now())
-	if !prev.due(a.now()) {
+	if blocked(prev) {
 		return waitOutage(prev)
 	}
+	fetchStart := a.now()
 	creds, err := a.fetch(bctx, s, budget)
 	if err != nil {
 		if ctx.Err() != nil {
 			return aws.Credentials{}, err
 		}
-		if provider.IsRetryable(err) || attempted(err) && errors.Is(err, context.DeadlineExceeded) {
+		timedOut := attempted(err) && errors.Is(err, context.DeadlineExceeded)
+		if provider.IsRetryable(err) || timedOut {
 			rec := nextOutage(prev, a.now(), a.secrets.scrub(err.Error()), stale, rand.Float64()) //nolint:gosec // G404: backoff jitter, not a secret
+			rec.Partial = timedOut && a.now().Sub(fetchStart) < s.cfg.timeout
 			if serr := saveOutage(recPath, rec); serr != nil {
 				a.warn("cannot record the failure in the credentials store: %v", serr)
 			}

@@ -52,6 +52,11 @@ type outageRecord struct {
 	FailedAt    time.Time `json:"failed_at"`
 	NextAttempt time.Time `json:"next_attempt"`
 	Error       string    `json:"error"`
+	// Partial is a timeout that cut the attempt short of the full
+	// --timeout (the 3-second budget of a process holding valid
+	// credentials, or a lock had late): processes without valid
+	// credentials make their own attempt.
+	Partial bool `json:"partial,omitempty"`
 }
 
 // due reports whether an attempt may be made at now.

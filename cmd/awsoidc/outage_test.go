@@ -305,3 +305,41 @@ func TestOutageAcrossProcesses(t *testing.T) {
 	t.Logf("credential-process under an STS outage (--timeout %s):\n| case                     |   N |     p50 |     p90 |     max | STS |\n|---|---|---|---|---|---|\n%s",
 		timeout, strings.Join(table, "\n"))
 }
+
+// TestPartialOutageDoesNotBlockColdProcesses: a process holding valid
+// stored credentials gives STS only 3 seconds; its timeout is recorded as
+// partial, which processes holding valid credentials heed (they print
+// theirs) but a process without any does not: it makes its own attempt,
+// with its whole --timeout, and here gets credentials.
+func TestPartialOutageDoesNotBlockColdProcesses(t *testing.T) {
+	f := newFixture(t)
+	f.mustRun(f.env(), f.args("credential-process")...)
+	ageStoredCredentials(t, f.cacheDir, 10*time.Minute)
+	release := f.srv.Hold(ststest.ActionAssumeRoleWithWebIdentity)
+	r := f.mustRun(f.env(), f.args("credential-process")...)
+	release()
+	if !strings.Contains(r.stderr, "STS did not answer") {
+		t.Fatalf("no timeout warning:\n%s", r.stderr)
+	}
+	outages, _ := filepath.Glob(filepath.Join(credentialsDir(f.cacheDir), "*.outage.json"))
+	if len(outages) != 1 {
+		t.Fatalf("outage records: %q", outages)
+	}
+	// Another process with the same valid credentials heeds it: no STS call.
+	before := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity)
+	r = f.mustRun(f.env(), f.args("credential-process")...)
+	if n := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity); n != before || !strings.Contains(r.stderr, "the next attempt is due") {
+		t.Errorf("a process with valid credentials made %d STS calls despite the record:\n%s", n-before, r.stderr)
+	}
+	// Without stored credentials (removed: a process of another user, say),
+	// the partial record does not block.
+	files, _ := filepath.Glob(filepath.Join(credentialsDir(f.cacheDir), "*.json"))
+	for _, file := range files {
+		if !strings.HasSuffix(file, ".outage.json") {
+			if err := os.Remove(file); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	processJSON(t, f.mustRun(f.env(), f.args("credential-process")...).stdout)
+}

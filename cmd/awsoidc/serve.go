@@ -84,7 +84,7 @@ Unset AWS_ACCESS_KEY_ID and AWS_PROFILE where the endpoint should be used.`,
 			if err != nil {
 				return err
 			}
-			if sf.background {
+			if sf.background && !sf.backgroundRun {
 				return a.startBackground(cmd.Context(), cfg)
 			}
 			sctx, cancel := context.WithTimeout(cmd.Context(), cfg.timeout)
@@ -348,7 +348,9 @@ func (h *credentialsHandler) retrieve(ctx context.Context) (aws.Credentials, err
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err != nil {
-		if last := h.last; last.HasKeys() && last.Expires.After(h.now()) {
+		// Credentials about to expire would send the SDKs back at once, on
+		// every call: serve the last ones only while a minute remains.
+		if last := h.last; last.HasKeys() && last.Expires.Sub(h.now()) > time.Minute {
 			h.log.Warn("no new credentials; serving the last ones until they expire", "expires", last.Expires, "err", err)
 			return last, nil
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"time"
 )
 
@@ -25,13 +26,8 @@ func (a *app) startBackground(ctx context.Context, cfg *credConfig) error {
 	if err != nil {
 		return fmt.Errorf("serve --background: %w", err)
 	}
-	args := make([]string, 0, len(a.args)+1)
-	for _, arg := range a.args {
-		if arg != "--background" && arg != "--background=true" {
-			args = append(args, arg)
-		}
-	}
-	args = append(args, "--background-server")
+	// The last --background wins: the server never starts another one.
+	args := append(slices.Clone(a.args), "--background=false", "--background-server")
 	cmd := exec.Command(exe, args...) //nolint:gosec // G204: this very program, with the caller's own arguments
 	cmd.Stdin = nil
 	cmd.Stderr = a.stderr

@@ -96,11 +96,13 @@ func runHelper(mode, path string) error {
 type hangWriter struct{ w io.Writer }
 
 func (h hangWriter) Write(p []byte) (int, error) {
-	n, err := h.w.Write(p)
+	if _, err := h.w.Write(p); err != nil {
+		return 0, err
+	}
 	fmt.Println("written")
 	_, _ = io.Copy(io.Discard, os.Stdin) // until the test kills us, or closes stdin
 	os.Exit(3)                           // no rename, no clean-up
-	return n, err
+	return len(p), nil
 }
 
 // increment adds one to the decimal counter in path, under Lock: the

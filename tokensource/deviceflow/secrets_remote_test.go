@@ -22,6 +22,8 @@ import (
 
 // The secrets of the echo tests. The refresh token and the device code
 // hold '+', '/' and '=', which a URL percent-encodes, as base64 tokens do.
+//
+//nolint:gosec // G101: test values planted to be found, not credentials
 const (
 	echoRefreshToken = "rt-Zm9v+YmFy/YmF6=-refresh-token-of-the-echo-test"
 	echoAccessToken  = "at-opaque-access-token-of-the-echo-test"
