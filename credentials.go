@@ -98,14 +98,17 @@ func WithIRSA(optFns ...func(*Options)) config.LoadOptionsFunc {
 	}
 }
 
-// newCache puts p behind a cache, keying a persistent store by p's identity
-// unless the caller chose a key.
+// newCache puts p behind a cache. Unless the caller chose a key, a
+// persistent store is keyed at each refresh by p's session and the
+// identity of the token p sends next ([provider.Provider.StoreKey]), so
+// that processes sharing the store never serve one identity's credentials
+// to another.
 func newCache(p *provider.Provider, o Options) *cache.Cache {
 	fns := make([]func(*cache.Options), 0, len(o.Cache)+1)
 	fns = append(fns, o.Cache...)
 	fns = append(fns, func(co *cache.Options) {
-		if co.StoreKey == "" {
-			co.StoreKey = p.CacheKey()
+		if co.StoreKey == "" && co.StoreKeyFunc == nil {
+			co.StoreKeyFunc = p.StoreKey
 		}
 	})
 	return cache.New(p, fns...)

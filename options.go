@@ -13,8 +13,9 @@ type Options struct {
 	Provider []func(*provider.Options)
 
 	// Cache holds options for [cache.New]: refresh windows, backoff, a
-	// persistent store, hooks. When a store is set without a key, the key is
-	// the provider's [provider.Provider.CacheKey].
+	// persistent store, hooks. When a store is set without a key, it is
+	// keyed at each refresh by [provider.Provider.StoreKey]: the session and
+	// the identity of the token sent.
 	Cache []func(*cache.Options)
 
 	// STSClient, when set, is the client that calls AssumeRoleWithWebIdentity,

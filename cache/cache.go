@@ -124,7 +124,7 @@ type inner struct {
 // New returns a Cache in front of p, configured by optFns.
 //
 // New panics if p is nil, or if [Options.Store] is set without
-// [Options.StoreKey]: both are programming errors. Other out-of-range
+// [Options.StoreKey] or [Options.StoreKeyFunc]: both are programming errors. Other out-of-range
 // options are normalized (see [Options]).
 func New(p aws.CredentialsProvider, optFns ...func(*Options)) *Cache {
 	if p == nil {
@@ -135,8 +135,8 @@ func New(p aws.CredentialsProvider, optFns ...func(*Options)) *Cache {
 		fn(&o)
 	}
 	o.normalize()
-	if o.Store != nil && o.StoreKey == "" {
-		panic("cache: Options.Store is set but Options.StoreKey is empty")
+	if o.Store != nil && o.StoreKey == "" && o.StoreKeyFunc == nil {
+		panic("cache: Options.Store is set but neither Options.StoreKey nor Options.StoreKeyFunc")
 	}
 	in := &inner{
 		provider: func() aws.CredentialsProvider { return p },

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -144,7 +145,8 @@ type Options struct {
 	Logger *slog.Logger
 
 	// Store, when set, keeps credentials across processes: on a cold start
-	// or a refresh the cache first loads StoreKey from it, and only when
+	// or a refresh the cache first loads StoreKey (or StoreKeyFunc's key)
+	// from it, and only when
 	// the stored credentials are not fresh enough does it take the store's
 	// lock, load again (another process may have just written) and call
 	// the provider, saving the result. N processes started at once on an
@@ -155,9 +157,19 @@ type Options struct {
 	// StoreKey names the credentials in Store. It must identify everything
 	// that changes the credentials the provider returns: role ARN, session
 	// name, policies, duration and the identity of the token source
-	// (provider.Provider.CacheKey computes one). Required with Store: New
-	// panics when Store is set and StoreKey is empty.
+	// (provider.Provider.CacheKey computes one). Required with Store, unless
+	// StoreKeyFunc is set: New panics when Store is set without either.
 	StoreKey string
+
+	// StoreKeyFunc, when set, names the credentials in Store at each
+	// refresh, in place of StoreKey: the cache calls it once per refresh,
+	// before it reads the store, and uses its key to load, lock and save.
+	// provider.Provider.StoreKey is one: it keys the credentials by the
+	// identity of the very token the provider sends next, so that
+	// processes sharing a store never serve one identity's credentials to
+	// another, even when the token file changes hands (a CI runner's next
+	// job). An error fails the refresh like a provider error.
+	StoreKeyFunc func(ctx context.Context) (string, error)
 
 	// OnRefresh, when set, is called after every refresh attempt with what
 	// happened, for metrics. It is called from a refreshing goroutine once

@@ -221,10 +221,16 @@ func (c *Cache) fetch(ctx context.Context, prev *entry, revoked string, last tim
 		creds, err = in.provider().Retrieve(ctx)
 		return creds, false, err
 	}
-	if creds, ok := c.load(ctx, prev, revoked, last); ok {
+	key := in.opts.StoreKey
+	if fn := in.opts.StoreKeyFunc; fn != nil {
+		if key, err = fn(ctx); err != nil {
+			return aws.Credentials{}, false, err
+		}
+	}
+	if creds, ok := c.load(ctx, key, prev, revoked, last); ok {
 		return creds, true, nil
 	}
-	unlock, err := st.Lock(ctx, in.opts.StoreKey)
+	unlock, err := st.Lock(ctx, key)
 	if err != nil {
 		if ctx.Err() != nil {
 			return aws.Credentials{}, false, fmt.Errorf("cache: waiting for the credentials store lock: %w", err)
@@ -237,7 +243,7 @@ func (c *Cache) fetch(ctx context.Context, prev *entry, revoked string, last tim
 			}
 		}()
 		// Another process may have refreshed while we waited for the lock.
-		if creds, ok := c.load(ctx, prev, revoked, last); ok {
+		if creds, ok := c.load(ctx, key, prev, revoked, last); ok {
 			return creds, true, nil
 		}
 	}
@@ -248,16 +254,17 @@ func (c *Cache) fetch(ctx context.Context, prev *entry, revoked string, last tim
 	if err := validate(creds, c.now()); err != nil {
 		return aws.Credentials{}, false, err
 	}
-	if err := st.Save(ctx, in.opts.StoreKey, creds); err != nil {
+	if err := st.Save(ctx, key, creds); err != nil {
 		in.log.Warn("cache: cannot save credentials to the store", slog.Any("error", err))
 	}
 	return creds, false, nil
 }
 
-// load returns the store's credentials when they may replace prev.
-func (c *Cache) load(ctx context.Context, prev *entry, revoked string, last time.Duration) (aws.Credentials, bool) {
+// load returns the store's credentials under key when they may replace
+// prev.
+func (c *Cache) load(ctx context.Context, key string, prev *entry, revoked string, last time.Duration) (aws.Credentials, bool) {
 	in := c.in
-	creds, ok, err := in.opts.Store.Load(ctx, in.opts.StoreKey)
+	creds, ok, err := in.opts.Store.Load(ctx, key)
 	if err != nil {
 		in.log.Warn("cache: cannot load credentials from the store", slog.Any("error", err))
 		return aws.Credentials{}, false

@@ -34,6 +34,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -82,6 +83,9 @@ type Provider struct {
 
 	last       atomic.Pointer[Metadata] // metadata of the latest successful Retrieve
 	skewWarned atomic.Bool              // a skew left uncorrected has been logged at Warn
+
+	nextMu sync.Mutex         // guards next
+	next   *tokensource.Token // read by StoreKey, sent first by the next Retrieve
 }
 
 // New returns a Provider that assumes roleARN with tokens from src through
@@ -214,6 +218,7 @@ type retrieval struct {
 	token     redact.Secret
 	attempts  int
 	refreshed bool
+	keyedBy   string // the identity StoreKey keyed this retrieval's credentials by; "" if none
 }
 
 func (r *retrieval) run(ctx context.Context) (aws.Credentials, Metadata, error) {
@@ -300,7 +305,7 @@ func (r *retrieval) refreshCall() int {
 // input fetches a token and builds the request around it.
 func (r *retrieval) input(ctx context.Context) (*sts.AssumeRoleWithWebIdentityInput, error) {
 	p := r.p
-	tok, err := p.src.Token(ctx)
+	tok, err := r.nextToken(ctx)
 	if err != nil {
 		class := ClassTokenSource
 		if ctx.Err() != nil {
