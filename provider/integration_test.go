@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/provider"
@@ -209,7 +210,7 @@ func TestIntegrationErrorCodes(t *testing.T) {
 		{name: "ServiceUnavailable 503", fault: &ststest.Fault{Code: "ServiceUnavailable", Times: -1},
 			class: provider.ClassTransient, code: "ServiceUnavailable", requests: 3, target: new(smithy.APIError), msg: "retry later"},
 		{name: "malformed body", fault: &ststest.Fault{Malformed: true, Times: -1},
-			class: provider.ClassTransient, requests: 3, target: new(*smithy.DeserializationError)},
+			class: provider.ClassTransient, requests: 3, target: new(*smithyhttp.ResponseError)}, // a 2xx answer that did not parse (sts v1.52.0: schema-based deserializers)
 		{name: "connection reset", fault: &ststest.Fault{Reset: true, Times: -1},
 			class: provider.ClassTransient, requests: 3},
 		{name: "IDPCommunicationError (JWKS down)", setup: func(s *stack) (tokensource.Source, func(*provider.Options)) {

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // classRefresh is the internal class of ExpiredTokenException and
@@ -75,8 +76,7 @@ func classify(err error) (Class, string) {
 			return ClassTransient, code
 		}
 	}
-	var de *smithy.DeserializationError
-	if errors.As(err, &de) {
+	if unparsed(err) {
 		// A 2xx answer that does not parse: a truncated body or a proxy's
 		// page. Another attempt may get a real answer.
 		return ClassTransient, code
@@ -100,3 +100,18 @@ func classify(err error) (Class, string) {
 // came and adds no delay. The client's clock skew correction, endpoint and
 // HTTP settings are untouched.
 func noSDKRetries(o *sts.Options) { o.Retryer = aws.NopRetryer{} }
+
+// unparsed reports whether err is a successful HTTP answer whose body did
+// not parse. The SDK's generated deserializers wrapped that in a
+// smithy.DeserializationError; its schema-based ones (service/sts v1.52.0
+// on) return the decoder's error inside the response error of the 2xx
+// answer.
+func unparsed(err error) bool {
+	var de *smithy.DeserializationError
+	if errors.As(err, &de) {
+		return true
+	}
+	var api smithy.APIError
+	var re *smithyhttp.ResponseError
+	return !errors.As(err, &api) && errors.As(err, &re) && re.HTTPStatusCode() >= 200 && re.HTTPStatusCode() < 300
+}
