@@ -181,7 +181,7 @@ func clearOutages(t *testing.T, cacheDir string) {
 // processes make about one STS attempt per backoff step between them,
 // whatever N.
 //
-// N is 10 by default; AWSOIDC_OUTAGE_PROCS sets it (CI and the README use
+// N is 10 by default; AWSOIDC_OUTAGE_PROCS sets it (CI and docs/cli.md use
 // 50). The hanging cases without stored credentials wait --timeout, 5 s
 // here; AWSOIDC_OUTAGE_TIMEOUT sets it ("default" for the command's own).
 func TestOutageAcrossProcesses(t *testing.T) {
