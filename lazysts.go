@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/awsoidc/awsoidc/internal/flight"
 	"github.com/awsoidc/awsoidc/provider"
 )
 
@@ -25,12 +27,17 @@ type lazySTS struct {
 	lo      *config.LoadOptions // read on each build, after LoadDefaultConfig applied every option
 	roleARN string              // picks the partition's STS region when none is configured; may be empty
 
-	building chan struct{}              // holds a token while a build runs; waiters give up with their ctx
+	building flight.Group[*sts.Client]  // runs one build at a time; waiters leave with their ctx
 	client   atomic.Pointer[sts.Client] // nil until a build succeeds
 }
 
+// buildTimeout bounds one build, which runs on when its callers leave.
+const buildTimeout = time.Minute
+
 func newLazySTS(lo *config.LoadOptions, roleARN string) *lazySTS {
-	return &lazySTS{lo: lo, roleARN: roleARN, building: make(chan struct{}, 1)}
+	l := &lazySTS{lo: lo, roleARN: roleARN}
+	l.building.Timeout = buildTimeout
+	return l
 }
 
 // AssumeRoleWithWebIdentity implements [provider.STSClient].
@@ -44,18 +51,17 @@ func (l *lazySTS) AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeR
 
 // get returns the client, building it once. Loading the configuration reads
 // local files, but may also reach the EC2 instance metadata service (with
-// AWS_DEFAULTS_MODE=auto), so callers waiting for another's build can leave
-// with their ctx.
+// AWS_DEFAULTS_MODE=auto), so callers waiting for a build can leave with
+// their ctx; the build runs on, up to buildTimeout, for the others.
 func (l *lazySTS) get(ctx context.Context) (*sts.Client, error) {
 	if c := l.client.Load(); c != nil {
 		return c, nil
 	}
-	select {
-	case l.building <- struct{}{}:
-		defer func() { <-l.building }()
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return l.building.Do(ctx, l.build)
+}
+
+// build builds the client and keeps it.
+func (l *lazySTS) build(ctx context.Context) (*sts.Client, error) {
 	if c := l.client.Load(); c != nil {
 		return c, nil
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // isolate hides the developer's AWS configuration from the test and returns
@@ -56,19 +57,28 @@ func TestLazySTSRetriesAFailedBuild(t *testing.T) {
 	}
 }
 
-// A caller waiting for another caller's build leaves with its own ctx.
+// A caller waiting for another caller's build leaves with its own ctx; the
+// build goes on, and callers that wait get its client.
 func TestLazySTSWaiterCancellation(t *testing.T) {
 	isolate(t)
 	l := newLazySTS(&config.LoadOptions{}, "")
-	l.building <- struct{}{} // another caller is building
+	release := make(chan struct{})
+	l.building.Start(context.Background(), func(ctx context.Context) (*sts.Client, error) {
+		<-release // another caller's build, slow
+		return l.build(ctx)
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := l.get(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("get() while another build runs, ctx canceled = %v, want context.Canceled", err)
 	}
-	<-l.building
-	if _, err := l.get(context.Background()); err != nil {
+	close(release)
+	c, err := l.get(context.Background())
+	if err != nil {
 		t.Fatalf("get() = %v", err)
+	}
+	if again, _ := l.get(context.Background()); again != c {
+		t.Error("a second get() built another client")
 	}
 }
 

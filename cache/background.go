@@ -72,7 +72,7 @@ func (c *Cache) run(ctx context.Context) {
 			in.mu.Unlock()
 			return
 		}
-		if in.inflight == "" && (e.phase(now) == phaseFresh || now.Before(in.nextAttempt)) {
+		if in.inflight == nil && (e.phase(now) == phaseFresh || now.Before(in.nextAttempt)) {
 			in.mu.Unlock()
 			continue // a refresh that Retrieve ran moved the deadline
 		}
@@ -97,11 +97,13 @@ func (c *Cache) Close() error {
 	if in.closed {
 		in.mu.Unlock()
 		in.wg.Wait()
+		in.flights.Wait()
 		return nil
 	}
 	in.closed = true
 	in.mu.Unlock()
 	in.closeFn()
 	in.wg.Wait()
+	in.flights.Wait()
 	return nil
 }

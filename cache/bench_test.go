@@ -203,7 +203,7 @@ func TestOutage(t *testing.T) {
 		waitFor(t, "the background refresh", sig, func() bool {
 			c.in.mu.Lock()
 			defer c.in.mu.Unlock()
-			return c.in.inflight == ""
+			return c.in.inflight == nil
 		})
 		if n := p.calls.Load(); n != last {
 			if n != last+1 {

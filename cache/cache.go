@@ -57,10 +57,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/internal/backoff"
+	"github.com/awsoidc/awsoidc/internal/flight"
 )
 
 // Cache is an [aws.CredentialsProvider] that caches and refreshes the
@@ -89,11 +89,11 @@ type inner struct {
 	pol      policy
 	backoff  backoff.Policy
 	log      *slog.Logger
-	sf       singleflight.Group
+	flights  flight.Group[struct{}] // runs the refreshes, one at a time
 
 	closeCtx context.Context    // done when Close is called
 	closeFn  context.CancelFunc // cancels closeCtx
-	wg       sync.WaitGroup     // refresh goroutines and the background loop
+	wg       sync.WaitGroup     // the background loop
 
 	eventMu sync.Mutex // held while logging and reporting events, to keep them in order
 
@@ -105,20 +105,19 @@ type inner struct {
 	// wait for such a state without polling.
 	onChange atomic.Pointer[func()]
 
-	mu           sync.Mutex     // guards the fields below and every write to Cache.cur
-	inflight     string         // singleflight key of the refresh in flight; "" when none
-	inflightAt   time.Time      // when the refresh in flight started
-	inflightWarm bool           // the refresh in flight started while valid credentials were cached: callers wait for it at most MaxWait
-	gaveUpWarned string         // key of the last refresh a caller gave up waiting for, served the cached credentials, and warned of
-	seq          uint64         // numbers refreshes, to make their singleflight keys
-	failures     int            // consecutive failed attempts
-	lastErr      error          // the last failure; nil after a success
-	nextAttempt  time.Time      // no provider call before it (failure backoff)
-	lastLifetime time.Duration  // lifetime of the last credentials from the provider
-	revoked      string         // access key ID dropped by Invalidate, not reloaded from the store
-	events       []RefreshEvent // refresh events not yet logged and reported
-	started      bool           // Start was called
-	closed       bool           // Close was called
+	mu           sync.Mutex             // guards the fields below and every write to Cache.cur
+	inflight     *flight.Call[struct{}] // the refresh in flight; nil when none
+	inflightAt   time.Time              // when the refresh in flight started
+	inflightWarm bool                   // the refresh in flight started while valid credentials were cached: callers wait for it at most MaxWait
+	gaveUpWarned *flight.Call[struct{}] // the last refresh a caller gave up waiting for, served the cached credentials, and warned of
+	failures     int                    // consecutive failed attempts
+	lastErr      error                  // the last failure; nil after a success
+	nextAttempt  time.Time              // no provider call before it (failure backoff)
+	lastLifetime time.Duration          // lifetime of the last credentials from the provider
+	revoked      string                 // access key ID dropped by Invalidate, not reloaded from the store
+	events       []RefreshEvent         // refresh events not yet logged and reported
+	started      bool                   // Start was called
+	closed       bool                   // Close was called
 }
 
 // New returns a Cache in front of p, configured by optFns.
@@ -150,6 +149,7 @@ func New(p aws.CredentialsProvider, optFns ...func(*Options)) *Cache {
 	if o.Clock != nil && o.Clock != clock.Real() {
 		c.clk = o.Clock
 	}
+	in.flights.Timeout, in.flights.Clock = o.RefreshTimeout, c.clk
 	return c
 }
 
@@ -203,21 +203,21 @@ func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
 	in.mu.Lock()
 	now := c.now()
 	e := c.cur.Load()
-	if in.closed && in.inflight == "" {
+	if in.closed && in.inflight == nil {
 		defer in.mu.Unlock()
 		if e.valid(now) {
-			return e.handout(now, in.nextAttempt, in.inflight != ""), nil
+			return e.handout(now, in.nextAttempt, in.inflight != nil), nil
 		}
 		return aws.Credentials{}, ErrClosed
 	}
-	switch decide(now, e, in.nextAttempt, in.inflight != "") {
+	switch decide(now, e, in.nextAttempt, in.inflight != nil) {
 	case actServe:
 		defer in.mu.Unlock()
-		return e.handout(now, in.nextAttempt, in.inflight != ""), nil
+		return e.handout(now, in.nextAttempt, in.inflight != nil), nil
 	case actServeRefresh:
 		defer in.mu.Unlock()
 		c.startLocked(ctx)
-		return e.handout(now, in.nextAttempt, in.inflight != ""), nil
+		return e.handout(now, in.nextAttempt, in.inflight != nil), nil
 	case actFail:
 		defer in.mu.Unlock()
 		return aws.Credentials{}, c.failureLocked(e)
@@ -231,7 +231,7 @@ func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
 	// started without them (a cold start) is waited for until it ends or
 	// ctx is done.
 	var maxWait <-chan time.Time
-	if key != "" && in.inflightWarm {
+	if key != nil && in.inflightWarm {
 		if in.opts.MaxWait < 0 { // NoWait
 			creds, warn, err := c.stopWaitingLocked(now, e)
 			in.mu.Unlock()
@@ -287,7 +287,7 @@ wait:
 	cur := c.cur.Load()
 	switch {
 	case cur.valid(now):
-		return cur.handout(now, in.nextAttempt, in.inflight != ""), nil
+		return cur.handout(now, in.nextAttempt, in.inflight != nil), nil
 	case in.closed:
 		// A refresh cancelled by Close failed with context.Canceled:
 		// what the caller needs to know is that the cache is closed.
@@ -364,8 +364,8 @@ func (c *Cache) inFlightErrorLocked(now time.Time, cur *entry) error {
 // flood the log. in.mu must be held.
 func (c *Cache) keepServingLocked(now time.Time, cur *entry) (aws.Credentials, bool) {
 	in := c.in
-	creds := cur.handout(now, in.nextAttempt, in.inflight != "")
-	warn := in.inflight != "" && in.inflight != in.gaveUpWarned
+	creds := cur.handout(now, in.nextAttempt, in.inflight != nil)
+	warn := in.inflight != nil && in.inflight != in.gaveUpWarned
 	if warn {
 		in.gaveUpWarned = in.inflight
 	}

@@ -5,56 +5,49 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"golang.org/x/sync/singleflight"
 )
 
 // startLocked starts a refresh, or joins the one in flight, and returns the
-// channel that delivers its end. in.mu must be held. Each refresh gets its
-// own singleflight key, and joiners call DoChan with in.mu held while the
-// refresh clears in.inflight under in.mu before it returns, so a joiner
-// always finds the call in flight and never starts a second one.
+// channel that is closed at its end. in.mu must be held.
 //
 // A refresh it starts records when it started and whether valid
 // credentials were cached then (see [Options.MaxWait]).
 //
 // After Close, with no refresh in flight, it starts none and returns a
 // closed channel.
-func (c *Cache) startLocked(ctx context.Context) <-chan singleflight.Result {
+func (c *Cache) startLocked(ctx context.Context) <-chan struct{} {
 	in := c.in
-	if in.inflight != "" {
-		return in.sf.DoChan(in.inflight, func() (any, error) { return nil, nil })
+	if in.inflight != nil {
+		return in.inflight.Done()
 	}
 	if in.closed {
-		ch := make(chan singleflight.Result)
+		ch := make(chan struct{})
 		close(ch)
 		return ch
 	}
-	in.seq++
-	key := strconv.FormatUint(in.seq, 10)
-	in.inflight = key
+	call, _ := in.flights.Start(ctx, func(ctx context.Context) (struct{}, error) {
+		c.refresh(ctx)
+		return struct{}{}, nil
+	})
+	in.inflight = call
 	in.inflightAt = c.now()
 	in.inflightWarm = c.cur.Load().valid(in.inflightAt)
-	in.wg.Add(1)
-	return in.sf.DoChan(key, func() (any, error) {
-		defer in.wg.Done()
-		c.refresh(ctx, key)
-		return nil, nil
-	})
+	return call.Done()
 }
 
-// refresh runs one refresh attempt, in the goroutine singleflight started
-// for it, and puts its outcome in effect: the new entry, or the failure and
-// its backoff. ctx is the context of the caller that started it; only its
-// values are used.
-func (c *Cache) refresh(ctx context.Context, key string) {
+// refresh runs one refresh attempt, in the goroutine of its flight, and
+// puts its outcome in effect: the new entry, or the failure and its
+// backoff. ctx carries the values of the caller that started it, not its
+// cancellation, and ends after RefreshTimeout; Close cancels it too.
+func (c *Cache) refresh(ctx context.Context) {
 	in := c.in
-	ctx, cancel := c.refreshContext(ctx)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	stop := context.AfterFunc(in.closeCtx, cancel)
+	defer stop()
 
 	in.mu.Lock()
 	prev := c.cur.Load()
@@ -109,8 +102,9 @@ func (c *Cache) refresh(ctx context.Context, key string) {
 	// The outcome and the end of the refresh take effect together, so that
 	// a caller that sees the one (an OnRefresh hook included) sees the
 	// other, and may start the next refresh at once.
-	if in.inflight == key {
-		in.inflight = ""
+	if in.inflight != nil {
+		in.flights.Forget(in.inflight)
+		in.inflight = nil
 	}
 	in.events = append(in.events, ev)
 	in.mu.Unlock()
@@ -139,77 +133,6 @@ func (c *Cache) flushEvents() {
 			fn(ev)
 		}
 	}
-}
-
-// refreshContext returns the context of one refresh: the caller's values
-// without its cancellation, bounded by RefreshTimeout on the cache's clock
-// and cancelled by Close.
-func (c *Cache) refreshContext(parent context.Context) (context.Context, context.CancelFunc) {
-	in := c.in
-	ctx := context.WithoutCancel(parent)
-	var cancel context.CancelFunc
-	if c.clk == nil {
-		ctx, cancel = context.WithTimeout(ctx, in.opts.RefreshTimeout)
-	} else {
-		ctx, cancel = c.withClockTimeout(ctx, in.opts.RefreshTimeout)
-	}
-	stop := context.AfterFunc(in.closeCtx, cancel)
-	return ctx, func() {
-		stop()
-		cancel()
-	}
-}
-
-// withClockTimeout is context.WithTimeout on a clock other than the wall
-// clock. Its timer goroutine is counted in in.wg.
-func (c *Cache) withClockTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	ctx := &clockCtx{Context: parent, done: make(chan struct{})}
-	t := c.clk.NewTimer(d)
-	c.in.wg.Add(1)
-	go func() {
-		defer c.in.wg.Done()
-		defer t.Stop()
-		select {
-		case <-t.C():
-			ctx.cancel(context.DeadlineExceeded)
-		case <-parent.Done():
-			ctx.cancel(parent.Err())
-		case <-ctx.done:
-		}
-	}()
-	return ctx, func() { ctx.cancel(context.Canceled) }
-}
-
-// clockCtx is the context of withClockTimeout. Its Err is
-// context.DeadlineExceeded after a timeout on the cache's clock, as after a
-// real one, and so is the Err of every context derived from it: it is not
-// built on a context.WithCancel, whose Err (context.Canceled) derived
-// contexts would take. Deadline and Value are the parent's: a deadline on a
-// fake clock would mean nothing to the network stack.
-type clockCtx struct {
-	context.Context // the parent
-	done            chan struct{}
-	once            sync.Once
-	mu              sync.Mutex // guards err
-	err             error
-}
-
-func (c *clockCtx) Done() <-chan struct{} { return c.done }
-
-func (c *clockCtx) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
-
-// cancel ends the context with err; only the first call counts.
-func (c *clockCtx) cancel(err error) {
-	c.once.Do(func() {
-		c.mu.Lock()
-		c.err = err
-		c.mu.Unlock()
-		close(c.done)
-	})
 }
 
 // fetch gets credentials from the store, when one is set and holds fresh

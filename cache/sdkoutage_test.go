@@ -159,7 +159,7 @@ func sdkoRunCacheStable(t *testing.T) sdkoStable {
 		waitFor(t, "the background refresh", sig, func() bool {
 			c.in.mu.Lock()
 			defer c.in.mu.Unlock()
-			return c.in.inflight == ""
+			return c.in.inflight == nil
 		})
 	}
 	_ = c.Close() // every event is in
