@@ -155,37 +155,37 @@ func TestWithWebIdentityRejectsBadInput(t *testing.T) {
 	}
 }
 
-func TestNewCredentialsWithStore(t *testing.T) {
+// TestWithWebIdentityStore: two configurations (two processes, say) given
+// the same store share one set of credentials.
+func TestWithWebIdentityStore(t *testing.T) {
 	srv, roleARN, tokenFile := setup(t)
 	dir := filepath.Join(t.TempDir(), "store")
 	store, err := cache.FileStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	newCreds := func() *cache.Cache {
-		c, err := awsoidc.NewCredentials(srv.STSClient(), roleARN, tokensource.File(tokenFile),
-			func(o *awsoidc.Options) {
-				o.Provider = append(o.Provider, func(po *provider.Options) { po.SourceID = tokenFile })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	retrieve := func() aws.Credentials {
+		t.Helper()
+		cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(ststest.DefaultRegion),
+			awsoidc.WithWebIdentity(roleARN, tokensource.File(tokenFile), func(o *awsoidc.Options) {
+				o.STSClient = srv.STSClient()
 				o.Cache = append(o.Cache, func(co *cache.Options) { co.Store = store })
-			})
+			}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return c
+		creds, err := cfg.Credentials.Retrieve(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return creds
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	first, err := newCreds().Retrieve(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A second cache (a new process, say) finds the stored credentials.
-	second, err := newCreds().Retrieve(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if first.AccessKeyID != second.AccessKeyID {
-		t.Fatal("the second cache did not reuse the stored credentials")
+	first := retrieve()
+	// A second configuration finds the stored credentials.
+	if second := retrieve(); first.AccessKeyID != second.AccessKeyID {
+		t.Fatal("the second configuration did not reuse the stored credentials")
 	}
 	if got := srv.Calls("AssumeRoleWithWebIdentity"); got != 1 {
 		t.Fatalf("AssumeRoleWithWebIdentity calls = %d, want 1", got)

@@ -10,28 +10,6 @@ import (
 	"github.com/awsoidc/awsoidc/tokensource"
 )
 
-// NewCredentials returns refreshing credentials for roleARN: tokens from src
-// are traded for credentials by client through AssumeRoleWithWebIdentity,
-// and the result is cached and refreshed ahead of expiry. Pass it to
-// config.WithCredentialsProvider, or use [WithWebIdentity], which does both.
-//
-// Every input is checked before any call to STS; the error names the field
-// and the rule it breaks.
-func NewCredentials(client provider.STSClient, roleARN string, src tokensource.Source, optFns ...func(*Options)) (*cache.Cache, error) {
-	var o Options
-	for _, fn := range optFns {
-		fn(&o)
-	}
-	if o.STSClient != nil {
-		client = o.STSClient
-	}
-	p, err := provider.New(client, roleARN, src, o.Provider...)
-	if err != nil {
-		return nil, err
-	}
-	return newCache(p, o), nil
-}
-
 // WithWebIdentity returns a config.LoadDefaultConfig option that makes the
 // loaded configuration use credentials for roleARN obtained with tokens from
 // src, cached and refreshed ahead of expiry:
@@ -89,7 +67,7 @@ func WithIRSA(optFns ...func(*Options)) config.LoadOptionsFunc {
 		if client == nil {
 			client = newLazySTS(lo, "")
 		}
-		p, err := provider.NewFromEnvironment(client, o.Provider...)
+		p, err := provider.FromEnvironment(client, o.Provider...)
 		if err != nil {
 			return fmt.Errorf("awsoidc: %w", err)
 		}

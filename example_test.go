@@ -51,25 +51,3 @@ func ExampleWithWebIdentity() {
 	fmt.Println(creds.Source, creds.CanExpire)
 	// Output: AWSOIDCWebIdentity true
 }
-
-// Refreshing credentials from a client, a role and a token source, to pass
-// to config.WithCredentialsProvider; here against ststest in place of AWS.
-func ExampleNewCredentials() {
-	srv := ststest.NewServer()
-	defer srv.Close()
-	roleARN := srv.AddRole(ststest.Role{Name: "app"})
-	token := srv.MintToken(ststest.Claims{})
-
-	creds, err := awsoidc.NewCredentials(srv.STSClient(), roleARN, tokensource.Static(token))
-	if err != nil {
-		log.Fatal(err) // an input that breaks a rule, before any call to STS
-	}
-	// config.LoadDefaultConfig(ctx, config.WithCredentialsProvider(creds))
-	for range 3 {
-		if _, err := creds.Retrieve(context.Background()); err != nil {
-			log.Fatal(err)
-		}
-	}
-	fmt.Println("STS calls:", srv.Calls(ststest.ActionAssumeRoleWithWebIdentity))
-	// Output: STS calls: 1
-}

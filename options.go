@@ -5,8 +5,8 @@ import (
 	"github.com/awsoidc/awsoidc/provider"
 )
 
-// Options configures the credentials that [WithIRSA], [WithWebIdentity] and
-// [NewCredentials] wire together.
+// Options configures the credentials that [WithIRSA] and [WithWebIdentity]
+// wire together.
 type Options struct {
 	// Provider holds options for [provider.New]: session name, duration,
 	// session policies, retries, clock, logger.
@@ -18,9 +18,8 @@ type Options struct {
 	// the identity of the token sent.
 	Cache []func(*cache.Options)
 
-	// STSClient, when set, is the client that calls AssumeRoleWithWebIdentity,
-	// in place of the client argument of [NewCredentials] too. When nil,
-	// [WithIRSA] and [WithWebIdentity] build an anonymous STS client from the
-	// configuration being loaded, on first use.
+	// STSClient, when set, is the client that calls AssumeRoleWithWebIdentity
+	// (ststest.Server.STSClient in tests, say). When nil, an anonymous STS
+	// client is built from the configuration being loaded, on first use.
 	STSClient provider.STSClient
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/awsoidc/awsoidc/tokensource"
 )
@@ -50,35 +51,24 @@ func PartitionRegion(roleARN string) string {
 	return DefaultRegion
 }
 
-// FromEnvironment returns a Provider configured the way the SDK configures
-// web identity from the environment (IRSA): the role from AWS_ROLE_ARN,
+// FromEnvironment returns a Provider configured from the environment the
+// way the SDK configures web identity (IRSA): the role from AWS_ROLE_ARN,
 // tokens read again on every call from the file AWS_WEB_IDENTITY_TOKEN_FILE
-// (with [tokensource.File]), the session name from AWS_ROLE_SESSION_NAME
-// when set, and an anonymous STS client built from cfg by [NewSTSClient]
-// (an empty region becomes the role partition's usual STS region, see
-// [PartitionRegion]).
+// (with [tokensource.File]), and the session name from
+// AWS_ROLE_SESSION_NAME when set. Options.SourceID is the token file's
+// path, and [Provider.ProviderSources] reports web identity from
+// environment variables, as the SDK does. optFns run after these, so they
+// may override any of them, and once each, as in [New].
 //
-// Options.SourceID is the token file's path, and ProviderSources reports
-// web identity from environment variables, as the SDK does. optFns run
-// after these, so they may override any of them, and once each, as in
-// [New]; the token file waits on their Options.Clock.
+// A nil client means an anonymous client built now by [NewSTSClient] from
+// the shared configuration and environment (config.LoadDefaultConfig),
+// whose region, when none is configured, is the usual STS region of the
+// role's partition: us-east-1, cn-north-1 for aws-cn, us-gov-west-1 for
+// aws-us-gov.
 //
 // When AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE is unset or empty, the
-// error is a [MissingEnvError] naming every missing variable. ctx is only
-// checked, never kept: the provider reads the file on each Retrieve within
-// that call's context.
-func FromEnvironment(ctx context.Context, cfg aws.Config, optFns ...func(*Options)) (*Provider, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("provider: %w", err)
-	}
-	region := PartitionRegion(strings.TrimSpace(os.Getenv(EnvRoleARN)))
-	return NewFromEnvironment(newSTSClient(cfg, region), optFns...)
-}
-
-// NewFromEnvironment is [FromEnvironment] with an STS client of the
-// caller's, for callers that build the client themselves or late (the root
-// package's config.LoadDefaultConfig option builds it on first use).
-func NewFromEnvironment(client STSClient, optFns ...func(*Options)) (*Provider, error) {
+// error is a [MissingEnvError] naming every missing variable.
+func FromEnvironment(client STSClient, optFns ...func(*Options)) (*Provider, error) {
 	roleARN := strings.TrimSpace(os.Getenv(EnvRoleARN))
 	path := strings.TrimSpace(os.Getenv(EnvTokenFile))
 	var missing []string
@@ -90,6 +80,13 @@ func NewFromEnvironment(client STSClient, optFns ...func(*Options)) (*Provider, 
 	}
 	if len(missing) > 0 {
 		return nil, &MissingEnvError{Names: missing}
+	}
+	if client == nil {
+		cfg, err := config.LoadDefaultConfig(context.Background(), config.WithCredentialsProvider(aws.AnonymousCredentials{}))
+		if err != nil {
+			return nil, fmt.Errorf("provider: loading the configuration of the STS client: %w", err)
+		}
+		client = newSTSClient(cfg, PartitionRegion(roleARN))
 	}
 	sessionName := strings.TrimSpace(os.Getenv(EnvRoleSessionName))
 	fns := make([]func(*Options), 0, len(optFns)+1)

@@ -40,7 +40,7 @@ func TestFromEnvironmentMissingVariables(t *testing.T) {
 		clearEnv(t)
 		t.Setenv(provider.EnvRoleARN, tt.role)
 		t.Setenv(provider.EnvTokenFile, tt.file)
-		_, err := provider.FromEnvironment(context.Background(), aws.Config{})
+		_, err := provider.FromEnvironment(nil)
 		var me *provider.MissingEnvError
 		if !errors.As(err, &me) || !slices.Equal(me.Names, tt.missing) {
 			t.Fatalf("role %q file %q: error %v, want MissingEnvError%v", tt.role, tt.file, err, tt.missing)
@@ -61,7 +61,7 @@ func TestFromEnvironment(t *testing.T) {
 	t.Setenv(provider.EnvRoleARN, testRole)
 	t.Setenv(provider.EnvTokenFile, path)
 	t.Setenv(provider.EnvRoleSessionName, "from-env")
-	p, err := provider.FromEnvironment(context.Background(), aws.Config{})
+	p, err := provider.FromEnvironment(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestFromEnvironment(t *testing.T) {
 
 	// optFns run after the environment, once each.
 	calls := 0
-	p, err = provider.FromEnvironment(context.Background(), aws.Config{}, func(o *provider.Options) {
+	p, err = provider.FromEnvironment(nil, func(o *provider.Options) {
 		calls++
 		o.RoleSessionName = "override"
 	})
@@ -93,7 +93,7 @@ func TestFromEnvironmentNamesVariablesInValidationErrors(t *testing.T) {
 	t.Setenv(provider.EnvRoleARN, "arn:aws:iam::123:role/x")
 	t.Setenv(provider.EnvTokenFile, "/token")
 	t.Setenv(provider.EnvRoleSessionName, "bad name")
-	_, err := provider.FromEnvironment(context.Background(), aws.Config{})
+	_, err := provider.FromEnvironment(nil)
 	msg := err.Error()
 	for _, want := range []string{"invalid roleARN (AWS_ROLE_ARN)", "invalid Options.RoleSessionName (AWS_ROLE_SESSION_NAME)"} {
 		if !strings.Contains(msg, want) {
@@ -106,11 +106,35 @@ func TestFromEnvironmentNamesVariablesInValidationErrors(t *testing.T) {
 	}
 }
 
-func TestFromEnvironmentCanceled(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := provider.FromEnvironment(ctx, aws.Config{}); !errors.Is(err, context.Canceled) {
-		t.Fatalf("FromEnvironment(canceled) = %v", err)
+// TestFromEnvironmentDefaultClient: a nil client is an anonymous client
+// from the shared configuration and environment, in the role partition's
+// region when none is configured.
+func TestFromEnvironmentDefaultClient(t *testing.T) {
+	tests := []struct{ role, region, want string }{
+		{testRole, "", "us-east-1"},
+		{"arn:aws-cn:iam::123456789012:role/r", "", "cn-north-1"},
+		{"arn:aws-us-gov:iam::123456789012:role/r", "", "us-gov-west-1"},
+		{"arn:aws-cn:iam::123456789012:role/r", "cn-northwest-1", "cn-northwest-1"},
+	}
+	for _, tt := range tests {
+		clearEnv(t)
+		t.Setenv(provider.EnvRoleARN, tt.role)
+		t.Setenv(provider.EnvTokenFile, "/token")
+		t.Setenv("AWS_REGION", tt.region)
+		p, err := provider.FromEnvironment(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, ok := provider.STSClientOf(p).(*sts.Client)
+		if !ok {
+			t.Fatalf("client %T, want *sts.Client", provider.STSClientOf(p))
+		}
+		if got := c.Options().Region; got != tt.want {
+			t.Errorf("role %s, AWS_REGION %q: region %q, want %q", tt.role, tt.region, got, tt.want)
+		}
+		if _, anon := c.Options().Credentials.(aws.AnonymousCredentials); c.Options().Credentials != nil && !anon {
+			t.Errorf("Credentials = %T, want none (anonymous)", c.Options().Credentials)
+		}
 	}
 }
 
@@ -172,7 +196,7 @@ func TestFromEnvironmentMissingTokenFile(t *testing.T) {
 	t.Setenv(provider.EnvTokenFile, path)
 	t.Setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1") // never reached
 	clk := clock.NewFake(t0)
-	p, err := provider.FromEnvironment(context.Background(), aws.Config{}, func(o *provider.Options) { o.Clock = clk })
+	p, err := provider.FromEnvironment(nil, func(o *provider.Options) { o.Clock = clk })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 
 	"github.com/awsoidc/awsoidc/provider"
@@ -78,10 +77,10 @@ func ExampleFromEnvironment() {
 		defer func() { _ = os.Unsetenv(k) }()
 	}
 
-	// In a pod, this is all there is: cfg usually comes from
-	// config.LoadDefaultConfig(ctx).
+	// In a pod, this is all there is: a nil client is an anonymous STS
+	// client from the shared configuration and environment.
 	ctx := context.Background()
-	p, err := provider.FromEnvironment(ctx, aws.Config{Region: "us-east-1"})
+	p, err := provider.FromEnvironment(nil)
 	if err != nil {
 		log.Fatal(err) // a *provider.MissingEnvError lists every unset variable
 	}

@@ -426,9 +426,9 @@ func TestIntegrationFromEnvironment(t *testing.T) {
 	t.Setenv(provider.EnvRoleARN, s.role)
 	t.Setenv(provider.EnvTokenFile, path)
 	t.Setenv(provider.EnvRoleSessionName, "irsa-session")
-	// A hand-built config with no region and no endpoint: FromEnvironment
-	// still finds ststest through AWS_ENDPOINT_URL_STS.
-	p, err := provider.FromEnvironment(context.Background(), aws.Config{HTTPClient: s.srv.HTTPClient()}, noWait)
+	// No client, and no region configured: the client FromEnvironment
+	// builds finds ststest through AWS_ENDPOINT_URL_STS.
+	p, err := provider.FromEnvironment(nil, noWait)
 	if err != nil {
 		t.Fatal(err)
 	}

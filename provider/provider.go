@@ -103,7 +103,7 @@ func New(client STSClient, roleARN string, src tokensource.Source, optFns ...fun
 
 // newProvider is [New] with a token source built from the options once
 // optFns have run (each exactly once), so that a source the constructor
-// makes itself, such as [NewFromEnvironment]'s token file, can share
+// makes itself, such as [FromEnvironment]'s token file, can share
 // Options.Clock.
 func newProvider(client STSClient, roleARN string, source func(*Options) tokensource.Source, optFns []func(*Options)) (*Provider, error) {
 	var o Options

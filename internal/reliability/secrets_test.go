@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
@@ -260,7 +261,7 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	add(err, "provider.ValidationError")
 	t.Setenv("AWS_ROLE_ARN", "")
 	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "")
-	_, err = provider.FromEnvironment(ctx, aws.Config{})
+	_, err = provider.FromEnvironment(nil)
 	var me *provider.MissingEnvError
 	if !errors.As(err, &me) {
 		t.Fatalf("want a MissingEnvError, got %v", err)
@@ -297,10 +298,11 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 		add(ev, "cache.RefreshEvent")
 		add(ev.Outcome, "cache.Outcome")
 	}
-	creds, err := awsoidc.NewCredentials(stsOK, "arn:aws:iam::123456789012:role/r", static)
-	if err != nil {
+	var lo config.LoadOptions // the credentials the root's option makes
+	if err := awsoidc.WithWebIdentity("arn:aws:iam::123456789012:role/r", static, func(o *awsoidc.Options) { o.STSClient = stsOK })(&lo); err != nil {
 		t.Fatal(err)
 	}
+	creds := lo.Credentials.(*cache.Cache)
 	defer func() { _ = creds.Close() }()
 	if _, err := creds.Retrieve(ctx); err != nil {
 		t.Fatal(err)
