@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/awsoidc/awsoidc/internal/flight"
+	"github.com/awsoidc/awsoidc/internal/partition"
 	"github.com/awsoidc/awsoidc/provider"
 )
 
@@ -72,9 +73,9 @@ func (l *lazySTS) build(ctx context.Context) (*sts.Client, error) {
 	if cfg.Region == "" {
 		roleARN := l.roleARN
 		if roleARN == "" {
-			roleARN = os.Getenv(provider.EnvRoleARN)
+			roleARN = os.Getenv("AWS_ROLE_ARN")
 		}
-		cfg.Region = provider.PartitionRegion(roleARN)
+		cfg.Region = partition.Region(roleARN)
 	}
 	c := provider.NewSTSClient(cfg)
 	l.client.Store(c)

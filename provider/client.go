@@ -8,15 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
-// DefaultRegion is the region [NewSTSClient] uses when the configuration has
-// none. The SDK itself fails with "Missing Region" there; us-east-1 is the
-// region of STS's global endpoint (sts.amazonaws.com), which serves every
-// account of the aws partition. Set AWS_REGION to use your region's STS
-// endpoint, as AWS recommends. [FromEnvironment] picks the usual region of
-// the role's partition instead (cn-north-1 for aws-cn, us-gov-west-1 for
-// aws-us-gov).
-const DefaultRegion = "us-east-1"
-
 // Environment variables that point the STS client at another endpoint,
 // as the SDK's shared configuration defines them.
 const (
@@ -34,13 +25,16 @@ const (
 //   - it honours AWS_ENDPOINT_URL_STS (then AWS_ENDPOINT_URL) even when cfg
 //     was built by hand rather than by config.LoadDefaultConfig, unless
 //     AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is "true";
-//   - an empty region becomes [DefaultRegion].
+//   - an empty region becomes us-east-1, the region of STS's global
+//     endpoint (sts.amazonaws.com), which serves every account of the aws
+//     partition; the SDK itself fails with "Missing Region" there. Set
+//     AWS_REGION to use your region's STS endpoint, as AWS recommends.
 //
 // optFns run last, so an explicit BaseEndpoint or Region there wins. The
 // provider turns the client's own retries off per call (it owns the retry
 // policy), so there is no need to configure them here.
 func NewSTSClient(cfg aws.Config, optFns ...func(*sts.Options)) *sts.Client {
-	return newSTSClient(cfg, DefaultRegion, optFns...)
+	return newSTSClient(cfg, "us-east-1", optFns...)
 }
 
 // newSTSClient is NewSTSClient with the region to use when cfg has none.

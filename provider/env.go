@@ -9,15 +9,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/awsoidc/awsoidc/internal/partition"
 	"github.com/awsoidc/awsoidc/tokensource"
 )
 
 // The IRSA environment variables, set in a pod by the EKS pod identity
 // webhook and read by every AWS SDK.
 const (
-	EnvRoleARN         = "AWS_ROLE_ARN"
-	EnvTokenFile       = "AWS_WEB_IDENTITY_TOKEN_FILE"
-	EnvRoleSessionName = "AWS_ROLE_SESSION_NAME"
+	envRoleARN         = "AWS_ROLE_ARN"
+	envTokenFile       = "AWS_WEB_IDENTITY_TOKEN_FILE"
+	envRoleSessionName = "AWS_ROLE_SESSION_NAME"
 )
 
 // MissingEnvError reports the required environment variables that
@@ -30,25 +31,7 @@ type MissingEnvError struct {
 // Error lists the missing variables.
 func (e *MissingEnvError) Error() string {
 	return fmt.Sprintf("provider: environment variable%s %s not set (IRSA sets %s and %s in the pod; set them by hand elsewhere)",
-		plural(len(e.Names), "", "s"), strings.Join(e.Names, ", "), EnvRoleARN, EnvTokenFile)
-}
-
-// regionOfPartition is the STS region used when neither cfg nor the
-// environment names one, by the role ARN's partition.
-var regionOfPartition = map[string]string{
-	"aws":        DefaultRegion,
-	"aws-cn":     "cn-north-1",
-	"aws-us-gov": "us-gov-west-1",
-}
-
-// PartitionRegion returns the STS region to use for roleARN when nothing
-// configures one: the usual region of the ARN's partition (cn-north-1 for
-// aws-cn, us-gov-west-1 for aws-us-gov), else [DefaultRegion].
-func PartitionRegion(roleARN string) string {
-	if parts := strings.SplitN(roleARN, ":", 3); len(parts) == 3 && regionOfPartition[parts[1]] != "" {
-		return regionOfPartition[parts[1]]
-	}
-	return DefaultRegion
+		plural(len(e.Names), "", "s"), strings.Join(e.Names, ", "), envRoleARN, envTokenFile)
 }
 
 // FromEnvironment returns a Provider configured from the environment the
@@ -69,14 +52,14 @@ func PartitionRegion(roleARN string) string {
 // When AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE is unset or empty, the
 // error is a [MissingEnvError] naming every missing variable.
 func FromEnvironment(client STSClient, optFns ...func(*Options)) (*Provider, error) {
-	roleARN := strings.TrimSpace(os.Getenv(EnvRoleARN))
-	path := strings.TrimSpace(os.Getenv(EnvTokenFile))
+	roleARN := strings.TrimSpace(os.Getenv(envRoleARN))
+	path := strings.TrimSpace(os.Getenv(envTokenFile))
 	var missing []string
 	if roleARN == "" {
-		missing = append(missing, EnvRoleARN)
+		missing = append(missing, envRoleARN)
 	}
 	if path == "" {
-		missing = append(missing, EnvTokenFile)
+		missing = append(missing, envTokenFile)
 	}
 	if len(missing) > 0 {
 		return nil, &MissingEnvError{Names: missing}
@@ -86,17 +69,13 @@ func FromEnvironment(client STSClient, optFns ...func(*Options)) (*Provider, err
 		if err != nil {
 			return nil, fmt.Errorf("provider: loading the configuration of the STS client: %w", err)
 		}
-		client = newSTSClient(cfg, PartitionRegion(roleARN))
+		client = newSTSClient(cfg, partition.Region(roleARN))
 	}
-	sessionName := strings.TrimSpace(os.Getenv(EnvRoleSessionName))
+	sessionName := strings.TrimSpace(os.Getenv(envRoleSessionName))
 	fns := make([]func(*Options), 0, len(optFns)+1)
 	fns = append(fns, func(o *Options) {
 		o.RoleSessionName = sessionName
 		o.SourceID = path
-		o.CredentialSources = []aws.CredentialSource{
-			aws.CredentialSourceEnvVarsSTSWebIDToken,
-			aws.CredentialSourceSTSAssumeRoleWebID,
-		}
 	})
 	fns = append(fns, optFns...)
 	// The token file's retry of a missing file (the kubelet's symlink swap)
@@ -107,11 +86,12 @@ func FromEnvironment(client STSClient, optFns ...func(*Options)) (*Provider, err
 	p, err := newProvider(client, roleARN, file, fns)
 	if err != nil {
 		renameFields(err, map[string]string{
-			"roleARN":                 "roleARN (" + EnvRoleARN + ")",
-			"Options.RoleSessionName": "Options.RoleSessionName (" + EnvRoleSessionName + ")",
+			"roleARN":                 "roleARN (" + envRoleARN + ")",
+			"Options.RoleSessionName": "Options.RoleSessionName (" + envRoleSessionName + ")",
 		}, sessionName != "")
 		return nil, err
 	}
+	p.sources = []aws.CredentialSource{aws.CredentialSourceEnvVarsSTSWebIDToken, aws.CredentialSourceSTSAssumeRoleWebID}
 	return p, nil
 }
 

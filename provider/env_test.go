@@ -20,7 +20,7 @@ import (
 
 // clearEnv unsets every variable the package reads, for the test's duration.
 func clearEnv(t *testing.T) {
-	for _, name := range []string{provider.EnvRoleARN, provider.EnvTokenFile, provider.EnvRoleSessionName,
+	for _, name := range []string{"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME",
 		"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"} {
 		t.Setenv(name, "")
 	}
@@ -31,15 +31,15 @@ func TestFromEnvironmentMissingVariables(t *testing.T) {
 		role, file string
 		missing    []string
 	}{
-		{"", "", []string{provider.EnvRoleARN, provider.EnvTokenFile}},
-		{testRole, "", []string{provider.EnvTokenFile}},
-		{"", "/token", []string{provider.EnvRoleARN}},
-		{"  ", " ", []string{provider.EnvRoleARN, provider.EnvTokenFile}},
+		{"", "", []string{"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"}},
+		{testRole, "", []string{"AWS_WEB_IDENTITY_TOKEN_FILE"}},
+		{"", "/token", []string{"AWS_ROLE_ARN"}},
+		{"  ", " ", []string{"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"}},
 	}
 	for _, tt := range tests {
 		clearEnv(t)
-		t.Setenv(provider.EnvRoleARN, tt.role)
-		t.Setenv(provider.EnvTokenFile, tt.file)
+		t.Setenv("AWS_ROLE_ARN", tt.role)
+		t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tt.file)
 		_, err := provider.FromEnvironment(nil)
 		var me *provider.MissingEnvError
 		if !errors.As(err, &me) || !slices.Equal(me.Names, tt.missing) {
@@ -58,15 +58,15 @@ func TestFromEnvironment(t *testing.T) {
 	if err := os.WriteFile(path, []byte(secretToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(provider.EnvRoleARN, testRole)
-	t.Setenv(provider.EnvTokenFile, path)
-	t.Setenv(provider.EnvRoleSessionName, "from-env")
+	t.Setenv("AWS_ROLE_ARN", testRole)
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", path)
+	t.Setenv("AWS_ROLE_SESSION_NAME", "from-env")
 	p, err := provider.FromEnvironment(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := p.Options()
-	if p.RoleARN() != testRole || o.RoleSessionName != "from-env" || o.SourceID != path {
+	o := provider.OptionsOf(p)
+	if provider.RoleARNOf(p) != testRole || o.RoleSessionName != "from-env" || o.SourceID != path {
 		t.Errorf("provider %v, options %+v", p, o)
 	}
 	want := []aws.CredentialSource{aws.CredentialSourceEnvVarsSTSWebIDToken, aws.CredentialSourceSTSAssumeRoleWebID}
@@ -80,7 +80,7 @@ func TestFromEnvironment(t *testing.T) {
 		calls++
 		o.RoleSessionName = "override"
 	})
-	if err != nil || p.Options().RoleSessionName != "override" {
+	if err != nil || provider.OptionsOf(p).RoleSessionName != "override" {
 		t.Fatalf("override: %v, %v", p, err)
 	}
 	if calls != 1 {
@@ -90,9 +90,9 @@ func TestFromEnvironment(t *testing.T) {
 
 func TestFromEnvironmentNamesVariablesInValidationErrors(t *testing.T) {
 	clearEnv(t)
-	t.Setenv(provider.EnvRoleARN, "arn:aws:iam::123:role/x")
-	t.Setenv(provider.EnvTokenFile, "/token")
-	t.Setenv(provider.EnvRoleSessionName, "bad name")
+	t.Setenv("AWS_ROLE_ARN", "arn:aws:iam::123:role/x")
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "/token")
+	t.Setenv("AWS_ROLE_SESSION_NAME", "bad name")
 	_, err := provider.FromEnvironment(nil)
 	msg := err.Error()
 	for _, want := range []string{"invalid roleARN (AWS_ROLE_ARN)", "invalid Options.RoleSessionName (AWS_ROLE_SESSION_NAME)"} {
@@ -118,8 +118,8 @@ func TestFromEnvironmentDefaultClient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		clearEnv(t)
-		t.Setenv(provider.EnvRoleARN, tt.role)
-		t.Setenv(provider.EnvTokenFile, "/token")
+		t.Setenv("AWS_ROLE_ARN", tt.role)
+		t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "/token")
 		t.Setenv("AWS_REGION", tt.region)
 		p, err := provider.FromEnvironment(nil)
 		if err != nil {
@@ -148,13 +148,13 @@ func TestNewSTSClient(t *testing.T) {
 		wantEndpoint string
 		wantRegion   string
 	}{
-		{"defaults", nil, aws.Config{}, nil, "", provider.DefaultRegion},
+		{"defaults", nil, aws.Config{}, nil, "", "us-east-1"},
 		{"region kept", nil, aws.Config{Region: "eu-west-1"}, nil, "", "eu-west-1"},
-		{"STS endpoint", env{"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9000"}, aws.Config{}, nil, "http://127.0.0.1:9000", provider.DefaultRegion},
-		{"STS endpoint beats global and cfg", env{"AWS_ENDPOINT_URL_STS": "http://sts", "AWS_ENDPOINT_URL": "http://all"}, aws.Config{BaseEndpoint: aws.String("http://cfg")}, nil, "http://sts", provider.DefaultRegion},
-		{"global endpoint", env{"AWS_ENDPOINT_URL": "http://all"}, aws.Config{}, nil, "http://all", provider.DefaultRegion},
-		{"cfg endpoint beats global", env{"AWS_ENDPOINT_URL": "http://all"}, aws.Config{BaseEndpoint: aws.String("http://cfg")}, nil, "http://cfg", provider.DefaultRegion},
-		{"ignored", env{"AWS_ENDPOINT_URL_STS": "http://sts", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}, aws.Config{}, nil, "", provider.DefaultRegion},
+		{"STS endpoint", env{"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9000"}, aws.Config{}, nil, "http://127.0.0.1:9000", "us-east-1"},
+		{"STS endpoint beats global and cfg", env{"AWS_ENDPOINT_URL_STS": "http://sts", "AWS_ENDPOINT_URL": "http://all"}, aws.Config{BaseEndpoint: aws.String("http://cfg")}, nil, "http://sts", "us-east-1"},
+		{"global endpoint", env{"AWS_ENDPOINT_URL": "http://all"}, aws.Config{}, nil, "http://all", "us-east-1"},
+		{"cfg endpoint beats global", env{"AWS_ENDPOINT_URL": "http://all"}, aws.Config{BaseEndpoint: aws.String("http://cfg")}, nil, "http://cfg", "us-east-1"},
+		{"ignored", env{"AWS_ENDPOINT_URL_STS": "http://sts", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}, aws.Config{}, nil, "", "us-east-1"},
 		{"option wins", env{"AWS_ENDPOINT_URL_STS": "http://sts"}, aws.Config{}, func(o *sts.Options) { o.BaseEndpoint = aws.String("http://code"); o.Region = "ap-south-1" }, "http://code", "ap-south-1"},
 	}
 	for _, tt := range tests {
@@ -192,8 +192,8 @@ func TestNewSTSClient(t *testing.T) {
 func TestFromEnvironmentMissingTokenFile(t *testing.T) {
 	clearEnv(t)
 	path := filepath.Join(t.TempDir(), "missing-token")
-	t.Setenv(provider.EnvRoleARN, testRole)
-	t.Setenv(provider.EnvTokenFile, path)
+	t.Setenv("AWS_ROLE_ARN", testRole)
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", path)
 	t.Setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1") // never reached
 	clk := clock.NewFake(t0)
 	p, err := provider.FromEnvironment(nil, func(o *provider.Options) { o.Clock = clk })

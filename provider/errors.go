@@ -167,10 +167,6 @@ func (e *RetrieveError) errText() string {
 // Unwrap returns the cause.
 func (e *RetrieveError) Unwrap() error { return e.Err }
 
-// Retryable reports whether trying again later may succeed: true for
-// [ClassTransient].
-func (e *RetrieveError) Retryable() bool { return e.Class == ClassTransient }
-
 func (e *RetrieveError) hint() string {
 	switch e.Code {
 	case "IDPCommunicationError":
@@ -237,7 +233,7 @@ func IsRetryable(err error) bool {
 	}
 	var re *RetrieveError
 	if errors.As(err, &re) {
-		return re.Retryable()
+		return re.Class == ClassTransient
 	}
 	c, _ := classify(err)
 	return c == ClassTransient

@@ -33,7 +33,7 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err) // a *provider.ValidationError naming the field
 	}
-	creds, md, err := p.RetrieveWithMetadata(context.Background())
+	creds, err := p.Retrieve(context.Background())
 	if err != nil {
 		var idp *types.IDPRejectedClaimException
 		if errors.As(err, &idp) {
@@ -41,6 +41,7 @@ func ExampleNew() {
 		}
 		log.Fatal(err) // a *provider.RetrieveError; provider.IsRetryable(err) says whether to try again
 	}
+	md, _ := p.LastMetadata() // what STS said besides the credentials
 	fmt.Println("account:", creds.AccountID)
 	fmt.Println("assumed:", md.AssumedRoleARN)
 	fmt.Println("subject:", md.SubjectFromWebIdentityToken)
@@ -84,10 +85,10 @@ func ExampleFromEnvironment() {
 	if err != nil {
 		log.Fatal(err) // a *provider.MissingEnvError lists every unset variable
 	}
-	_, md, err := p.RetrieveWithMetadata(ctx)
-	if err != nil {
+	if _, err := p.Retrieve(ctx); err != nil {
 		log.Fatal(err)
 	}
+	md, _ := p.LastMetadata()
 	fmt.Println(md.AssumedRoleARN)
 	// Output:
 	// arn:aws:sts::123456789012:assumed-role/pod-role/my-pod

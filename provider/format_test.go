@@ -44,7 +44,7 @@ func TestNoSecretInFormatsErrorsOrLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, md, err := p.RetrieveWithMetadata(context.Background())
+	_, md, err := retrieveMD(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestNoSecretInFormatsErrorsOrLogs(t *testing.T) {
 		t.Fatalf("echoing server: %v", err)
 	}
 	out.WriteString(formats(p))
-	out.WriteString(formats(p.Options()))
+	out.WriteString(formats(provider.OptionsOf(p)))
 	out.WriteString(formats(md))
 	out.WriteString(formats(err))
 	out.WriteString(formats(re))
@@ -100,8 +100,8 @@ func TestProviderFormat(t *testing.T) {
 	if got := fmt.Sprintf("%#v", p); got != "&"+want {
 		t.Errorf("%%#v = %s", got)
 	}
-	if p.RoleARN() != testRole {
-		t.Errorf("RoleARN() = %q", p.RoleARN())
+	if provider.RoleARNOf(p) != testRole {
+		t.Errorf("RoleARN() = %q", provider.RoleARNOf(p))
 	}
 }
 

@@ -52,7 +52,7 @@ func FuzzValidate(f *testing.F) {
 			o.MinBackoff = time.Duration(minBackoff)
 			o.MaxBackoff = time.Duration(maxBackoff)
 			o.MinimumSessionTokenSize = tokenSize
-			o.Jitter = func() float64 { return 0 }
+			o.Rand = func() float64 { return 0 }
 			o.Logger = nil
 		}
 		fake := newFake()
@@ -66,8 +66,8 @@ func FuzzValidate(f *testing.F) {
 		}
 
 		// Accepted: the inputs round-trip through Options.
-		o := p.Options()
-		if p.RoleARN() != roleARN || o.RoleSessionName != session || o.Policy != policy || !slices.Equal(o.PolicyARNs, arns) ||
+		o := provider.OptionsOf(p)
+		if provider.RoleARNOf(p) != roleARN || o.RoleSessionName != session || o.Policy != policy || !slices.Equal(o.PolicyARNs, arns) ||
 			o.ProviderID != providerID || o.Duration != time.Duration(duration) || o.MinimumSessionTokenSize != tokenSize {
 			t.Fatalf("Options() does not return the accepted inputs")
 		}

@@ -189,7 +189,7 @@ func repeat(n int, result func(*sts.AssumeRoleWithWebIdentityInput) (*sts.Assume
 }
 
 // noWait makes every retry delay zero: no timers, no clock to drive.
-func noWait(o *provider.Options) { o.Jitter = func() float64 { return 0 } }
+func noWait(o *provider.Options) { o.Rand = func() float64 { return 0 } }
 
 // logBuffer is a concurrency-safe log sink at debug level.
 type logBuffer struct {
@@ -239,3 +239,17 @@ func formats(v any) string {
 }
 
 type tokenT = tokensource.Token
+
+// retrieveMD is Retrieve and the LastMetadata of that very call (each test
+// retrieves from one goroutine).
+func retrieveMD(ctx context.Context, p *provider.Provider) (aws.Credentials, provider.Metadata, error) {
+	creds, err := p.Retrieve(ctx)
+	if err != nil {
+		return aws.Credentials{}, provider.Metadata{}, err
+	}
+	md, ok := p.LastMetadata()
+	if !ok {
+		return aws.Credentials{}, provider.Metadata{}, errors.New("Retrieve succeeded, but LastMetadata has none")
+	}
+	return creds, md, nil
+}

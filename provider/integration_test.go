@@ -112,7 +112,7 @@ func TestIntegrationEveryParameterOnTheWire(t *testing.T) {
 		o.PolicyARNs = []string{"arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::123456789012:policy/Mine"}
 		o.MinimumSessionTokenSize = 1024
 	})
-	creds, md, err := p.RetrieveWithMetadata(context.Background())
+	creds, md, err := retrieveMD(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestIntegrationEveryParameterOnTheWire(t *testing.T) {
 	}
 	if md.AssumedRoleARN != "arn:aws:sts::123456789012:assumed-role/deploy/system-serviceaccount-prod-billing" ||
 		md.SubjectFromWebIdentityToken != "system:serviceaccount:prod:billing" || md.Audience != ststest.DefaultAudience ||
-		md.SourceIdentity != "billing-job" || md.PackedPolicySize <= 0 || md.Provider == "" || md.RequestID == "" ||
+		md.SourceIdentity != "billing-job" || md.PackedPolicyPercent <= 0 || md.Provider == "" || md.RequestID == "" ||
 		!strings.HasSuffix(md.AssumedRoleID, ":system-serviceaccount-prod-billing") || md.Attempts != 1 {
 		t.Errorf("metadata = %+v", md)
 	}
@@ -179,7 +179,7 @@ func TestIntegrationProviderIDOnTheWire(t *testing.T) {
 func TestIntegrationMinIOShapedRoleARN(t *testing.T) {
 	s := newStack(t, ststest.Role{ARN: "arn:minio:iam:::role/dummy-internal"})
 	p := s.provider(t, nil)
-	_, md, err := p.RetrieveWithMetadata(context.Background())
+	_, md, err := retrieveMD(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func TestIntegrationIDPCommunicationErrorThreeTimes(t *testing.T) {
 		s := newStack(t, ststest.Role{})
 		s.srv.Fail(assume, ststest.Fault{Code: "IDPCommunicationError", Times: 3})
 		p := s.provider(t, nil)
-		_, md, err := p.RetrieveWithMetadata(context.Background())
+		_, md, err := retrieveMD(context.Background(), p)
 		if err != nil {
 			t.Fatalf("first Retrieve: %v", err)
 		}
@@ -342,7 +342,7 @@ func TestIntegrationIDPCommunicationErrorThreeTimes(t *testing.T) {
 		s.srv.Fail(assume, ststest.Fault{Code: "InvalidIdentityToken", Message: keyUnavailableMessage, Times: 3})
 		src := newTokens(s.token)
 		p := s.provider(t, src)
-		_, md, err := p.RetrieveWithMetadata(context.Background())
+		_, md, err := retrieveMD(context.Background(), p)
 		if err != nil {
 			t.Fatalf("first Retrieve: %v", err)
 		}
@@ -374,7 +374,7 @@ func TestIntegrationExpiredTokenRefreshedOnce(t *testing.T) {
 	expired := s.srv.MintToken(ststest.Claims{Expiry: time.Now().Add(-time.Minute), IssuedAt: time.Now().Add(-time.Hour)})
 	src := newTokens(expired, s.token)
 	p := s.provider(t, src)
-	_, md, err := p.RetrieveWithMetadata(context.Background())
+	_, md, err := retrieveMD(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,16 +423,16 @@ func TestIntegrationFromEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("AWS_ENDPOINT_URL_STS", s.srv.URL())
-	t.Setenv(provider.EnvRoleARN, s.role)
-	t.Setenv(provider.EnvTokenFile, path)
-	t.Setenv(provider.EnvRoleSessionName, "irsa-session")
+	t.Setenv("AWS_ROLE_ARN", s.role)
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", path)
+	t.Setenv("AWS_ROLE_SESSION_NAME", "irsa-session")
 	// No client, and no region configured: the client FromEnvironment
 	// builds finds ststest through AWS_ENDPOINT_URL_STS.
 	p, err := provider.FromEnvironment(nil, noWait)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, md, err := p.RetrieveWithMetadata(context.Background())
+	_, md, err := retrieveMD(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}

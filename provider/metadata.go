@@ -31,10 +31,11 @@ type Metadata struct {
 	// SourceIdentity is the source identity STS recorded for the session,
 	// if the token carried one.
 	SourceIdentity string
-	// PackedPolicySize is the percentage of the packed size limit the
-	// session policies and tags use. The SDK marks it deprecated in favour
-	// of SessionTokenUtilization; STS-compatible servers may still send it.
-	PackedPolicySize int32
+	// PackedPolicyPercent is the percentage of the packed size limit the
+	// session policies and tags use (PackedPolicySize in the API, which the
+	// SDK marks deprecated in favour of SessionTokenUtilization;
+	// STS-compatible servers may still send it).
+	PackedPolicyPercent int32
 	// SessionTokenSize is the size of the session token in bytes.
 	SessionTokenSize int32
 	// SessionTokenUtilization is the percentage (0-100) of the maximum
@@ -54,7 +55,7 @@ type Metadata struct {
 	// was ahead of the local clock when the answer arrived (ServerTime −
 	// local time; negative when the local clock is ahead), whatever its
 	// size. It is zero when nothing was corrected: the difference is under
-	// [MinClockSkew], ServerTime is unknown, Options.DisableClockSkewCorrection
+	// 5 seconds, ServerTime is unknown, Options.DisableClockSkewCorrection
 	// is set, or the answer's stated lifetime (STSExpiration − ServerTime) is
 	// not the session asked for (longer than the requested duration plus a
 	// minute, or shorter than 15 minutes less a minute), so that its Date is
@@ -63,7 +64,7 @@ type Metadata struct {
 	ClockSkew time.Duration
 
 	// RoleSessionName is the session name that was sent: the configured one
-	// or the default (see [DefaultSessionName]).
+	// or the default (see [Options].RoleSessionName).
 	RoleSessionName string
 	// RequestID is the STS request ID of the successful call, for AWS
 	// support.
@@ -100,7 +101,7 @@ func result(out *sts.AssumeRoleWithWebIdentityOutput) (aws.Credentials, Metadata
 		Expires:                     aws.ToTime(c.Expiration),
 	}
 	//lint:ignore SA1019 Metadata reports it, and STS-compatible servers still send it.
-	md.PackedPolicySize = aws.ToInt32(out.PackedPolicySize) //nolint:staticcheck // SA1019, see above.
+	md.PackedPolicyPercent = aws.ToInt32(out.PackedPolicySize) //nolint:staticcheck // SA1019, see above.
 	if u := out.AssumedRoleUser; u != nil {
 		md.AssumedRoleARN = aws.ToString(u.Arn)
 		md.AssumedRoleID = aws.ToString(u.AssumedRoleId)

@@ -4,26 +4,16 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/awsoidc/awsoidc/clock"
 )
 
-// Defaults and limits of the retry policy. [New] fills in a default for each
-// zero value and rejects values outside the limits.
+// Defaults and limits of the retry options, filled in and checked by [New].
 const (
-	// DefaultMaxAttempts is the default number of STS calls a Retrieve makes
-	// for transient errors (the first call included).
-	DefaultMaxAttempts = 5
-	// MaxMaxAttempts is the largest accepted Options.MaxAttempts.
-	MaxMaxAttempts = 10
-	// DefaultMinBackoff is the default ceiling of the first retry delay.
-	DefaultMinBackoff = 200 * time.Millisecond
-	// DefaultMaxBackoff is the default cap of every retry delay.
-	DefaultMaxBackoff = 5 * time.Second
-	// MaxBackoffLimit is the largest accepted Options.MinBackoff and
-	// Options.MaxBackoff.
-	MaxBackoffLimit = 5 * time.Minute
+	defaultMaxAttempts = 5
+	maxMaxAttempts     = 10
+	defaultMinBackoff  = 200 * time.Millisecond
+	defaultMaxBackoff  = 5 * time.Second
+	maxBackoffLimit    = 5 * time.Minute
 )
 
 // Options configures a [Provider]. Pass functions that modify it to [New] or
@@ -36,11 +26,19 @@ const (
 // Options holds no secret, so it prints safely with every fmt verb.
 type Options struct {
 	// RoleSessionName is sent as RoleSessionName: 2 to 64 characters of
-	// [\w+=,.@-]. Empty means a default that keeps sessions attributable in
-	// CloudTrail without personal data: the token's "sub" claim when it is a
-	// known workload identity (a Kubernetes service account, a GitHub
-	// Actions, GitLab CI/CD, HCP Terraform or Buildkite job, a SPIFFE ID),
-	// else the host name, else "awsoidc". See [DefaultSessionName].
+	// [\w+=,.@-]. STS writes it to CloudTrail, so the default says which
+	// workload asked (the SDK's stscreds uses a timestamp) and is never
+	// personal data, which STS advises against there: the token's "sub"
+	// claim (read without verifying the token) when it is a workload
+	// identity in its issuer's default format and holds no '@' (a
+	// Kubernetes service account, system:serviceaccount:<ns>:<name>, sent as
+	// system-serviceaccount-<ns>-<name>; a GitHub Actions, GitLab CI/CD, HCP
+	// Terraform or Buildkite job; a SPIFFE ID), else the host name, else
+	// "awsoidc". Any other subject (an email address, a user ID, a
+	// customized CI format) may identify a person and is never used. The
+	// default is mapped onto the character set (other characters become
+	// '-') and cut to 64 characters. [Metadata].RoleSessionName reports the
+	// name sent.
 	RoleSessionName string
 
 	// Duration is sent as DurationSeconds, truncated to whole seconds: 0
@@ -76,35 +74,27 @@ type Options struct {
 	// to the token file's path.
 	SourceID string
 
-	// CredentialSources is what [Provider.ProviderSources] reports to the
-	// SDK's user-agent feature tracking. Nil means web identity
-	// (aws.CredentialSourceSTSAssumeRoleWebID); [FromEnvironment] adds
-	// aws.CredentialSourceEnvVarsSTSWebIDToken in front, as the SDK does.
-	CredentialSources []aws.CredentialSource
-
 	// MaxAttempts is the most STS calls one Retrieve makes for transient
 	// errors (IDPCommunicationError, InvalidIdentityToken "Couldn't retrieve
 	// verification key ...", throttling, 5xx, transport errors), the first
-	// call included: 1 disables retries, 0 means [DefaultMaxAttempts], at
-	// most [MaxMaxAttempts]. The single retry with a fresh token after
-	// ExpiredTokenException or another InvalidIdentityToken comes on top.
+	// call included: 1 disables retries, 0 means 5, at most 10. The single
+	// retry with a fresh token after ExpiredTokenException or another
+	// InvalidIdentityToken comes on top.
 	MaxAttempts int
 
 	// MinBackoff is the ceiling of the first retry delay; each further retry
 	// doubles the ceiling up to MaxBackoff, and the delay is drawn uniformly
-	// below the ceiling (full jitter). 0 means [DefaultMinBackoff]; at most
-	// [MaxBackoffLimit].
+	// below the ceiling (full jitter). 0 means 200 ms; at most 5 minutes.
 	MinBackoff time.Duration
 
-	// MaxBackoff caps every retry delay. 0 means [DefaultMaxBackoff], or
-	// MinBackoff when that is larger; at most [MaxBackoffLimit] and at least
-	// MinBackoff.
+	// MaxBackoff caps every retry delay. 0 means 5 s, or MinBackoff when
+	// that is larger; at most 5 minutes and at least MinBackoff.
 	MaxBackoff time.Duration
 
-	// Jitter returns numbers in [0, 1) that place each retry delay below its
+	// Rand returns numbers in [0, 1) that place each retry delay below its
 	// ceiling. Nil means math/rand/v2. Tests set it for a deterministic
 	// schedule.
-	Jitter func() float64
+	Rand func() float64
 
 	// Clock times the retry delays, and is the local clock that the
 	// clock skew correction compares STS's clock with. Nil means the wall
@@ -113,7 +103,7 @@ type Options struct {
 
 	// DisableClockSkewCorrection returns the Expiration of STS unchanged.
 	// By default, when the Date header of STS's answer differs from
-	// Clock.Now() by [MinClockSkew] or more, the returned Expires is moved
+	// Clock.Now() by 5 seconds or more, the returned Expires is moved
 	// by the whole difference onto the local clock, so that caches deciding
 	// with the local clock neither serve expired credentials (local clock
 	// behind) nor refresh too early (local clock ahead).

@@ -20,7 +20,7 @@
 //     error reachable with errors.As and never contains the token;
 //   - names the session after the token's subject when it is a known
 //     workload identity (never a person's ID), else the host, not a
-//     timestamp ([DefaultSessionName]);
+//     timestamp ([defaultSessionName]);
 //   - reports what STS answered besides the credentials ([Metadata]).
 //
 // See the AssumeRoleWithWebIdentity API reference:
@@ -76,7 +76,8 @@ type Provider struct {
 	src      tokensource.Source
 	opts     Options // validated, defaults filled, slices owned
 	arns     []types.PolicyDescriptorType
-	hostname string // fallback of the default session name
+	hostname string                 // fallback of the default session name
+	sources  []aws.CredentialSource // what ProviderSources reports; nil for web identity
 	backoff  backoff.Policy
 	clock    clock.Clock
 	log      *slog.Logger
@@ -114,7 +115,6 @@ func newProvider(client STSClient, roleARN string, source func(*Options) tokenso
 	}
 	src := source(&o)
 	o.PolicyARNs = slices.Clone(o.PolicyARNs)
-	o.CredentialSources = slices.Clone(o.CredentialSources)
 	if errs := validate(client, roleARN, src, &o); len(errs) == 1 {
 		return nil, errs[0]
 	} else if len(errs) > 1 {
@@ -125,7 +125,7 @@ func newProvider(client STSClient, roleARN string, source func(*Options) tokenso
 		roleARN: roleARN,
 		src:     src,
 		opts:    o,
-		backoff: backoff.Policy{Min: o.MinBackoff, Max: o.MaxBackoff, Rand: o.Jitter},
+		backoff: backoff.Policy{Min: o.MinBackoff, Max: o.MaxBackoff, Rand: o.Rand},
 		clock:   clock.OrReal(o.Clock),
 		log:     o.Logger,
 	}
@@ -141,56 +141,19 @@ func newProvider(client STSClient, roleARN string, source func(*Options) tokenso
 	return p, nil
 }
 
-// RoleARN returns the role the provider assumes.
-func (p *Provider) RoleARN() string { return p.roleARN }
-
-// Options returns a copy of the provider's options, defaults filled in.
-func (p *Provider) Options() Options {
-	o := p.opts
-	o.PolicyARNs = slices.Clone(o.PolicyARNs)
-	o.CredentialSources = slices.Clone(o.CredentialSources)
-	return o
-}
-
-// Retrieve returns fresh credentials from STS. It implements
-// aws.CredentialsProvider. See [Provider.RetrieveWithMetadata].
-func (p *Provider) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	creds, _, err := p.RetrieveWithMetadata(ctx)
-	return creds, err
-}
-
-// ProviderSources reports web identity to the SDK's user-agent feature
-// tracking (aws.CredentialProviderSource), or Options.CredentialSources
-// when set.
-func (p *Provider) ProviderSources() []aws.CredentialSource {
-	if len(p.opts.CredentialSources) == 0 {
-		return []aws.CredentialSource{aws.CredentialSourceSTSAssumeRoleWebID}
-	}
-	return slices.Clone(p.opts.CredentialSources)
-}
-
-// LastMetadata returns the metadata of the latest successful Retrieve, and
-// false before the first. Callers behind a cache, which do not see
-// RetrieveWithMetadata, read it here.
-func (p *Provider) LastMetadata() (Metadata, bool) {
-	if m := p.last.Load(); m != nil {
-		return *m, true
-	}
-	return Metadata{}, false
-}
-
-// RetrieveWithMetadata gets a token from the source and calls STS
-// AssumeRoleWithWebIdentity with every configured parameter. It returns the
-// credentials (Source [ProviderName], CanExpire, Expires, AccountID from the
-// assumed role ARN) and what STS said about the session.
+// Retrieve gets a token from the source and calls STS
+// AssumeRoleWithWebIdentity with every configured parameter. It implements
+// aws.CredentialsProvider: the credentials' Source is [ProviderName], and
+// their AccountID comes from the assumed role ARN. What STS said about the
+// session is kept for [Provider.LastMetadata].
 //
 // Expires is on the local clock (Options.Clock): the Expiration STS
 // returned, less the clock skew measured from the Date header of its answer
-// when the local clock is off by [MinClockSkew] or more and the answer's
-// stated lifetime (Expiration − Date) is the session duration requested
-// (see [Options.DisableClockSkewCorrection] and [Metadata.ClockSkew]). A
-// cache that compares it with the local clock then refreshes on time even
-// when that clock is wrong, by minutes or by days.
+// when the local clock is off by 5 seconds or more and the answer's stated
+// lifetime (Expiration − Date) is the session duration requested (see
+// [Options.DisableClockSkewCorrection] and [Metadata.ClockSkew]). A cache
+// that compares it with the local clock then refreshes on time even when
+// that clock is wrong, by minutes or by days.
 //
 // Transient failures (IDPCommunicationError, an InvalidIdentityToken whose
 // message starts "Couldn't retrieve verification key", throttling, 5xx,
@@ -198,21 +161,41 @@ func (p *Provider) LastMetadata() (Metadata, bool) {
 // Options.MaxAttempts calls in all, waiting a capped exponential backoff
 // with full jitter on Options.Clock between calls; ExpiredTokenException and
 // every other InvalidIdentityToken get one fresh token from the source and
-// one more call. All waiting ends
-// when ctx does; when ctx's deadline would pass before the next attempt, the
-// transient error is returned at once instead of waiting in vain. Every
-// failure is a *[RetrieveError].
-func (p *Provider) RetrieveWithMetadata(ctx context.Context) (aws.Credentials, Metadata, error) {
+// one more call. All waiting ends when ctx does; when ctx's deadline would
+// pass before the next attempt, the transient error is returned at once
+// instead of waiting in vain. Every failure is a *[RetrieveError].
+func (p *Provider) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	r := &retrieval{p: p}
 	creds, md, err := r.run(ctx)
 	if err != nil {
-		return aws.Credentials{}, Metadata{}, err
+		return aws.Credentials{}, err
 	}
 	p.last.Store(&md)
-	return creds, md, nil
+	return creds, nil
 }
 
-// retrieval is the state of one RetrieveWithMetadata call.
+// LastMetadata returns what STS answered besides the credentials to the
+// latest successful Retrieve, and false before the first. Behind a cache,
+// which calls Retrieve once per refresh, it describes the credentials the
+// cache holds.
+func (p *Provider) LastMetadata() (Metadata, bool) {
+	if m := p.last.Load(); m != nil {
+		return *m, true
+	}
+	return Metadata{}, false
+}
+
+// ProviderSources reports web identity to the SDK's user-agent feature
+// tracking (aws.CredentialProviderSource); for a provider made by
+// [FromEnvironment], web identity from environment variables.
+func (p *Provider) ProviderSources() []aws.CredentialSource {
+	if len(p.sources) == 0 {
+		return []aws.CredentialSource{aws.CredentialSourceSTSAssumeRoleWebID}
+	}
+	return slices.Clone(p.sources)
+}
+
+// retrieval is the state of one Retrieve call.
 type retrieval struct {
 	p         *Provider
 	token     redact.Secret
@@ -321,7 +304,7 @@ func (r *retrieval) input(ctx context.Context) (*sts.AssumeRoleWithWebIdentityIn
 	}
 	name := p.opts.RoleSessionName
 	if name == "" {
-		name = DefaultSessionName(tok.Value, p.hostname)
+		name = defaultSessionName(tok.Value, p.hostname)
 	}
 	in := &sts.AssumeRoleWithWebIdentityInput{
 		RoleArn:          aws.String(p.roleARN),
@@ -330,7 +313,7 @@ func (r *retrieval) input(ctx context.Context) (*sts.AssumeRoleWithWebIdentityIn
 		PolicyArns:       slices.Clone(p.arns),
 	}
 	if d := p.opts.Duration; d != 0 {
-		in.DurationSeconds = aws.Int32(int32(d / time.Second)) //nolint:gosec // G115: New checked d <= MaxDuration (43,200 s)
+		in.DurationSeconds = aws.Int32(int32(d / time.Second)) //nolint:gosec // G115: New checked d <= maxDuration (43,200 s)
 	}
 	if p.opts.Policy != "" {
 		in.Policy = aws.String(p.opts.Policy)
@@ -369,13 +352,3 @@ func (p *Provider) String() string {
 
 // GoString keeps %#v as safe as %v.
 func (p *Provider) GoString() string { return "&" + p.String() }
-
-// Format implements [fmt.Formatter]: every verb prints [Provider.String], so
-// no reflection ever reaches the token source.
-func (p *Provider) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		_, _ = f.Write([]byte(p.GoString()))
-		return
-	}
-	_, _ = f.Write([]byte(p.String()))
-}

@@ -85,7 +85,7 @@ func TestRetrieveDefaultSessionNameNotPersonal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, md, err := p.RetrieveWithMetadata(context.Background())
+		_, md, err := retrieveMD(context.Background(), p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +104,7 @@ func TestRetrieveCredentialsAndMetadata(t *testing.T) {
 	if _, ok := p.LastMetadata(); ok {
 		t.Fatal("LastMetadata() before Retrieve: ok = true")
 	}
-	creds, md, err := p.RetrieveWithMetadata(context.Background())
+	creds, md, err := retrieveMD(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestRetrieveCredentialsAndMetadata(t *testing.T) {
 	wantMD := provider.Metadata{
 		AssumedRoleARN: "arn:aws:sts::123456789012:assumed-role/test-role/s1", AssumedRoleID: "AROAEXAMPLE:s1",
 		SubjectFromWebIdentityToken: "system:serviceaccount:prod:billing", Audience: "sts.amazonaws.com",
-		Provider: "https://issuer.example", SourceIdentity: "source-id", PackedPolicySize: 7, Expires: t0.Add(time.Hour),
+		Provider: "https://issuer.example", SourceIdentity: "source-id", PackedPolicyPercent: 7, Expires: t0.Add(time.Hour),
 		STSExpiration: t0.Add(time.Hour), SessionTokenSize: 420, SessionTokenUtilization: 12,
 		RoleSessionName: "s1", Attempts: 1,
 	}
@@ -256,7 +256,7 @@ func TestRetrieveIDPCommunicationErrorThreeTimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, md, err := p.RetrieveWithMetadata(context.Background())
+	_, md, err := retrieveMD(context.Background(), p)
 	if err != nil {
 		t.Fatalf("first Retrieve: %v", err)
 	}
@@ -274,7 +274,7 @@ func TestRetrieveRefreshesTokenOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, md, err := p.RetrieveWithMetadata(context.Background())
+	_, md, err := retrieveMD(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +369,7 @@ func testRetryTiming(t *testing.T, transient error) {
 		o.MaxAttempts = 5
 		o.MinBackoff = time.Second
 		o.MaxBackoff = 4 * time.Second
-		o.Jitter = func() float64 { return 0.5 }
+		o.Rand = func() float64 { return 0.5 }
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -441,7 +441,7 @@ func TestRetrieveGivesUpBeforeDeadline(t *testing.T) {
 	p, err := provider.New(fake.client(), testRole, newTokens(secretToken), func(o *provider.Options) {
 		o.Clock = clk
 		o.MinBackoff, o.MaxBackoff = 4*time.Minute, 4*time.Minute
-		o.Jitter = func() float64 { return 0.5 }
+		o.Rand = func() float64 { return 0.5 }
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -7,9 +7,9 @@ import (
 	"strings"
 )
 
-// FallbackSessionName is the session name of last resort, used when neither
+// fallbackSessionName is the session name of last resort, used when neither
 // the token's subject nor the host name gives a usable one.
-const FallbackSessionName = "awsoidc"
+const fallbackSessionName = "awsoidc"
 
 // workloadSubjects are the "sub" formats that name a workload, not a
 // person, and so may name the session. STS writes the session name to
@@ -49,7 +49,7 @@ var workloadSubjects = []struct {
 	{"SPIFFE", regexp.MustCompile(`^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._-]+)+$`)},
 }
 
-// DefaultSessionName returns the role session name used when
+// defaultSessionName returns the role session name used when
 // Options.RoleSessionName is empty. STS records the session name in
 // CloudTrail, so it should say which workload asked, not when (the SDK's
 // stscreds uses a timestamp), and must not be personal data, which STS
@@ -67,13 +67,13 @@ var workloadSubjects = []struct {
 //     an email address, a user ID of Google, Okta, Entra ID or Dex, or a
 //     customized CI format, may identify a person and is never used;
 //  2. else hostname;
-//  3. else [FallbackSessionName].
+//  3. else fallbackSessionName.
 //
 // The result is sanitized to [\w+=,.@-] (other characters become '-') and
 // cut to 64 characters; candidates shorter than 2 characters are skipped.
 // Set Options.RoleSessionName (or AWS_ROLE_SESSION_NAME) to name sessions
 // otherwise.
-func DefaultSessionName(token, hostname string) string {
+func defaultSessionName(token, hostname string) string {
 	if sub := subjectClaim(token); workloadSubject(sub) {
 		if s := sanitizeSessionName(sub); s != "" {
 			return s
@@ -82,7 +82,7 @@ func DefaultSessionName(token, hostname string) string {
 	if s := sanitizeSessionName(hostname); s != "" {
 		return s
 	}
-	return FallbackSessionName
+	return fallbackSessionName
 }
 
 // workloadSubject reports whether sub is a workload identity in one of the

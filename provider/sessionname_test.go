@@ -60,9 +60,9 @@ func TestDefaultSessionName(t *testing.T) {
 		{"bad base64", "a.%%%.c", "host-f", "host-f"},
 		{"bad JSON", "a." + base64.RawURLEncoding.EncodeToString([]byte("{")) + ".c", "host-g", "host-g"},
 		{"host name sanitized", "", "my host!", "my-host"},
-		{"person, no usable host", sub("110169484474386276334"), "", FallbackSessionName},
-		{"nothing usable", "", "", FallbackSessionName},
-		{"host of one character", "", "h", FallbackSessionName},
+		{"person, no usable host", sub("110169484474386276334"), "", fallbackSessionName},
+		{"nothing usable", "", "", fallbackSessionName},
+		{"host of one character", "", "h", fallbackSessionName},
 	}
 	matched := make(map[string]bool)
 	for _, tt := range tests {
@@ -72,9 +72,9 @@ func TestDefaultSessionName(t *testing.T) {
 					matched[w.name] = true
 				}
 			}
-			got := DefaultSessionName(tt.token, tt.host)
+			got := defaultSessionName(tt.token, tt.host)
 			if got != tt.want {
-				t.Fatalf("DefaultSessionName() = %q, want %q", got, tt.want)
+				t.Fatalf("defaultSessionName() = %q, want %q", got, tt.want)
 			}
 			var v validator
 			v.sessionName("name", got)

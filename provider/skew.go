@@ -10,11 +10,11 @@ import (
 	"github.com/aws/smithy-go/middleware"
 )
 
-// MinClockSkew is the smallest difference between STS's clock and the local
+// minClockSkew is the smallest difference between STS's clock and the local
 // one that the provider corrects; see [Options.DisableClockSkewCorrection].
 // The Date header has a resolution of one second and is written before the
 // answer crosses the network, so smaller differences are noise.
-const MinClockSkew = 5 * time.Second
+const minClockSkew = 5 * time.Second
 
 const (
 	// defaultSessionDuration is the session STS grants when DurationSeconds
@@ -42,7 +42,7 @@ func requestedDuration(durationSeconds *int32) time.Duration {
 // session STS grants for a request of requested, or returns "" when it is.
 // STS grants exactly the duration requested; a lifetime up to
 // [lifetimeSlack] longer is rounding, and a shorter one is allowed down to
-// the shortest session STS grants ([MinDuration], 15 minutes), for servers
+// the shortest session STS grants (15 minutes), for servers
 // that cap a session below the request. Any other lifetime means that the
 // Date is another clock's (a proxy's, or a cached answer's).
 func lifetimeProblem(lifetime, requested time.Duration) string {
@@ -51,7 +51,7 @@ func lifetimeProblem(lifetime, requested time.Duration) string {
 		return "longer than the requested duration"
 	case lifetime <= 0:
 		return "the Date is not before the Expiration"
-	case lifetime < MinDuration-lifetimeSlack:
+	case lifetime < minDuration-lifetimeSlack:
 		return "shorter than the shortest session STS grants"
 	}
 	return ""
@@ -61,7 +61,7 @@ func lifetimeProblem(lifetime, requested time.Duration) string {
 // Date header) is ahead of the local clock (local, read when the answer
 // arrived): positive when the local clock is behind. It returns 0 when
 // serverTime or local is unknown or the difference is under
-// [MinClockSkew]: nothing to correct.
+// minClockSkew: nothing to correct.
 //
 // problem is "" when the skew may be corrected: the answer's stated
 // lifetime, stsExpires − serverTime, is a session STS grants for a request
@@ -79,7 +79,7 @@ func clockSkew(serverTime, stsExpires, local time.Time, requested time.Duration)
 		return 0, ""
 	}
 	skew = serverTime.Sub(local)
-	if skew > -MinClockSkew && skew < MinClockSkew {
+	if skew > -minClockSkew && skew < minClockSkew {
 		return 0, ""
 	}
 	if stsExpires.IsZero() {

@@ -52,7 +52,7 @@ func TestClockSkewCorrection(t *testing.T) {
 			s := skewedStack(t, clk, tt.offset)
 			var logs logBuffer
 			p := s.provider(t, nil, func(o *provider.Options) { o.Clock = clk; o.Logger = logs.logger() })
-			creds, md, err := p.RetrieveWithMetadata(context.Background())
+			creds, md, err := retrieveMD(context.Background(), p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,7 +87,7 @@ func TestClockSkewCorrectionDisabled(t *testing.T) {
 	clk := clock.NewFake(t0)
 	s := skewedStack(t, clk, 10*time.Minute)
 	p := s.provider(t, nil, func(o *provider.Options) { o.Clock = clk; o.DisableClockSkewCorrection = true })
-	creds, md, err := p.RetrieveWithMetadata(context.Background())
+	creds, md, err := retrieveMD(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestClockSkewImplausibleDate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			creds, md, err := p.RetrieveWithMetadata(context.Background())
+			creds, md, err := retrieveMD(context.Background(), p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -173,7 +173,7 @@ func TestClockSkewWithoutDateHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds, md, err := p.RetrieveWithMetadata(context.Background())
+	creds, md, err := retrieveMD(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestClockSkewProxyDateBehind(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			creds, md, err := p.RetrieveWithMetadata(context.Background())
+			creds, md, err := retrieveMD(context.Background(), p)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,14 +13,14 @@ import (
 // Limits of the AssumeRoleWithWebIdentity parameters, from the STS API
 // reference.
 const (
-	// MinDuration and MaxDuration bound a non-zero Options.Duration.
-	MinDuration = 15 * time.Minute
-	MaxDuration = 12 * time.Hour
-	// MaxPolicyLen is the plaintext budget, in characters, that the inline
+	// minDuration and maxDuration bound a non-zero Options.Duration.
+	minDuration = 15 * time.Minute
+	maxDuration = 12 * time.Hour
+	// maxPolicyLen is the plaintext budget, in characters, that the inline
 	// policy and the managed policy ARNs share.
-	MaxPolicyLen = 2048
-	// MaxPolicyARNs is the most managed session policies STS accepts.
-	MaxPolicyARNs = 10
+	maxPolicyLen = 2048
+	// maxPolicyARNs is the most managed session policies STS accepts.
+	maxPolicyARNs = 10
 
 	minARNLen, maxARNLen       = 20, 2048
 	minSessionLen, maxSessLen  = 2, 64
@@ -253,8 +253,8 @@ func (v *validator) duration(d time.Duration) {
 	if d == 0 {
 		return
 	}
-	if d < MinDuration || d > MaxDuration {
-		v.add("Options.Duration", d.String(), "must be 0 (the STS default) or between %s and %s", MinDuration, MaxDuration)
+	if d < minDuration || d > maxDuration {
+		v.add("Options.Duration", d.String(), "must be 0 (the STS default) or between %s and %s", minDuration, maxDuration)
 	}
 }
 
@@ -266,8 +266,8 @@ func (v *validator) policy(policy string, arns []string) {
 		switch {
 		case !utf8.ValidString(policy):
 			v.add("Options.Policy", "", "must be valid UTF-8")
-		case n > MaxPolicyLen:
-			v.add("Options.Policy", "", "must be at most %d characters, not %d", MaxPolicyLen, n)
+		case n > maxPolicyLen:
+			v.add("Options.Policy", "", "must be at most %d characters, not %d", maxPolicyLen, n)
 		default:
 			if i, r, bad := badPolicyRune(policy); bad {
 				v.add("Options.Policy", "", "may contain only \\u0020-\\u00FF, tab, LF and CR, not %U (offset %d)", r, i)
@@ -278,8 +278,8 @@ func (v *validator) policy(policy string, arns []string) {
 			}
 		}
 	}
-	if len(arns) > MaxPolicyARNs {
-		v.add("Options.PolicyARNs", "", "must hold at most %d ARNs, not %d", MaxPolicyARNs, len(arns))
+	if len(arns) > maxPolicyARNs {
+		v.add("Options.PolicyARNs", "", "must hold at most %d ARNs, not %d", maxPolicyARNs, len(arns))
 	}
 	total := n
 	for i, a := range arns {
@@ -291,8 +291,8 @@ func (v *validator) policy(policy string, arns []string) {
 		v.policyARN(field, a)
 		total += utf8.RuneCountInString(a)
 	}
-	if total > MaxPolicyLen && n <= MaxPolicyLen && len(arns) > 0 {
-		v.add("Options.Policy+Options.PolicyARNs", "", "the inline policy (%d characters) and the policy ARNs (%d characters) share a plaintext budget of %d characters", n, total-n, MaxPolicyLen)
+	if total > maxPolicyLen && n <= maxPolicyLen && len(arns) > 0 {
+		v.add("Options.Policy+Options.PolicyARNs", "", "the inline policy (%d characters) and the policy ARNs (%d characters) share a plaintext budget of %d characters", n, total-n, maxPolicyLen)
 	}
 }
 
@@ -373,21 +373,21 @@ func isHostLabel(l string) bool {
 func (v *validator) retry(o *Options) {
 	switch {
 	case o.MaxAttempts == 0:
-		o.MaxAttempts = DefaultMaxAttempts
-	case o.MaxAttempts < 0 || o.MaxAttempts > MaxMaxAttempts:
-		v.add("Options.MaxAttempts", fmt.Sprint(o.MaxAttempts), "must be 0 (the default, %d) or 1 to %d", DefaultMaxAttempts, MaxMaxAttempts)
+		o.MaxAttempts = defaultMaxAttempts
+	case o.MaxAttempts < 0 || o.MaxAttempts > maxMaxAttempts:
+		v.add("Options.MaxAttempts", fmt.Sprint(o.MaxAttempts), "must be 0 (the default, %d) or 1 to %d", defaultMaxAttempts, maxMaxAttempts)
 	}
 	if o.MinBackoff == 0 {
-		o.MinBackoff = DefaultMinBackoff
+		o.MinBackoff = defaultMinBackoff
 	}
 	if o.MaxBackoff == 0 {
-		o.MaxBackoff = max(DefaultMaxBackoff, o.MinBackoff)
+		o.MaxBackoff = max(defaultMaxBackoff, o.MinBackoff)
 	}
 	switch {
-	case o.MinBackoff < 0 || o.MinBackoff > MaxBackoffLimit:
-		v.add("Options.MinBackoff", o.MinBackoff.String(), "must be 0 (the default, %s) or up to %s", DefaultMinBackoff, MaxBackoffLimit)
-	case o.MaxBackoff < 0 || o.MaxBackoff > MaxBackoffLimit:
-		v.add("Options.MaxBackoff", o.MaxBackoff.String(), "must be 0 (the default, %s) or up to %s", DefaultMaxBackoff, MaxBackoffLimit)
+	case o.MinBackoff < 0 || o.MinBackoff > maxBackoffLimit:
+		v.add("Options.MinBackoff", o.MinBackoff.String(), "must be 0 (the default, %s) or up to %s", defaultMinBackoff, maxBackoffLimit)
+	case o.MaxBackoff < 0 || o.MaxBackoff > maxBackoffLimit:
+		v.add("Options.MaxBackoff", o.MaxBackoff.String(), "must be 0 (the default, %s) or up to %s", defaultMaxBackoff, maxBackoffLimit)
 	case o.MaxBackoff < o.MinBackoff:
 		v.add("Options.MaxBackoff", o.MaxBackoff.String(), "must not be less than Options.MinBackoff (%s)", o.MinBackoff)
 	}

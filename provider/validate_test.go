@@ -197,7 +197,7 @@ func TestNewFillsRetryDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := p.Options()
+	o := provider.OptionsOf(p)
 	if o.MaxAttempts != provider.DefaultMaxAttempts || o.MinBackoff != provider.DefaultMinBackoff || o.MaxBackoff != provider.DefaultMaxBackoff {
 		t.Fatalf("defaults = %d %s %s", o.MaxAttempts, o.MinBackoff, o.MaxBackoff)
 	}
@@ -205,7 +205,7 @@ func TestNewFillsRetryDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := p.Options(); o.MaxBackoff != 10*time.Second {
+	if o := provider.OptionsOf(p); o.MaxBackoff != 10*time.Second {
 		t.Fatalf("MaxBackoff with MinBackoff 10s = %s, want 10s", o.MaxBackoff)
 	}
 }

@@ -25,13 +25,13 @@ import (
 // Environment variables the AWS SDKs define, read when the matching flag is
 // not given. Flags always win.
 const (
-	envRoleARN         = provider.EnvRoleARN         // --role-arn
-	envTokenFile       = provider.EnvTokenFile       // --token-file
-	envRoleSessionName = provider.EnvRoleSessionName // --role-session-name
-	envRegion          = "AWS_REGION"                // --region
-	envDefaultRegion   = "AWS_DEFAULT_REGION"        // --region, when AWS_REGION is unset
-	envEndpointSTS     = "AWS_ENDPOINT_URL_STS"      // --endpoint-url
-	envEndpoint        = "AWS_ENDPOINT_URL"          // --endpoint-url, when AWS_ENDPOINT_URL_STS is unset
+	envRoleARN         = "AWS_ROLE_ARN"                // --role-arn
+	envTokenFile       = "AWS_WEB_IDENTITY_TOKEN_FILE" // --token-file
+	envRoleSessionName = "AWS_ROLE_SESSION_NAME"       // --role-session-name
+	envRegion          = "AWS_REGION"                  // --region
+	envDefaultRegion   = "AWS_DEFAULT_REGION"          // --region, when AWS_REGION is unset
+	envEndpointSTS     = "AWS_ENDPOINT_URL_STS"        // --endpoint-url
+	envEndpoint        = "AWS_ENDPOINT_URL"            // --endpoint-url, when AWS_ENDPOINT_URL_STS is unset
 	envIgnoreEndpoints = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
 )
 
@@ -450,8 +450,8 @@ func userCacheDir(getenv func(string) string) (string, error) {
 // ("5400"), as AWS tools write durations.
 func parseDuration(s string) (time.Duration, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if n < 0 || n > int64(provider.MaxDuration/time.Second) {
-			return 0, fmt.Errorf("must be between %s and %s", provider.MinDuration, provider.MaxDuration)
+		if n < 0 || n > int64(12*time.Hour/time.Second) {
+			return 0, fmt.Errorf("must be between %s and %s", 15*time.Minute, 12*time.Hour)
 		}
 		return time.Duration(n) * time.Second, nil
 	}
@@ -473,7 +473,7 @@ func partitionRegion(roleARN string) string {
 			return "us-gov-west-1"
 		}
 	}
-	return provider.DefaultRegion
+	return "us-east-1"
 }
 
 // readSmallFile reads a file of at most max bytes. It reads to the end

@@ -44,8 +44,8 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("daemon", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	roleARN := fs.String("role-arn", os.Getenv(provider.EnvRoleARN), "ARN of the role to assume")
-	tokenFile := fs.String("token-file", os.Getenv(provider.EnvTokenFile), "file holding the web identity token, re-read at each refresh")
+	roleARN := fs.String("role-arn", os.Getenv("AWS_ROLE_ARN"), "ARN of the role to assume")
+	tokenFile := fs.String("token-file", os.Getenv("AWS_WEB_IDENTITY_TOKEN_FILE"), "file holding the web identity token, re-read at each refresh")
 	every := fs.Duration("every", time.Minute, "how often to do the work (an AWS call)")
 	if err := fs.Parse(args); err != nil {
 		return err

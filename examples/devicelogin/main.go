@@ -139,7 +139,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	if cfg.Region == "" {
-		cfg.Region = provider.DefaultRegion
+		cfg.Region = "us-east-1"
 	}
 	var callerOpts []func(*sts.Options)
 	if o.stsEndpoint != "" {

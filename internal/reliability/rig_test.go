@@ -295,7 +295,7 @@ func newRig(t *testing.T, s *server, shared *capture, sec *secrets, o rigOptions
 	}
 	p, err := provider.New(provider.NewSTSClient(s.srv.Config(nil)), r.role, src, func(po *provider.Options) {
 		po.Clock = r.clk
-		po.Jitter = func() float64 { return 0 } // retries at once: the matrix counts calls, not waits
+		po.Rand = func() float64 { return 0 } // retries at once: the matrix counts calls, not waits
 		po.MaxAttempts = o.attempts
 		po.Logger = log.logger("provider")
 		po.SourceID = r.path

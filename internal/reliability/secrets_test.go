@@ -239,10 +239,10 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, md, err := p.RetrieveWithMetadata(ctx)
-	if err != nil {
+	if _, err = p.Retrieve(ctx); err != nil {
 		t.Fatal(err)
 	}
+	md, _ := p.LastMetadata()
 	add(p, "provider.Provider")
 	add(md, "provider.Metadata")
 	pe, err := provider.New(stsEcho, "arn:aws:iam::123456789012:role/r", static, func(o *provider.Options) { o.MaxAttempts = 1 })

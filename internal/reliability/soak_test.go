@@ -179,7 +179,7 @@ func (r soakResult) String() string {
 //     request (each 10 s);
 //   - every throttled request.
 func callBound(days int, plan faultPlan) int {
-	perOutage := (14 + 1 + 1) * provider.DefaultMaxAttempts
+	perOutage := (14 + 1 + 1) * 5 // 5: the provider's default MaxAttempts
 	n := days*24*60/45 + 1
 	n += (len(plan.stsOutages) + len(plan.idpOutages)) * (perOutage + 1)
 	for _, th := range plan.throttles {
@@ -215,7 +215,7 @@ func runSoak(t *testing.T, b *ststestBackend, days int, seed uint64) soakResult 
 	jitter := rand.New(rand.NewPCG(seed, 2))
 	p, err := provider.New(b.client(), b.role(), tokensource.File(path), func(o *provider.Options) {
 		o.Clock = driven
-		o.Jitter = jitter.Float64 // used from the refresh goroutine only, one refresh at a time
+		o.Rand = jitter.Float64 // used from the refresh goroutine only, one refresh at a time
 	})
 	if err != nil {
 		t.Fatal(err)
