@@ -160,7 +160,7 @@ func TestWithWebIdentityRejectsBadInput(t *testing.T) {
 func TestWithWebIdentityStore(t *testing.T) {
 	srv, roleARN, tokenFile := setup(t)
 	dir := filepath.Join(t.TempDir(), "store")
-	store, err := cache.FileStore(dir)
+	store, err := cache.NewFileStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

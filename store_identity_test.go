@@ -22,7 +22,7 @@ import (
 func TestStoreKeyedByTokenIdentity(t *testing.T) {
 	srv, _, tokenFile := setup(t)
 	role := srv.AddRole(ststest.Role{Name: "job-a-only", Subject: "job-a"})
-	store, err := cache.FileStore(filepath.Join(t.TempDir(), "store"))
+	store, err := cache.NewFileStore(filepath.Join(t.TempDir(), "store"))
 	if err != nil {
 		t.Fatal(err)
 	}

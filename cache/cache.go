@@ -463,6 +463,3 @@ func (c *Cache) String() string {
 	}
 	return fmt.Sprintf("cache.Cache{state: %s, provider: %T}", state, c.in.provider())
 }
-
-// GoString is String, so %#v prints no credential value either.
-func (c *Cache) GoString() string { return c.String() }

@@ -866,7 +866,7 @@ func TestOptionsNormalize(t *testing.T) {
 	}
 	o = Options{Jitter: NoJitter}
 	o.normalize()
-	if o.Jitter != 0 || o.AdvisoryWindow != DefaultAdvisoryWindow || o.RefreshTimeout != DefaultRefreshTimeout {
+	if o.Jitter != 0 || o.AdvisoryWindow != defaultAdvisoryWindow || o.RefreshTimeout != defaultRefreshTimeout {
 		t.Errorf("normalized: %+v", o)
 	}
 }

@@ -15,43 +15,28 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/internal/securefile"
 )
 
-// fileFormatVersion is the version of the JSON file format of [DiskStore].
+// fileFormatVersion is the version of the JSON file format of [FileStore].
 // A file of any other version is a miss, and is replaced on the next save.
 const fileFormatVersion = 1
 
-// DefaultMaxFileSize is the default [FileStoreOptions.MaxFileSize].
-const DefaultMaxFileSize = 64 << 10
+// maxFileSize is the largest file Load reads; a larger one is foreign, hence
+// a miss. Session tokens are a few KiB at most.
+const maxFileSize = 64 << 10
 
-// FileStoreOptions tune a [DiskStore].
-type FileStoreOptions struct {
-	// Clock decides which stored credentials have expired, and times the
-	// polling of a file lock held by another process. Nil means the wall
-	// clock. A store shared with a [Cache] under a fake clock needs the
-	// same fake clock.
-	Clock clock.Clock
-	// MaxFileSize is the largest file Load reads; a larger one is foreign,
-	// hence a miss. Default DefaultMaxFileSize (64 KiB); session tokens are
-	// a few KiB at most.
-	MaxFileSize int64
+// FileStore is a [Store] on disk: one JSON file per key in a private
+// directory, written atomically and guarded by a cross-process file lock.
+// It is safe for concurrent use by goroutines and processes.
+type FileStore struct {
+	dir string
 }
 
-// DiskStore is the [Store] on disk made by [FileStore]: one JSON file per
-// key in a private directory, written atomically, guarded by a
-// cross-process file lock, through internal/securefile. It is safe for
-// concurrent use by goroutines and processes.
-type DiskStore struct {
-	dir  string
-	opts FileStoreOptions
-}
+var _ Store = (*FileStore)(nil)
 
-var _ Store = (*DiskStore)(nil)
-
-// FileStore returns a [Store] that keeps credentials in dir, creating dir
-// with mode 0700 if needed. An existing dir that is not a directory, is
+// NewFileStore returns a [FileStore] that keeps credentials in dir, creating
+// dir with mode 0700 if needed. An existing dir that is not a directory, is
 // writable by group or others, or (on Unix) is owned by another user is
 // refused with an error naming it.
 //
@@ -60,62 +45,54 @@ var _ Store = (*DiskStore)(nil)
 // (secrets included: the file is private, like ~/.aws/cli/cache) and their
 // expiry. The file is replaced by temp file + fsync + rename and guarded by
 // a sibling ".lock" file (flock(2), LockFileEx on Windows). A missing,
-// corrupt, truncated, foreign, other-version or expired file is a miss,
-// never an error or a panic; a symbolic link or other tampering in place of
-// a file is an error, which [Cache] logs before calling its provider.
-func FileStore(dir string, optFns ...func(*FileStoreOptions)) (*DiskStore, error) {
-	var o FileStoreOptions
-	for _, fn := range optFns {
-		fn(&o)
-	}
-	o.Clock = clock.OrReal(o.Clock)
-	if o.MaxFileSize <= 0 {
-		o.MaxFileSize = DefaultMaxFileSize
-	}
+// corrupt, truncated, foreign or other-version file is a miss, never an
+// error or a panic; a symbolic link or other tampering in place of a file
+// is an error, which [Cache] logs before calling its provider.
+//
+// The store keeps no clock: Load returns stored credentials whatever their
+// expiry, and the [Cache] judges them on its own [Options.Clock].
+func NewFileStore(dir string) (*FileStore, error) {
 	if dir == "" {
-		return nil, errors.New("cache: FileStore: empty directory name")
+		return nil, errors.New("cache: NewFileStore: empty directory name")
 	}
 	if err := securefile.EnsureDir(dir); err != nil {
-		return nil, fmt.Errorf("cache: FileStore: %w", err)
+		return nil, fmt.Errorf("cache: NewFileStore: %w", err)
 	}
-	return &DiskStore{dir: dir, opts: o}, nil
+	return &FileStore{dir: dir}, nil
 }
 
-// Dir returns the directory of the store.
-func (s *DiskStore) Dir() string { return s.dir }
-
 // Path returns the file that holds key.
-func (s *DiskStore) Path(key string) string {
+func (s *FileStore) Path(key string) string {
 	return filepath.Join(s.dir, keyHash(key)+".json")
 }
 
-// Load implements [Store]. A missing, corrupt, truncated, foreign,
-// other-version or expired entry is a miss (ok false, err nil). err reports
-// what is worth a warning: an unusable directory, a symbolic link or another
-// non-regular file in place of the entry, a file that others may access
-// (which the next Save replaces).
-func (s *DiskStore) Load(ctx context.Context, key string) (aws.Credentials, bool, error) {
+// Load implements [Store]. A missing, corrupt, truncated, foreign or
+// other-version entry is a miss (ok false, err nil); expired credentials
+// are returned as stored. err reports what is worth a warning: an unusable
+// directory, a symbolic link or another non-regular file in place of the
+// entry, a file that others may access (which the next Save replaces).
+func (s *FileStore) Load(ctx context.Context, key string) (aws.Credentials, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return aws.Credentials{}, false, err
 	}
-	data, err := securefile.ReadFile(s.Path(key), s.opts.MaxFileSize)
+	data, err := securefile.ReadFile(s.Path(key), maxFileSize)
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, securefile.ErrTooLarge):
 		return aws.Credentials{}, false, nil
 	case err != nil:
 		return aws.Credentials{}, false, fmt.Errorf("cache: load credentials: %w", err)
 	}
-	creds, ok := decodeEntry(data, keyHash(key), s.opts.Clock.Now())
+	creds, ok := decodeEntry(data, keyHash(key))
 	return creds, ok, nil
 }
 
 // Save implements [Store]: it replaces the entry of key atomically. It does
 // not take the lock; [Cache] holds it around the provider call and the save.
-func (s *DiskStore) Save(ctx context.Context, key string, creds aws.Credentials) error {
+func (s *FileStore) Save(ctx context.Context, key string, creds aws.Credentials) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	data, err := encodeEntry(creds, keyHash(key), s.opts.Clock.Now())
+	data, err := encodeEntry(creds, keyHash(key), time.Now())
 	if err != nil {
 		return err
 	}
@@ -126,16 +103,13 @@ func (s *DiskStore) Save(ctx context.Context, key string, creds aws.Credentials)
 }
 
 // Lock implements [Store] with the cross-process lock of the entry's file.
-func (s *DiskStore) Lock(ctx context.Context, key string) (func() error, error) {
-	unlock, err := securefile.Lock(ctx, s.Path(key), func(o *securefile.LockOptions) { o.Clock = s.opts.Clock })
+func (s *FileStore) Lock(ctx context.Context, key string) (func() error, error) {
+	unlock, err := securefile.Lock(ctx, s.Path(key))
 	if err != nil {
 		return nil, fmt.Errorf("cache: lock credentials: %w", err)
 	}
 	return unlock, nil
 }
-
-// String describes the store.
-func (s *DiskStore) String() string { return "cache.DiskStore(" + s.dir + ")" }
 
 // keyHash names the file of key.
 func keyHash(key string) string {
@@ -159,7 +133,8 @@ type fileEntry struct {
 	Saved           time.Time  `json:"saved"`
 }
 
-// encodeEntry renders creds as the file of the key whose hash is hash.
+// encodeEntry renders creds as the file of the key whose hash is hash,
+// saved at now.
 func encodeEntry(creds aws.Credentials, hash string, now time.Time) ([]byte, error) {
 	if !creds.HasKeys() {
 		return nil, errors.New("cache: save credentials: no access key ID or secret access key")
@@ -189,11 +164,11 @@ func encodeEntry(creds aws.Credentials, hash string, now time.Time) ([]byte, err
 }
 
 // decodeEntry parses a file written by encodeEntry for the key whose hash is
-// hash, and returns its credentials if they are usable at now. Anything
-// else (bad JSON, unknown fields, trailing data, another version or key,
-// missing keys, an expiry that is missing, not after now, or out of range)
-// is a miss. It never panics and never reports content.
-func decodeEntry(data []byte, hash string, now time.Time) (aws.Credentials, bool) {
+// hash, and returns its credentials. Anything else (bad JSON, unknown
+// fields, trailing data, another version or key, missing keys, an expiry
+// that is missing or out of range) is a miss. It never panics and never
+// reports content.
+func decodeEntry(data []byte, hash string) (aws.Credentials, bool) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var fe fileEntry
@@ -215,7 +190,7 @@ func decodeEntry(data []byte, hash string, now time.Time) (aws.Credentials, bool
 		CanExpire:       fe.CanExpire,
 	}
 	if fe.CanExpire {
-		if fe.Expires == nil || !fe.Expires.After(now) || fe.Expires.UTC().Year() > 9999 {
+		if fe.Expires == nil || fe.Expires.UTC().Year() > 9999 {
 			return aws.Credentials{}, false
 		}
 		creds.Expires = *fe.Expires

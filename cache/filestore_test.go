@@ -23,9 +23,9 @@ import (
 
 const testKey = "arn:aws:iam::123456789012:role/r|session|/var/run/token"
 
-func newTestStore(t *testing.T, clk clock.Clock) *DiskStore {
+func newTestStore(t *testing.T) *FileStore {
 	t.Helper()
-	st, err := FileStore(filepath.Join(t.TempDir(), "creds"), func(o *FileStoreOptions) { o.Clock = clk })
+	st, err := NewFileStore(filepath.Join(t.TempDir(), "creds"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,8 +45,7 @@ func testCreds(expires time.Time) aws.Credentials {
 }
 
 func TestFileStoreRoundTrip(t *testing.T) {
-	clk := clock.NewFake(t0)
-	st := newTestStore(t, clk)
+	st := newTestStore(t)
 	ctx := context.Background()
 	if _, ok, err := st.Load(ctx, testKey); ok || err != nil {
 		t.Fatalf("Load of an empty store: %v, %v", ok, err)
@@ -67,7 +66,7 @@ func TestFileStoreRoundTrip(t *testing.T) {
 	}
 
 	sum := sha256.Sum256([]byte(testKey))
-	path := filepath.Join(st.Dir(), hex.EncodeToString(sum[:])+".json")
+	path := filepath.Join(st.dir, hex.EncodeToString(sum[:])+".json")
 	if st.Path(testKey) != path {
 		t.Errorf("Path = %s; want %s", st.Path(testKey), path)
 	}
@@ -75,7 +74,7 @@ func TestFileStoreRoundTrip(t *testing.T) {
 		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Errorf("file mode: %v, %v; want 0600", fi.Mode(), err)
 		}
-		if fi, err := os.Stat(st.Dir()); err != nil || fi.Mode().Perm() != 0o700 {
+		if fi, err := os.Stat(st.dir); err != nil || fi.Mode().Perm() != 0o700 {
 			t.Errorf("dir mode: %v, %v; want 0700", fi.Mode(), err)
 		}
 	}
@@ -84,20 +83,15 @@ func TestFileStoreRoundTrip(t *testing.T) {
 		t.Errorf("file has no version field:\n%s", data)
 	}
 
-	// Another key is another file; the entry expires.
+	// Another key is another file.
 	if _, ok, _ := st.Load(ctx, "other"); ok {
 		t.Error("Load of another key hit")
-	}
-	clk.Set(t0.Add(time.Hour))
-	if _, ok, err := st.Load(ctx, testKey); ok || err != nil {
-		t.Errorf("Load of an expired entry: %v, %v; want a miss", ok, err)
 	}
 }
 
 // TestFileStoreMisses: whatever sits in the file, Load is a miss, never an
 // error or a panic, and the next Save heals it.
 func TestFileStoreMisses(t *testing.T) {
-	clk := clock.NewFake(t0)
 	valid, err := encodeEntry(testCreds(t0.Add(time.Hour)), keyHash(testKey), t0)
 	if err != nil {
 		t.Fatal(err)
@@ -120,16 +114,15 @@ func TestFileStoreMisses(t *testing.T) {
 		{"other version", edit(`"version": 1`, `"version": 2`)},
 		{"other key", edit(keyHash(testKey), keyHash("other"))},
 		{"no secret", edit(`"secret_access_key": "SECRET-store"`, `"secret_access_key": ""`)},
-		{"expired", edit(`"expires": "2030-01-01T13:00:00Z"`, `"expires": "2030-01-01T12:00:00Z"`)},
 		{"expiry missing", edit(`"expires": "2030-01-01T13:00:00Z",`, ``)},
 		{"unknown field", edit(`"version": 1`, `"version": 1, "extra": true`)},
 		{"trailing data", append(append([]byte{}, valid...), []byte(`{}`)...)},
 		{"bad time", edit(`"expires": "2030-01-01T13:00:00Z"`, `"expires": "soon"`)},
-		{"oversized", append(bytes.Repeat([]byte(" "), DefaultMaxFileSize), valid...)},
+		{"oversized", append(bytes.Repeat([]byte(" "), maxFileSize), valid...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := newTestStore(t, clk)
+			st := newTestStore(t)
 			if err := os.WriteFile(st.Path(testKey), tt.data, 0o600); err != nil {
 				t.Fatal(err)
 			}
@@ -145,7 +138,7 @@ func TestFileStoreMisses(t *testing.T) {
 		})
 	}
 	t.Run("valid", func(t *testing.T) {
-		if _, ok := decodeEntry(valid, keyHash(testKey), t0); !ok {
+		if _, ok := decodeEntry(valid, keyHash(testKey)); !ok {
 			t.Errorf("the valid file is a miss:\n%s", valid)
 		}
 	})
@@ -155,10 +148,9 @@ func TestFileStoreRefusals(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("Unix permissions and symlinks")
 	}
-	clk := clock.NewFake(t0)
 
 	t.Run("symlink in place of the file", func(t *testing.T) {
-		st := newTestStore(t, clk)
+		st := newTestStore(t)
 		target := filepath.Join(t.TempDir(), "elsewhere")
 		if err := os.WriteFile(target, []byte("{}"), 0o600); err != nil {
 			t.Fatal(err)
@@ -182,19 +174,19 @@ func TestFileStoreRefusals(t *testing.T) {
 		if err := os.Chmod(dir, 0o770); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := FileStore(dir); !errors.Is(err, securefile.ErrInsecureMode) {
-			t.Errorf("FileStore: %v; want ErrInsecureMode", err)
+		if _, err := NewFileStore(dir); !errors.Is(err, securefile.ErrInsecureMode) {
+			t.Errorf("NewFileStore: %v; want ErrInsecureMode", err)
 		}
 	})
 	t.Run("empty name", func(t *testing.T) {
-		if _, err := FileStore(""); err == nil {
-			t.Error("FileStore(\"\") did not fail")
+		if _, err := NewFileStore(""); err == nil {
+			t.Error("NewFileStore(\"\") did not fail")
 		}
 	})
 }
 
 func TestFileStoreLock(t *testing.T) {
-	st := newTestStore(t, clock.NewFake(t0))
+	st := newTestStore(t)
 	unlock, err := st.Lock(context.Background(), testKey)
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +215,7 @@ func TestFileStoreLock(t *testing.T) {
 // do.
 func TestCacheWithFileStore(t *testing.T) {
 	clk := clock.NewFake(t0)
-	st := newTestStore(t, clk)
+	st := newTestStore(t)
 	p := newTestProvider(clk, time.Hour)
 	withStore := func(o *Options) { o.Store, o.StoreKey = st, testKey }
 
@@ -279,13 +271,40 @@ func TestCacheWithFileStore(t *testing.T) {
 	}
 }
 
+// TestCacheIgnoresExpiredStoredCredentials: the store keeps no clock and
+// returns expired credentials as stored; the cache judges them on its own
+// clock, calls the provider and replaces them.
+func TestCacheIgnoresExpiredStoredCredentials(t *testing.T) {
+	clk := clock.NewFake(t0)
+	st := newTestStore(t)
+	ctx := context.Background()
+	expired := testCreds(t0.Add(-time.Minute))
+	if err := st.Save(ctx, testKey, expired); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := st.Load(ctx, testKey); !ok || err != nil || !got.Expires.Equal(expired.Expires) {
+		t.Fatalf("Load of expired credentials: %v, %v, %v; want them as stored", got.Expires, ok, err)
+	}
+	p := newTestProvider(clk, time.Hour)
+	c, evs := newTestCache(t, clk, p, func(o *Options) { o.Store, o.StoreKey = st, testKey })
+	if got := mustRetrieve(t, c); got.AccessKeyID != "AKID1" {
+		t.Fatalf("Retrieve: %s; want the provider's AKID1, not the expired stored ones", got.AccessKeyID)
+	}
+	if ev := evs.next(t); ev.Outcome != OutcomeFetched {
+		t.Errorf("event: %+v; want fetched", ev)
+	}
+	if got, ok, _ := st.Load(ctx, testKey); !ok || got.AccessKeyID != "AKID1" {
+		t.Errorf("the store holds %s; want the new AKID1", got.AccessKeyID)
+	}
+}
+
 // TestCacheStoreFailures: a broken store is logged and bypassed.
 func TestCacheStoreFailures(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("symlinks")
 	}
 	clk := clock.NewFake(t0)
-	st := newTestStore(t, clk)
+	st := newTestStore(t)
 	if err := os.Symlink("/etc/passwd", st.Path(testKey)); err != nil {
 		t.Fatal(err)
 	}
@@ -464,7 +483,7 @@ func TestStoreLoadedLifetime(t *testing.T) {
 	}
 }
 
-func ExampleFileStore() {
+func ExampleNewFileStore() {
 	dir, err := os.MkdirTemp("", "awsoidc-example")
 	if err != nil {
 		panic(err)
@@ -472,7 +491,7 @@ func ExampleFileStore() {
 	defer os.RemoveAll(dir)
 
 	// One private directory shared by every process of the user.
-	store, err := FileStore(filepath.Join(dir, "credentials"))
+	store, err := NewFileStore(filepath.Join(dir, "credentials"))
 	if err != nil {
 		panic(err)
 	}
@@ -492,7 +511,7 @@ func ExampleFileStore() {
 	if err != nil {
 		panic(err)
 	}
-	entries, _ := os.ReadDir(store.Dir())
+	entries, _ := os.ReadDir(filepath.Join(dir, "credentials"))
 	fmt.Println(creds.AccessKeyID, len(entries), "files")
 	// Output: AKIDEXAMPLE 2 files
 }

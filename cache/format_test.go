@@ -24,7 +24,7 @@ import (
 func TestFormatHasNoSecrets(t *testing.T) {
 	clk := clock.NewFake(t0)
 	static := credentials.NewStaticCredentialsProvider("AKIDSTATIC", "SECRET-static", "TOKEN-static")
-	st := newTestStore(t, clk)
+	st := newTestStore(t)
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts := func(o *Options) {

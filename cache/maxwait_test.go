@@ -118,7 +118,7 @@ func TestMaxWait(t *testing.T) {
 			<-p.called
 		}
 		waitTimers(t, clk, 2) // the refresh timeout and this caller's MaxWait
-		clk.Advance(DefaultMaxWait - time.Millisecond)
+		clk.Advance(defaultMaxWait - time.Millisecond)
 		stillWaiting(t, res, "before MaxWait")
 		clk.Advance(time.Millisecond)
 		r := receive(t, res)
@@ -242,13 +242,13 @@ func TestMaxWaitAroundExpiry(t *testing.T) {
 		wait         time.Duration // how long the caller waits
 		want         string        // the access key ID it gets; "" for the in-flight error
 	}{
-		{name: "0.5s before expiry", arrive: -500 * time.Millisecond, wait: DefaultMaxWait},
-		{name: "0.1s after expiry", arrive: 100 * time.Millisecond, wait: DefaultMaxWait},
-		{name: "0.1s after expiry after a failed refresh", failedBefore: true, arrive: 100 * time.Millisecond, wait: DefaultMaxWait},
+		{name: "0.5s before expiry", arrive: -500 * time.Millisecond, wait: defaultMaxWait},
+		{name: "0.1s after expiry", arrive: 100 * time.Millisecond, wait: defaultMaxWait},
+		{name: "0.1s after expiry after a failed refresh", failedBefore: true, arrive: 100 * time.Millisecond, wait: defaultMaxWait},
 		{name: "MaxWait 5s 0.1s after expiry", maxWait: 5 * time.Second, arrive: 100 * time.Millisecond, wait: 5 * time.Second},
 		{name: "0.1s after expiry the refresh ends meanwhile", arrive: 100 * time.Millisecond, endAfter: 500 * time.Millisecond, wait: 500 * time.Millisecond, want: "AKID2"},
-		{name: "5s before expiry valid at MaxWait", arrive: -5 * time.Second, wait: DefaultMaxWait, want: "AKID1"},
-		{name: "after Invalidate 5s before expiry", invalidate: true, arrive: -5 * time.Second, wait: DefaultMaxWait},
+		{name: "5s before expiry valid at MaxWait", arrive: -5 * time.Second, wait: defaultMaxWait, want: "AKID1"},
+		{name: "after Invalidate 5s before expiry", invalidate: true, arrive: -5 * time.Second, wait: defaultMaxWait},
 		{name: "NoWait 0.5s before expiry", maxWait: NoWait, arrive: -500 * time.Millisecond, want: "AKID1"},
 		{name: "NoWait 0.1s after expiry", maxWait: NoWait, arrive: 100 * time.Millisecond},
 	} {
@@ -433,14 +433,14 @@ func TestMaxWaitAroundExpiryThroughSDK(t *testing.T) {
 				release := p.block()
 				defer release()
 				res := retrieveForever(cfg.Credentials.Retrieve)
-				time.Sleep(DefaultMaxWait)
+				time.Sleep(defaultMaxWait)
 				if r, ok := settled(res); !ok || r.err != nil || r.creds.AccessKeyID != "AKID1" {
 					t.Fatalf("SDK call in the mandatory window after MaxWait: %q, %v (returned: %v); want the cached AKID1", r.creds.AccessKeyID, r.err, ok)
 				}
 
 				sleepUntil(expires.Add(arrive))
 				res = retrieveForever(cfg.Credentials.Retrieve)
-				time.Sleep(DefaultMaxWait - time.Millisecond)
+				time.Sleep(defaultMaxWait - time.Millisecond)
 				if r, ok := settled(res); ok {
 					t.Fatalf("SDK call returned %q, %v before MaxWait", r.creds.AccessKeyID, r.err)
 				}
@@ -492,7 +492,7 @@ func TestMaxWaitThroughSDK(t *testing.T) {
 	res := retrieveAsync(cfg.Credentials.Retrieve)
 	<-p.called
 	waitTimers(t, clk, 2) // the refresh timeout and the SDK call's MaxWait
-	clk.Advance(DefaultMaxWait)
+	clk.Advance(defaultMaxWait)
 	r := receive(t, res)
 	if r.err != nil || r.creds.AccessKeyID != "AKID1" {
 		t.Fatalf("SDK Retrieve with the refresh hung: %q, %v; want the cached AKID1 after MaxWait", r.creds.AccessKeyID, r.err)

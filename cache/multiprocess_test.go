@@ -155,7 +155,7 @@ func TestHelperProcess(t *testing.T) {
 	defer cancel()
 	calls := filepath.Join(dir, "calls")
 
-	st, err := FileStore(filepath.Join(dir, "store"))
+	st, err := NewFileStore(filepath.Join(dir, "store"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,16 +9,15 @@ import (
 	"github.com/awsoidc/awsoidc/clock"
 )
 
-// Defaults of [Options]. The windows are caps: for short-lived credentials
-// they shrink with the lifetime (see [Options.AdvisoryWindow]).
+// Defaults of [Options], stated in its field docs.
 const (
-	DefaultAdvisoryWindow  = 15 * time.Minute
-	DefaultMandatoryWindow = 5 * time.Minute
-	DefaultJitter          = 0.5
-	DefaultMinBackoff      = time.Second
-	DefaultMaxBackoff      = 5 * time.Minute
-	DefaultRefreshTimeout  = time.Minute
-	DefaultMaxWait         = time.Second
+	defaultAdvisoryWindow  = 15 * time.Minute
+	defaultMandatoryWindow = 5 * time.Minute
+	defaultJitter          = 0.5
+	defaultMinBackoff      = time.Second
+	defaultMaxBackoff      = 5 * time.Minute
+	defaultRefreshTimeout  = time.Minute
+	defaultMaxWait         = time.Second
 )
 
 // NoWait, as [Options.MaxWait], makes callers never wait for a refresh that
@@ -70,7 +69,7 @@ type Options struct {
 	// costs at most one early refresh per start, made within moments of the
 	// start by a few caches (about 2 % refresh in their first minute).
 	//
-	// Zero means [DefaultJitter]; [NoJitter] (any negative value) turns
+	// Zero means the default, 0.5; [NoJitter] (any negative value) turns
 	// jitter off; values above 1 are clamped to 1.
 	Jitter float64
 
@@ -125,7 +124,7 @@ type Options struct {
 	// way to credentials: callers wait for it until it ends or their ctx is
 	// done, whatever MaxWait.
 	//
-	// Zero means [DefaultMaxWait] (1 second); [NoWait] (any negative
+	// Zero means the default, 1 second; [NoWait] (any negative
 	// value) means not waiting at all for a refresh that started while
 	// valid credentials were cached (the same outcomes, at once); values
 	// above RefreshTimeout are clamped to it.
@@ -185,17 +184,17 @@ type Options struct {
 // normalize fills in defaults and clamps out-of-range values.
 func (o *Options) normalize() {
 	if o.AdvisoryWindow <= 0 {
-		o.AdvisoryWindow = DefaultAdvisoryWindow
+		o.AdvisoryWindow = defaultAdvisoryWindow
 	}
 	if o.MandatoryWindow <= 0 {
-		o.MandatoryWindow = DefaultMandatoryWindow
+		o.MandatoryWindow = defaultMandatoryWindow
 	}
 	if o.MandatoryWindow > o.AdvisoryWindow {
 		o.MandatoryWindow = o.AdvisoryWindow
 	}
 	switch {
 	case o.Jitter == 0:
-		o.Jitter = DefaultJitter
+		o.Jitter = defaultJitter
 	case o.Jitter < 0:
 		o.Jitter = 0
 	case o.Jitter > 1:
@@ -205,20 +204,20 @@ func (o *Options) normalize() {
 		o.Rand = rand.Float64
 	}
 	if o.MinBackoff <= 0 {
-		o.MinBackoff = DefaultMinBackoff
+		o.MinBackoff = defaultMinBackoff
 	}
 	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = DefaultMaxBackoff
+		o.MaxBackoff = defaultMaxBackoff
 	}
 	if o.MaxBackoff < o.MinBackoff {
 		o.MaxBackoff = o.MinBackoff
 	}
 	if o.RefreshTimeout <= 0 {
-		o.RefreshTimeout = DefaultRefreshTimeout
+		o.RefreshTimeout = defaultRefreshTimeout
 	}
 	switch {
 	case o.MaxWait == 0:
-		o.MaxWait = DefaultMaxWait
+		o.MaxWait = defaultMaxWait
 	case o.MaxWait < 0:
 		o.MaxWait = NoWait
 	}

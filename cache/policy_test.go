@@ -10,7 +10,7 @@ import (
 
 // The policy is pure: these tests use no clock, only values of now.
 
-var defaultPolicy = policy{advisory: DefaultAdvisoryWindow, mandatory: DefaultMandatoryWindow, jitter: DefaultJitter}
+var defaultPolicy = policy{advisory: defaultAdvisoryWindow, mandatory: defaultMandatoryWindow, jitter: defaultJitter}
 
 func TestWindows(t *testing.T) {
 	tests := []struct {
@@ -129,7 +129,7 @@ func TestPlanInvariants(t *testing.T) {
 	lifetimes := []time.Duration{time.Second, 10 * time.Second, time.Minute, 15 * time.Minute, time.Hour, 6 * time.Hour, 12 * time.Hour}
 	for _, lt := range lifetimes {
 		for _, j := range []float64{0, 0.5, 1} {
-			p := policy{advisory: DefaultAdvisoryWindow, mandatory: DefaultMandatoryWindow, jitter: j}
+			p := policy{advisory: defaultAdvisoryWindow, mandatory: defaultMandatoryWindow, jitter: j}
 			for i := 0; i < 1000; i++ {
 				now := t0
 				spread := r.IntN(2) == 0
@@ -312,7 +312,7 @@ func TestHandoutWhileRefreshing(t *testing.T) {
 		})
 	}
 	t.Run("short-lived credentials: capped by the mandatory window", func(t *testing.T) {
-		e := policy{advisory: DefaultAdvisoryWindow, mandatory: DefaultMandatoryWindow}.plan(credsExpiring(t0.Add(time.Second)), t0, time.Second, 0, 0, false)
+		e := policy{advisory: defaultAdvisoryWindow, mandatory: defaultMandatoryWindow}.plan(credsExpiring(t0.Add(time.Second)), t0, time.Second, 0, 0, false)
 		now := e.refreshAt // +750ms; mandatory from +900ms
 		if got := e.handout(now, time.Time{}, true); !got.Expires.Equal(e.mandatoryAt) {
 			t.Errorf("1-second credentials: Expires +%v; want the mandatory window at +%v", got.Expires.Sub(t0), e.mandatoryAt.Sub(t0))

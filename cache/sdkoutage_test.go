@@ -502,7 +502,7 @@ func sdkoTable(ours, sdk sdkoStable, oursStorm, sdkStorm sdkoStorm) string {
 	row("STS requests per Retrieve", fmt.Sprintf("%.4f", oursStorm.perCall()), fmt.Sprintf("%.3f", sdkStorm.perCall()),
 		fmt.Sprintf("%.0f×", sdkStorm.perCall()/oursStorm.perCall()))
 	row("STS requests per second of the storm (printed only)",
-		fmt.Sprintf("≤ %d (%d per backoff step, steps ≥ %v apart)", oursStorm.Requests/oursStorm.Steps, oursStorm.Requests/oursStorm.Steps, DefaultMinBackoff),
+		fmt.Sprintf("≤ %d (%d per backoff step, steps ≥ %v apart)", oursStorm.Requests/oursStorm.Steps, oursStorm.Requests/oursStorm.Steps, defaultMinBackoff),
 		fmt.Sprintf("%.0f (%d in %v)", float64(sdkStorm.Requests)/sdkStorm.Wall.Seconds(), sdkStorm.Requests, sdkStorm.Wall.Round(time.Millisecond)), "")
 	row("real time of (a)", ours.Wall.Round(time.Millisecond).String(), sdk.Wall.Round(time.Millisecond).String(), "")
 	return b.String()

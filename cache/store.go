@@ -22,7 +22,9 @@ import (
 type Store interface {
 	// Load returns the credentials stored under key. A missing, corrupt,
 	// truncated or foreign entry is a miss (ok == false, err == nil); err is
-	// for failures worth reporting, such as an unreadable directory.
+	// for failures worth reporting, such as an unreadable directory. Load
+	// may return expired credentials: [Cache] judges what it loads on its
+	// own clock.
 	Load(ctx context.Context, key string) (creds aws.Credentials, ok bool, err error)
 	// Save stores creds under key, replacing any previous entry atomically.
 	Save(ctx context.Context, key string, creds aws.Credentials) error

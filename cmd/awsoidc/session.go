@@ -24,7 +24,7 @@ import (
 type session struct {
 	cfg   *credConfig
 	prov  *provider.Provider
-	store *cache.DiskStore // nil with --no-cache
+	store *cache.FileStore // nil with --no-cache
 	key   string           // the provider's CacheKey
 	close func()           // releases what the session opened (a terminal)
 }
@@ -79,7 +79,7 @@ func (a *app) newSession(ctx context.Context, cfg *credConfig) (*session, error)
 	s.prov = p
 	s.key = p.CacheKey()
 	if !cfg.noCache {
-		st, err := cache.FileStore(credentialsDir(cfg.cacheDir))
+		st, err := cache.NewFileStore(credentialsDir(cfg.cacheDir))
 		if err != nil {
 			s.close()
 			return nil, fmt.Errorf("credentials store in --cache-dir %s (fix it, choose another --cache-dir, or use --no-cache): %w", cfg.cacheDir, err)

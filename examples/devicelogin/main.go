@@ -123,7 +123,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 
 	// 3. The cache: refresh-ahead, and a store on disk so that the next
 	// run starts with the credentials this one got.
-	store, err := cache.FileStore(filepath.Join(o.cacheDir, "credentials"))
+	store, err := cache.NewFileStore(filepath.Join(o.cacheDir, "credentials"))
 	if err != nil {
 		return err
 	}

@@ -167,7 +167,7 @@ func (s failingStore) Save(ctx context.Context, key string, creds aws.Credential
 // permission error the operating system would return.
 func unwritableStore(t *testing.T, r *rig) cache.Store {
 	dir := filepath.Join(r.dir, "store")
-	st, err := cache.FileStore(dir, func(o *cache.FileStoreOptions) { o.Clock = r.clk })
+	st, err := cache.NewFileStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,11 +190,11 @@ var errNoSpace = &os.PathError{Op: "write", Path: "temp", Err: syscall.ENOSPC}
 // securefile's atomic writer with a writer that fails like a full disk
 // after 64 bytes. The real write path runs: temp file, failure, cleanup.
 func fullStore(t *testing.T, r *rig) cache.Store {
-	st, err := cache.FileStore(filepath.Join(r.dir, "store"), func(o *cache.FileStoreOptions) { o.Clock = r.clk })
+	st, err := cache.NewFileStore(filepath.Join(r.dir, "store"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	scratch, err := cache.FileStore(filepath.Join(r.dir, "scratch"), func(o *cache.FileStoreOptions) { o.Clock = r.clk })
+	scratch, err := cache.NewFileStore(filepath.Join(r.dir, "scratch"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,10 +268,10 @@ func checkFull(t *testing.T, r *rig, ph phase) {
 
 func storePath(r *rig) string {
 	switch st := r.store.(type) {
-	case *cache.DiskStore:
+	case *cache.FileStore:
 		return st.Path(r.prov.CacheKey())
 	case failingStore:
-		return st.Store.(*cache.DiskStore).Path(r.prov.CacheKey())
+		return st.Store.(*cache.FileStore).Path(r.prov.CacheKey())
 	}
 	panic(fmt.Sprintf("store %T", r.store))
 }
@@ -354,7 +354,7 @@ func checkSymlink(t *testing.T, r *rig, ph phase) {
 // recoversAfterBackoff: once the cache's failure backoff (1 s) has passed,
 // the next Retrieve succeeds with one STS call.
 func recoversAfterBackoff(t *testing.T, r *rig, ph phase) {
-	r.clk.Advance(cache.DefaultMinBackoff)
+	r.clk.Advance(time.Second)
 	base := r.s.calls()
 	res := r.retrieve(context.Background(), nil)
 	if res.err != nil || r.s.calls()-base != 1 {

@@ -349,7 +349,7 @@ func matrixRows() []row {
 		}
 		during := func(t *testing.T, r *rig, _ int) {
 			r.waitCalls(action, r.holdBase+1)
-			r.clk.Advance(cache.DefaultRefreshTimeout)
+			r.clk.Advance(time.Minute)
 		}
 		return inject, during
 	}
@@ -375,7 +375,7 @@ func matrixRows() []row {
 		}
 	}
 	diskStore := func(t *testing.T, r *rig) cache.Store {
-		st, err := cache.FileStore(filepath.Join(r.dir, "store"), func(o *cache.FileStoreOptions) { o.Clock = r.clk })
+		st, err := cache.NewFileStore(filepath.Join(r.dir, "store"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,7 +30,7 @@ const (
 	subject   = "system:serviceaccount:prod:billing"
 	clientID  = "awsoidc-cli"
 	lifetime  = time.Hour // of the credentials ststest issues (the role's default maximum)
-	mandatory = cache.DefaultMandatoryWindow
+	mandatory = 5 * time.Minute
 )
 
 // t0 is the start of fake time: whole seconds, like the Date header and

@@ -31,6 +31,7 @@ import (
 	"github.com/awsoidc/awsoidc/cache"
 	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/internal/backoff"
+	"github.com/awsoidc/awsoidc/internal/flight"
 	"github.com/awsoidc/awsoidc/internal/redact"
 	"github.com/awsoidc/awsoidc/internal/securefile"
 	"github.com/awsoidc/awsoidc/internal/tokenid"
@@ -270,7 +271,7 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	add(stsOK, "provider.STSClientFunc", "provider.STSClient")
 
 	// cache, with a FileStore holding the planted credentials.
-	store, err := cache.FileStore(filepath.Join(dir, "store"), func(o *cache.FileStoreOptions) { o.Clock = clk })
+	store, err := cache.NewFileStore(filepath.Join(dir, "store"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,8 +284,7 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	}
 	add(c, "cache.Cache")
 	add(copts, "cache.Options")
-	add(store, "cache.DiskStore", "cache.Store")
-	add(cache.FileStoreOptions{Clock: clk}, "cache.FileStoreOptions")
+	add(store, "cache.FileStore", "cache.Store")
 	failing := cache.New(pe, func(o *cache.Options) { o.Clock = clk; o.OnRefresh = copts.OnRefresh })
 	defer func() { _ = failing.Close() }()
 	_, err = failing.Retrieve(ctx)
@@ -327,6 +327,11 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	add(err, "securefile.Error")
 	add(securefile.LockOptions{Clock: clk}, "securefile.LockOptions")
 	add(securefile.WriteOptions{WrapWriter: func(w io.Writer) io.Writer { return w }}, "securefile.WriteOptions")
+	var flights flight.Group[tokensource.Token]
+	call, _ := flights.Start(ctx, func(context.Context) (tokensource.Token, error) { return tok, nil })
+	<-call.Done()
+	add(&flights, "flight.Group")
+	add(call, "flight.Call")
 
 	// ststest, after a real AssumeRoleWithWebIdentity.
 	s := newServer(t)

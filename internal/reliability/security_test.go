@@ -49,10 +49,9 @@ func TestStoreFileModes(t *testing.T) {
 	skipOnWindows(t)
 	ctx := context.Background()
 	base := t.TempDir()
-	clk := clock.NewFake(t0)
 
 	credDir := filepath.Join(base, "deep", "credentials")
-	st, err := cache.FileStore(credDir, func(o *cache.FileStoreOptions) { o.Clock = clk })
+	st, err := cache.NewFileStore(credDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +120,7 @@ func TestStoreRefusesInsecureDirectory(t *testing.T) {
 			if err := os.Chmod(dir, mode); err != nil {
 				t.Fatal(err)
 			}
-			_, err := cache.FileStore(dir)
+			_, err := cache.NewFileStore(dir)
 			var se *securefile.Error
 			if !errors.Is(err, securefile.ErrInsecureMode) || !errors.As(err, &se) || se.Path != dir || se.Rule == "" {
 				t.Fatalf("FileStore(%s dir) = %v, want an insecure-mode refusal naming it", mode, err)
@@ -147,7 +146,7 @@ func TestStoreRefusesPlantedSymlink(t *testing.T) {
 	skipOnWindows(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := cache.FileStore(filepath.Join(dir, "store"))
+	st, err := cache.NewFileStore(filepath.Join(dir, "store"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +175,11 @@ func TestStoreRefusesPlantedSymlink(t *testing.T) {
 		t.Errorf("the refusal shows a secret: %v", err)
 	}
 
-	// The device-flow token store refuses it too.
+	// The device-flow token store refuses it too (its directory exists
+	// once it has saved).
+	if err := os.Mkdir(filepath.Join(dir, "tokens"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	ts, err := deviceflow.NewFileStore(filepath.Join(dir, "tokens"))
 	if err != nil {
 		t.Fatal(err)
