@@ -355,7 +355,6 @@ func deviceSourceID(d deviceFlags) string {
 func (d deviceFlags) options(o *deviceflow.Options) {
 	o.Scopes = d.scopes
 	o.UseAccessToken = d.useAccessToken
-	o.OpenBrowser = d.openBrowser
 }
 
 // loginCommand returns the "awsoidc login" command line that stores the

@@ -42,7 +42,7 @@ or serve asks STS again.`,
 			if err := r.err(); err != nil {
 				return err
 			}
-			src, err := a.deviceSource(d, dir, "", true, a.stderr)
+			src, err := a.deviceSource(d, dir, true, a.stderr)
 			if err != nil {
 				return err
 			}

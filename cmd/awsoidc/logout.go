@@ -64,7 +64,7 @@ refresh token or a secret key), never one that a running process is writing.`,
 				}
 				tokens, temps = n, t
 			} else {
-				src, err := a.deviceSource(d, dir, "", false, a.stderr)
+				src, err := a.deviceSource(d, dir, false, a.stderr)
 				if err != nil {
 					return err
 				}

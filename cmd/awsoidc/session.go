@@ -108,11 +108,17 @@ func (a *app) tokenSource(cfg *credConfig, s *session) (tokensource.Source, erro
 				s.close = func() { _ = tty.Close() }
 			}
 		}
+		src, err := a.deviceSource(cfg.device, cfg.cacheDir, interactive, prompt)
+		if err != nil {
+			return nil, err
+		}
+		// The hint names --cache-dir only when the command was given one:
+		// the default applies to login too.
 		hintDir := ""
 		if cfg.cacheDirGiven {
 			hintDir = cfg.cacheDir
 		}
-		return a.deviceSource(cfg.device, cfg.cacheDir, hintDir, interactive, prompt)
+		return withLoginHint(src, `run "`+cfg.device.loginCommand(hintDir)+`"`), nil
 	default:
 		return tokensource.File(cfg.tokenPath), nil
 	}
@@ -120,20 +126,15 @@ func (a *app) tokenSource(cfg *credConfig, s *session) (tokensource.Source, erro
 
 // deviceSource returns the device-flow source of d, with its tokens stored
 // under cacheDir. interactive lets Token start a login, prompting on w.
-// hintDir is the --cache-dir to name in the hint of a login required, ""
-// when the command was not given one (the default then applies to login
-// too).
-func (a *app) deviceSource(d deviceFlags, cacheDir, hintDir string, interactive bool, w io.Writer) (*deviceflow.Source, error) {
+func (a *app) deviceSource(d deviceFlags, cacheDir string, interactive bool, w io.Writer) (*deviceflow.Source, error) {
 	store, err := deviceflow.NewFileStore(tokensDir(cacheDir), func(o *deviceflow.FileStoreOptions) { o.Logger = a.log })
 	if err != nil {
 		return nil, fmt.Errorf("token store in --cache-dir %s: %w", cacheDir, err)
 	}
-	hint := `run "` + d.loginCommand(hintDir) + `"`
 	src, err := deviceflow.New(d.issuer, d.clientID, d.options, func(o *deviceflow.Options) {
 		o.Interactive = interactive
 		o.Store = store
-		o.Prompt = &deviceflow.TextPrompter{Writer: w}
-		o.LoginHint = hint
+		o.Prompt = &prompter{w: w, openBrowser: d.openBrowser, log: a.log}
 		o.Logger = a.log
 	})
 	if err != nil {
@@ -147,6 +148,18 @@ func (a *app) deviceSource(d deviceFlags, cacheDir, hintDir string, interactive 
 		return nil, err
 	}
 	return src, nil
+}
+
+// withLoginHint returns src, whose login-required errors end with hint:
+// the login to run.
+func withLoginHint(src tokensource.Source, hint string) tokensource.Source {
+	return tokensource.Func(func(ctx context.Context) (tokensource.Token, error) {
+		tok, err := src.Token(ctx)
+		if errors.Is(err, deviceflow.ErrLoginRequired) {
+			err = fmt.Errorf("%w; %s", err, hint)
+		}
+		return tok, err
+	})
 }
 
 // openTTY opens the controlling terminal for writing, or returns nil. The

@@ -7,11 +7,11 @@
 //	go run ./examples/devicelogin -issuer https://idp.example.com -client-id mycli \
 //	    -role-arn arn:aws:iam::123456789012:role/developer
 //
-// The first run shows a URL and a code on stderr (and a QR code on a
-// terminal) and waits for the approval in a browser. The tokens, the refresh
-// token included, are stored in a 0600 file under the user's cache
-// directory, and so are the AWS credentials: the next runs need no login and,
-// while the credentials are fresh, no STS call either.
+// The first run shows a URL and a code on stderr and waits for the approval
+// in a browser. The tokens, the refresh token included, are stored in a 0600
+// file under the user's cache directory, and so are the AWS credentials: the
+// next runs need no login and, while the credentials are fresh, no STS call
+// either.
 //
 // The flow, one stage per package:
 //
@@ -85,7 +85,8 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 
 	// 1. The token source: a device login, stored and renewed silently.
-	// Interactive lets it prompt when no usable login is stored.
+	// Interactive lets it prompt, with Prompt, when no usable login is
+	// stored.
 	tokens, err := deviceflow.NewFileStore(filepath.Join(o.cacheDir, "tokens"))
 	if err != nil {
 		return err
@@ -93,7 +94,10 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	src, err := deviceflow.New(o.issuer, o.clientID, func(do *deviceflow.Options) {
 		do.Interactive = true
 		do.Store = tokens
-		do.Prompt = &deviceflow.TextPrompter{Writer: stderr}
+		do.Prompt = deviceflow.PromptFunc(func(_ context.Context, p deviceflow.Prompt) error {
+			_, err := fmt.Fprintf(stderr, "To sign in, open %s and enter the code %s\n", p.VerificationURI, p.UserCode)
+			return err
+		})
 	})
 	if err != nil {
 		return err

@@ -522,7 +522,7 @@ func matrixRows() []row {
 			cold:   ok(1), warm: ok(1)},
 		{stage: "device flow", fault: "refresh token revoked", opts: rigOptions{device: true},
 			inject: deviceExpired(func(_ *testing.T, r *rig, _ phase) { r.srv().RevokeRefreshTokens() }),
-			cold:   outcome{is: deviceflow.ErrLoginRequired, class: "token-source", hint: `run "awsoidc login"`}, warm: kept(0)},
+			cold:   outcome{is: deviceflow.ErrLoginRequired, class: "token-source", hint: "login required"}, warm: kept(0)},
 		{stage: "device flow", fault: "discovery down (new process)", opts: rigOptions{device: true},
 			inject: deviceExpired(fail(ststest.ActionDiscovery, ststest.Fault{Times: -1})),
 			cold:   outcome{as: new(*deviceflow.DiscoveryError), class: "token-source", hint: "openid-configuration"}, warm: kept(0)},

@@ -403,7 +403,6 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	add(deviceflow.FileStoreOptions{}, "deviceflow.FileStoreOptions")
 	add(deviceflow.Prompt{VerificationURI: s.srv.Issuer() + "/device", UserCode: "ABCD-EFGH"}, "deviceflow.Prompt")
 	add(deviceflow.PromptFunc(func(context.Context, deviceflow.Prompt) error { return nil }), "deviceflow.PromptFunc", "deviceflow.Prompter")
-	add(&deviceflow.TextPrompter{Writer: io.Discard, Clock: clk}, "deviceflow.TextPrompter")
 	_, err = deviceflow.New("http://issuer.example", clientID, dopts)
 	add(err, "deviceflow.InsecureURLError")
 	_, err = deviceflow.New(s.srv.Issuer(), "", dopts)

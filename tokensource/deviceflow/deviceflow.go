@@ -42,6 +42,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -79,9 +80,7 @@ type Source struct {
 	authStyle        oauth2.AuthStyle
 	useAccessToken   bool
 	interactive      bool
-	openBrowser      bool
 	margin           time.Duration
-	loginHint        string
 	store            TokenStore
 	key              string
 	prompt           Prompter
@@ -126,8 +125,7 @@ func orDiscard(l *slog.Logger) *slog.Logger {
 //
 // issuer must be an https URL (plain http only on a loopback host, for
 // tests), exactly as the issuer writes it in its "iss" claim. clientID must
-// not be empty. Unless [Options] Store is set, New creates the directory of
-// the default [FileStore].
+// not be empty.
 func New(issuer, clientID string, optFns ...func(*Options)) (*Source, error) {
 	if err := validateIssuer(issuer); err != nil {
 		return nil, err
@@ -154,9 +152,7 @@ func New(issuer, clientID string, optFns ...func(*Options)) (*Source, error) {
 		authStyle:      o.AuthStyle,
 		useAccessToken: o.UseAccessToken,
 		interactive:    o.Interactive,
-		openBrowser:    o.OpenBrowser,
 		margin:         o.ExpiryMargin,
-		loginHint:      o.LoginHint,
 		store:          o.Store,
 		key:            storeKey(issuer, clientID, &o),
 		prompt:         o.Prompt,
@@ -168,7 +164,7 @@ func New(issuer, clientID string, optFns ...func(*Options)) (*Source, error) {
 		renewing:       make(chan struct{}, 1),
 	}
 	if s.prompt == nil {
-		s.prompt = &TextPrompter{Clock: s.clk}
+		s.prompt = textPrompter{w: os.Stderr, now: s.clk.Now}
 	}
 	if s.store == nil {
 		dir, err := DefaultStoreDir()

@@ -149,8 +149,6 @@ type LoginRequiredError struct {
 	Issuer, ClientID string
 	// Reason says why no stored token could be used.
 	Reason string
-	// Hint says what to do, from [Options] LoginHint.
-	Hint string
 	// Err is the cause, e.g. the [*TokenError] of a revoked refresh token.
 	Err error
 }
@@ -159,9 +157,6 @@ func (e *LoginRequiredError) Error() string {
 	s := fmt.Sprintf("deviceflow: login required for issuer %s, client %s: %s", e.Issuer, e.ClientID, e.Reason)
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
-	}
-	if e.Hint != "" {
-		s += "; " + e.Hint
 	}
 	return s
 }

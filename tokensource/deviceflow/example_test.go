@@ -42,9 +42,7 @@ func ExampleErrLoginRequired() {
 // Login forces a new device login, for an "awsoidc login" command, and
 // tells a denied request from an expired code.
 func ExampleSource_Login() {
-	src, err := deviceflow.New("https://login.example.com/realms/dev", "awsoidc-cli", func(o *deviceflow.Options) {
-		o.OpenBrowser = true
-	})
+	src, err := deviceflow.New("https://login.example.com/realms/dev", "awsoidc-cli")
 	if err != nil {
 		log.Fatal(err)
 	}

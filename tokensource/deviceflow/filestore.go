@@ -18,8 +18,8 @@ import (
 const maxStoreFileSize = 1 << 20
 
 // FileStore is a [TokenStore] that keeps each key's tokens in a JSON file
-// (with a "version" field) of its own, mode 0600 in a 0700 directory,
-// written atomically and guarded by a file lock that excludes other
+// (with a "version" field) of its own, mode 0600 in a 0700 directory that it
+// creates when it first locks or saves, written atomically and guarded by a file lock that excludes other
 // goroutines and other processes. A corrupt, truncated, oversized or
 // group-readable file is a miss (the next save replaces it); a symbolic link
 // or other non-regular file in its place, or an insecure directory, is an
@@ -48,9 +48,10 @@ type FileStoreOptions struct {
 	Logger *slog.Logger
 }
 
-// NewFileStore returns a [FileStore] in dir, creating dir (mode 0700) when
-// it does not exist. An existing dir that is writable by group or others, or
-// owned by another user, is refused.
+// NewFileStore returns a [FileStore] in dir. It creates nothing: dir is
+// created (mode 0700) on the first [FileStore.Lock] or [FileStore.Save]. An
+// existing dir that is writable by group or others, or owned by another
+// user, is refused.
 func NewFileStore(dir string, optFns ...func(*FileStoreOptions)) (*FileStore, error) {
 	var o FileStoreOptions
 	for _, fn := range optFns {
@@ -59,8 +60,11 @@ func NewFileStore(dir string, optFns ...func(*FileStoreOptions)) (*FileStore, er
 	if dir == "" {
 		return nil, &ConfigError{Field: "dir", Rule: "must not be empty"}
 	}
-	if err := securefile.EnsureDir(dir); err != nil {
-		return nil, &StoreError{Op: "open", Err: err}
+	if _, err := os.Stat(dir); err == nil {
+		// It exists: EnsureDir only checks it.
+		if err := securefile.EnsureDir(dir); err != nil {
+			return nil, &StoreError{Op: "open", Err: err}
+		}
 	}
 	return &FileStore{dir: dir, logger: orDiscard(o.Logger)}, nil
 }
@@ -111,6 +115,9 @@ func (s *FileStore) Save(_ context.Context, key string, t *Tokens) error {
 	if err != nil {
 		return &StoreError{Op: "save", Err: fmt.Errorf("encode: %w", err)}
 	}
+	if err := securefile.EnsureDir(s.dir); err != nil {
+		return &StoreError{Op: "save", Err: err}
+	}
 	if err := securefile.WriteFile(s.Path(key), data); err != nil {
 		return &StoreError{Op: "save", Err: err}
 	}
@@ -127,6 +134,9 @@ func (s *FileStore) Delete(_ context.Context, key string) error {
 
 // Lock implements [TokenStore] with a file lock next to the key's file.
 func (s *FileStore) Lock(ctx context.Context, key string) (func() error, error) {
+	if err := securefile.EnsureDir(s.dir); err != nil {
+		return nil, &StoreError{Op: "lock", Err: err}
+	}
 	unlock, err := securefile.Lock(ctx, s.Path(key))
 	if err != nil {
 		return nil, &StoreError{Op: "lock", Err: err}

@@ -23,13 +23,60 @@ func sampleTokens() *Tokens {
 	}
 }
 
+// newFileStore returns a FileStore whose directory exists, as after its
+// first save, so that tests can plant files in it.
 func newFileStore(t *testing.T) *FileStore {
 	t.Helper()
-	fs, err := NewFileStore(filepath.Join(t.TempDir(), "awsoidc", "tokens"))
+	dir := filepath.Join(t.TempDir(), "awsoidc", "tokens")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := NewFileStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return fs
+}
+
+// TestFileStoreCreatesDirOnWrite checks that a FileStore creates its
+// directory (0700) on its first Lock or Save, and not before: NewFileStore,
+// Load, Delete and DeleteLogins of a missing directory create nothing.
+func TestFileStoreCreatesDirOnWrite(t *testing.T) {
+	ctx := context.Background()
+	for _, first := range []string{"Lock", "Save"} {
+		t.Run(first, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "awsoidc", "tokens")
+			fs, err := NewFileStore(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, err := fs.Load(ctx, "k"); ok || err != nil {
+				t.Fatalf("Load() = %v, %v; want a miss", ok, err)
+			}
+			if err := fs.Delete(ctx, "k"); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := fs.DeleteLogins(ctx, "https://idp.example.com", "c"); n != 0 || err != nil {
+				t.Fatalf("DeleteLogins() = %d, %v", n, err)
+			}
+			if _, err := os.Stat(filepath.Dir(dir)); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("the store created %s before writing: %v", filepath.Dir(dir), err)
+			}
+			if first == "Lock" {
+				unlock, err := fs.Lock(ctx, "k")
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = unlock()
+			} else if err := fs.Save(ctx, "k", sampleTokens()); err != nil {
+				t.Fatal(err)
+			}
+			di, err := os.Stat(dir)
+			if err != nil || !di.IsDir() || (runtime.GOOS != "windows" && di.Mode().Perm() != 0o700) {
+				t.Fatalf("after %s: %v, %v; want a 0700 directory", first, di, err)
+			}
+		})
+	}
 }
 
 func TestFileStoreRoundTrip(t *testing.T) {

@@ -22,8 +22,6 @@ const (
 	// DefaultExpiryMargin is how long before its expiry a token stops being
 	// served and is renewed with the refresh token.
 	DefaultExpiryMargin = time.Minute
-	// DefaultLoginHint is the default [Options] LoginHint.
-	DefaultLoginHint = `run "awsoidc login"`
 	// MaxResponseSize caps every response body the device flow reads:
 	// discovery, device authorization and token responses.
 	MaxResponseSize = 1 << 20
@@ -86,13 +84,9 @@ type Options struct {
 	// os.UserCacheDir()/awsoidc/tokens.
 	Store TokenStore
 
-	// Prompt shows the verification URI and user code. Nil means a
-	// [TextPrompter] on os.Stderr.
+	// Prompt shows the verification URI and user code. Nil means plain
+	// text on os.Stderr.
 	Prompt Prompter
-
-	// OpenBrowser opens the verification URI in the user's browser
-	// (xdg-open, open or rundll32) when a login starts. Off by default.
-	OpenBrowser bool
 
 	// AuthStyle says how a client with a ClientSecret authenticates to the
 	// device authorization endpoint (RFC 8628 §3.1) and the token endpoint:
@@ -106,10 +100,6 @@ type Options struct {
 	// clamped to half the token's lifetime. Zero means
 	// [DefaultExpiryMargin].
 	ExpiryMargin time.Duration
-
-	// LoginHint ends the message of a [*LoginRequiredError]: what the user
-	// should do. Empty means [DefaultLoginHint].
-	LoginHint string
 
 	// HTTPClient makes every request. Nil means a client with a 30 s
 	// timeout. Its transport is wrapped to refuse non-https URLs (except
@@ -127,8 +117,8 @@ type Options struct {
 
 // String returns a redacted description of the options.
 func (o Options) String() string {
-	return fmt.Sprintf("deviceflow.Options{ClientSecret:%s Scopes:%q UseAccessToken:%t Interactive:%t OpenBrowser:%t ExpiryMargin:%s}",
-		redact.New(o.ClientSecret), o.Scopes, o.UseAccessToken, o.Interactive, o.OpenBrowser, o.ExpiryMargin)
+	return fmt.Sprintf("deviceflow.Options{ClientSecret:%s Scopes:%q UseAccessToken:%t Interactive:%t ExpiryMargin:%s}",
+		redact.New(o.ClientSecret), o.Scopes, o.UseAccessToken, o.Interactive, o.ExpiryMargin)
 }
 
 // GoString implements [fmt.GoStringer].
@@ -225,9 +215,6 @@ func validateOptions(o *Options) error {
 	case oauth2.AuthStyleInParams, oauth2.AuthStyleInHeader:
 	default:
 		return &ConfigError{Field: "AuthStyle", Value: fmt.Sprint(int(o.AuthStyle)), Rule: "must be oauth2.AuthStyleInParams or oauth2.AuthStyleInHeader"}
-	}
-	if o.LoginHint == "" {
-		o.LoginHint = DefaultLoginHint
 	}
 	if o.AuthParams != nil {
 		p := make(url.Values, len(o.AuthParams))

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -82,13 +84,13 @@ func TestOptionDefaults(t *testing.T) {
 	if got := strings.Join(src.scopes, " "); got != "openid offline_access" {
 		t.Errorf("scopes = %q", got)
 	}
-	if src.margin != DefaultExpiryMargin || src.interactive || src.openBrowser || src.useAccessToken {
+	if src.margin != DefaultExpiryMargin || src.interactive || src.useAccessToken {
 		t.Errorf("defaults: %+v", src)
 	}
 	if src.authStyle != oauth2.AuthStyleInParams {
 		t.Errorf("public client auth style = %v", src.authStyle)
 	}
-	if _, ok := src.prompt.(*TextPrompter); !ok {
+	if _, ok := src.prompt.(textPrompter); !ok {
 		t.Errorf("prompt = %T", src.prompt)
 	}
 	if gt, ok := src.http.Transport.(*guardTransport); !ok || gt.timeout != defaultHTTPTimeout || src.http.Timeout != 0 {
@@ -100,6 +102,8 @@ func TestOptionDefaults(t *testing.T) {
 	}
 }
 
+// TestDefaultFileStore checks the default store's place, and that New
+// creates no directory.
 func TestDefaultFileStore(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	t.Setenv("HOME", t.TempDir())
@@ -111,6 +115,9 @@ func TestDefaultFileStore(t *testing.T) {
 	dir, _ := DefaultStoreDir()
 	if !ok || fs.Dir() != dir || !strings.HasSuffix(dir, "/awsoidc/tokens") {
 		t.Fatalf("store = %T %v", src.store, src.store)
+	}
+	if _, err := os.Stat(filepath.Dir(dir)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("New created %s: %v", filepath.Dir(dir), err)
 	}
 }
 
@@ -144,32 +151,6 @@ func TestUsable(t *testing.T) {
 				t.Errorf("usable() = %v, want %v", got, tt.want)
 			}
 		})
-	}
-}
-
-func TestBrowserCommand(t *testing.T) {
-	const u = "https://idp.example.com/device?user_code=ABCD"
-	tests := []struct {
-		goos, name string
-		args       []string
-	}{
-		{"linux", "xdg-open", []string{u}},
-		{"darwin", "open", []string{u}},
-		{"windows", "rundll32", []string{"url.dll,FileProtocolHandler", u}},
-	}
-	for _, tt := range tests {
-		name, args, err := browserCommand(tt.goos, u)
-		if err != nil || name != tt.name || strings.Join(args, " ") != strings.Join(tt.args, " ") {
-			t.Errorf("%s: %s %q %v", tt.goos, name, args, err)
-		}
-	}
-	for _, bad := range []string{"javascript:alert(1)", "file:///etc/passwd", "http://idp.example.com/device", "-flag"} {
-		if _, _, err := browserCommand("linux", bad); err == nil {
-			t.Errorf("browserCommand(%q) accepted", bad)
-		}
-	}
-	if _, _, err := browserCommand("plan9", u); err == nil {
-		t.Error("unknown OS accepted")
 	}
 }
 

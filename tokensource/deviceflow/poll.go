@@ -60,15 +60,6 @@ func (s *Source) deviceLogin(ctx context.Context) (*Tokens, error) {
 	defer cancel()
 	pw := &promptWatch{ch: make(chan error, 1)}
 	go func(ch chan<- error) { ch <- s.prompt.Prompt(pctx, p) }(pw.ch)
-	if s.openBrowser {
-		uri := p.VerificationURIComplete
-		if uri == "" {
-			uri = p.VerificationURI
-		}
-		if err := openBrowser(uri); err != nil {
-			s.log.Warn("deviceflow: cannot open a browser", "err", err)
-		}
-	}
 
 	tok, err := s.poll(pctx, cfg, da.DeviceCode, interval, expiry, pw)
 	cancel()
@@ -182,6 +173,7 @@ func (s *Source) checkDeviceAuth(da *oauth2.DeviceAuthResponse, start time.Time)
 		VerificationURIComplete: sanitizeURL(complete),
 		UserCode:                sanitize(da.UserCode, 64),
 		Expiry:                  expiry,
+		Interval:                interval,
 	}
 	return p, expiry, interval, nil
 }

@@ -23,8 +23,8 @@ func TestLoginApproved(t *testing.T) {
 	if p.UserCode == "" || !strings.HasPrefix(p.VerificationURI, idp.issuer()) || !strings.Contains(p.VerificationURIComplete, p.UserCode) {
 		t.Fatalf("prompt = %+v", p)
 	}
-	if want := t0.Add(600 * time.Second); !p.Expiry.Equal(want) {
-		t.Errorf("prompt expiry = %v, want %v", p.Expiry, want)
+	if want := t0.Add(600 * time.Second); !p.Expiry.Equal(want) || p.Interval != 5*time.Second {
+		t.Errorf("prompt expiry = %v, interval %v; want %v, 5s", p.Expiry, p.Interval, want)
 	}
 	// The first poll goes out at once (golang/oauth2#775): by the time the
 	// loop sleeps, it has polled once.
@@ -110,8 +110,8 @@ func TestDefaultInterval(t *testing.T) {
 	if d := waitTimer(t, clk); d != 5*time.Second {
 		t.Errorf("wait = %v, want 5s", d)
 	}
-	if want := t0.Add(defaultDeviceCodeLifetime); !p.Expiry.Equal(want) {
-		t.Errorf("expiry = %v, want %v", p.Expiry, want)
+	if want := t0.Add(defaultDeviceCodeLifetime); !p.Expiry.Equal(want) || p.Interval != defaultInterval {
+		t.Errorf("expiry = %v, interval %v; want %v, %v", p.Expiry, p.Interval, want, defaultInterval)
 	}
 	idp.approve(p.UserCode)
 	fire(t, clk)
@@ -271,8 +271,8 @@ func TestNotInteractive(t *testing.T) {
 	if !errors.Is(err, ErrLoginRequired) || !errors.As(err, &le) || le.Issuer != idp.issuer() {
 		t.Fatalf("err = %v, want LoginRequiredError", err)
 	}
-	if !strings.Contains(err.Error(), "awsoidc login") {
-		t.Errorf("message should say what to do: %q", err)
+	if !strings.Contains(err.Error(), "login required for issuer "+idp.issuer()+", client "+testClientID) {
+		t.Errorf("message should name the login required: %q", err)
 	}
 	if n := idp.count("discovery") + idp.count("device_authorization"); n != 0 {
 		t.Errorf("made %d requests", n)

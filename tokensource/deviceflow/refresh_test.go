@@ -117,7 +117,7 @@ func TestRevokedRefreshTokenNotInteractive(t *testing.T) {
 	if !errors.As(err, &le) || !errors.Is(err, ErrLoginRequired) || !errors.As(err, &te) || te.ErrorCode != "invalid_grant" {
 		t.Fatalf("err = %v", err)
 	}
-	if !strings.Contains(err.Error(), `run "awsoidc login"`) || !strings.Contains(err.Error(), "revoked") {
+	if !strings.Contains(err.Error(), "login required for issuer "+idp.issuer()) || !strings.Contains(err.Error(), "revoked") {
 		t.Errorf("message = %q", err)
 	}
 	if strings.Contains(err.Error(), seeded.RefreshToken) {

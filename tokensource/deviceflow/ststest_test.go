@@ -269,7 +269,7 @@ func TestSTSTestRevokedRefreshToken(t *testing.T) {
 	if !errors.Is(err, ErrLoginRequired) || !errors.As(err, &te) || te.ErrorCode != "invalid_grant" {
 		t.Fatalf("err = %v", err)
 	}
-	if !strings.Contains(err.Error(), "awsoidc login") {
+	if !strings.Contains(err.Error(), "login required for issuer "+e.srv.Issuer()) {
 		t.Errorf("message = %q", err)
 	}
 	// An interactive source falls back to a device login.
