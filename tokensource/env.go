@@ -12,8 +12,8 @@ import (
 // whitespace is removed, and the expiry comes from the JWT "exp" claim (zero
 // when the value is not a JWT).
 //
-// When the variable is unset, Token returns an [*Error] naming it and
-// wrapping [ErrNotSet]; when it is empty, one wrapping [ErrEmpty].
+// When the variable is unset or empty, Token returns an [*Error] naming it
+// and wrapping [ErrEmpty].
 func Env(name string) Source { return envSource{name: name} }
 
 type envSource struct{ name string }
@@ -25,7 +25,7 @@ func (s envSource) Token(ctx context.Context) (Token, error) {
 	}
 	v, ok := os.LookupEnv(s.name)
 	if !ok {
-		return Token{}, &Error{Source: "env", Name: s.name, Err: ErrNotSet}
+		return Token{}, &Error{Source: "env", Name: s.name, Err: fmt.Errorf("%w: the variable is not set", ErrEmpty)}
 	}
 	v = trimToken(v)
 	if v == "" {
@@ -38,6 +38,3 @@ func (s envSource) describe() string { return "tokensource.Env(" + strconv.Quote
 
 // String describes the source by its variable name.
 func (s envSource) String() string { return s.describe() }
-
-// Format prints the description for every verb, %#v included.
-func (s envSource) Format(f fmt.State, _ rune) { formatDescribed(f, s) }

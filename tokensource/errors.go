@@ -6,33 +6,17 @@ import (
 	"strconv"
 )
 
-// Sentinel errors, wrapped in an [*Error] (or, for [ParseExpiry], returned
-// with detail) and matched with [errors.Is]. Their text never contains a
-// token.
+// Causes of an [*Error], matched with [errors.Is]. Their text never contains
+// a token.
 var (
-	// ErrEmpty means the source produced an empty token (after trimming
-	// surrounding whitespace).
+	// ErrEmpty means the source has no token: an empty file, value or
+	// variable (after trimming surrounding whitespace), an unset variable,
+	// or a token response without the token asked for.
 	ErrEmpty = errors.New("token is empty")
-	// ErrNotSet means the environment variable read by [Env] is not set.
-	ErrNotSet = errors.New("variable is not set")
-	// ErrTooLarge means the token file is larger than [FileOptions].MaxSize.
-	ErrTooLarge = errors.New("token is too large")
-	// ErrMalformed means the token file holds no token: its token contains
-	// a control character (a NUL, an inner newline, ...), or the file is
-	// UTF-16 text.
+	// ErrMalformed means a token file holds no token: it is larger than
+	// [FileOptions].MaxSize, it is UTF-16 text, or its token contains a
+	// control character (a NUL, an inner newline, ...).
 	ErrMalformed = errors.New("not a token")
-	// ErrNoIDToken means the oauth2.Token given to [FromOAuth2] has no
-	// "id_token" extra field.
-	ErrNoIDToken = errors.New(`token response has no "id_token"`)
-
-	// ErrNotJWT is returned by [ParseExpiry] when the value is not a JWS
-	// compact serialization with a JSON claims set (for example an opaque
-	// OAuth 2.0 access token). Callers that only want the expiry when there
-	// is one can ignore it.
-	ErrNotJWT = errors.New("not a JWT")
-	// ErrNoExpiry is returned by [ParseExpiry] when the value is a JWT
-	// without a usable "exp" claim (missing, not a number, or out of range).
-	ErrNoExpiry = errors.New(`JWT has no usable "exp" claim`)
 )
 
 // Error is the error of the sources of this package. It says which source

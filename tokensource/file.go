@@ -18,11 +18,8 @@ import (
 
 // Defaults of [FileOptions].
 const (
-	// DefaultMaxFileSize is the default [FileOptions].MaxSize: 64 KiB, far
-	// above any real token (Kubernetes service account tokens are about 1 KiB).
-	DefaultMaxFileSize = 64 << 10
-	// DefaultFileRetryFor is the default [FileOptions].RetryFor.
-	DefaultFileRetryFor = time.Second
+	defaultMaxFileSize  = 64 << 10
+	defaultFileRetryFor = time.Second
 )
 
 // fileRetry is the schedule of the re-reads of a missing or empty file:
@@ -33,16 +30,17 @@ var fileRetry = backoff.Policy{Min: 10 * time.Millisecond, Max: 250 * time.Milli
 // FileOptions configures [File].
 type FileOptions struct {
 	// MaxSize is the largest token file accepted, in bytes. A larger file is
-	// an error wrapping [ErrTooLarge] that names the path and the limit.
-	// Zero or less means [DefaultMaxFileSize].
+	// an error wrapping [ErrMalformed] that names the path and the limit.
+	// Zero or less means 64 KiB, far above any real token (a Kubernetes
+	// service account token is about 1 KiB).
 	MaxSize int64
 
 	// RetryFor is how long a missing or empty file is re-read, with a short
 	// backoff, before Token gives up. The kubelet replaces a projected token
 	// by swapping a symlink, and a reader can catch the moment when the file
 	// is briefly missing (aws/amazon-eks-pod-identity-webhook#34). The
-	// caller's ctx can end the wait sooner. Zero means [DefaultFileRetryFor];
-	// a negative value disables the retry.
+	// caller's ctx can end the wait sooner. Zero means one second; a
+	// negative value disables the retry.
 	RetryFor time.Duration
 
 	// Clock times the retries. Nil means the wall clock; tests pass a
@@ -63,8 +61,8 @@ type FileOptions struct {
 // ctx; other failures, such as an empty path, a permission error, a path
 // that is not a regular file (a directory, a FIFO, even one swapped in
 // between the check and the open, which never blocks), a file over
-// [FileOptions].MaxSize, or a token holding a control character (a NUL, an
-// inner newline, ...) or a file in UTF-16 ([ErrMalformed]), are returned at
+// [FileOptions].MaxSize, a file in UTF-16 or a token holding a control
+// character (a NUL, an inner newline, ...) ([ErrMalformed]), are returned at
 // once. Errors are [*Error] values that name the path and never the
 // content; errors.Is(err, os.ErrNotExist) reports a missing file.
 //
@@ -75,10 +73,10 @@ func File(path string, optFns ...func(*FileOptions)) Source {
 		fn(&o)
 	}
 	if o.MaxSize <= 0 {
-		o.MaxSize = DefaultMaxFileSize
+		o.MaxSize = defaultMaxFileSize
 	}
 	if o.RetryFor == 0 {
-		o.RetryFor = DefaultFileRetryFor
+		o.RetryFor = defaultFileRetryFor
 	}
 	o.Clock = clock.OrReal(o.Clock)
 	return &fileSource{path: path, opts: o, stat: os.Stat}
@@ -150,7 +148,7 @@ func (s *fileSource) read() (string, error) {
 		return "", err
 	}
 	if int64(len(b)) > s.opts.MaxSize {
-		return "", fmt.Errorf("%w: the file is larger than %d bytes (FileOptions.MaxSize)", ErrTooLarge, s.opts.MaxSize)
+		return "", fmt.Errorf("%w: the file is larger than %d bytes (FileOptions.MaxSize)", ErrMalformed, s.opts.MaxSize)
 	}
 	return fileToken(b)
 }
@@ -210,6 +208,3 @@ func (s *fileSource) describe() string { return "tokensource.File(" + strconv.Qu
 
 // String describes the source by its path.
 func (s *fileSource) String() string { return s.describe() }
-
-// Format prints the description for every verb, %#v included.
-func (s *fileSource) Format(f fmt.State, _ rune) { formatDescribed(f, s) }

@@ -32,11 +32,11 @@ func TestFileContent(t *testing.T) {
 		{name: "JWT with trailing newline", content: jwt + "\n", want: jwt, wantExp: exp},
 		{name: "surrounding whitespace", content: " \t\r\n opaque-token \r\n", want: "opaque-token"},
 		{name: "exactly MaxSize", content: strings.Repeat("x", 16), maxSize: 16, want: strings.Repeat("x", 16)},
-		{name: "over MaxSize", content: strings.Repeat("x", 17), maxSize: 16, wantErr: tokensource.ErrTooLarge,
+		{name: "over MaxSize", content: strings.Repeat("x", 17), maxSize: 16, wantErr: tokensource.ErrMalformed,
 			errSubstr: []string{"16 bytes", "FileOptions.MaxSize"}},
 		{name: "over the default MaxSize", content: strings.Repeat("x", tokensource.DefaultMaxFileSize+1),
-			wantErr: tokensource.ErrTooLarge, errSubstr: []string{"65536 bytes"}},
-		{name: "whitespace over MaxSize", content: "tok" + strings.Repeat(" ", 20), maxSize: 16, wantErr: tokensource.ErrTooLarge},
+			wantErr: tokensource.ErrMalformed, errSubstr: []string{"65536 bytes"}},
+		{name: "whitespace over MaxSize", content: "tok" + strings.Repeat(" ", 20), maxSize: 16, wantErr: tokensource.ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,15 +7,8 @@ import (
 
 // describer is implemented by the sources of this package: describe returns
 // a short description that names the source and never its token, for
-// String and Format.
+// String.
 type describer interface{ describe() string }
-
-// formatDescribed implements fmt.Formatter for the sources of this package:
-// every verb prints the description, so no verb (%v, %+v, %#v, %d, %x, ...)
-// falls back to printing struct fields by reflection.
-func formatDescribed(f fmt.State, d describer) {
-	_, _ = f.Write([]byte(d.describe()))
-}
 
 // describeSource describes a wrapped source without trusting its own
 // formatting: a caller's Source may hold a token in a field.

@@ -4,11 +4,17 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+)
+
+var (
+	errNotJWT   = errors.New("not a JWT")
+	errNoExpiry = errors.New(`JWT has no usable "exp" claim`)
 )
 
 // maxExp is the largest "exp" ParseExpiry accepts: 9999-12-31T23:59:59Z.
@@ -24,11 +30,11 @@ const maxExp = 253402300799
 // [Reuse] and the credential cache know when to ask again. STS does the real
 // validation.
 //
-// When token is not a JWT (for example an opaque OAuth 2.0 access token),
-// ParseExpiry returns the zero time and an error wrapping [ErrNotJWT]; when it
-// is a JWT without a usable "exp", the zero time and an error wrapping
-// [ErrNoExpiry]. Callers that just want an expiry when there is one can
-// ignore both. Errors never contain any part of the token.
+// When token is not a JWT (for example an opaque OAuth 2.0 access token), or
+// is a JWT without a usable "exp" (missing, not a number, or out of range),
+// ParseExpiry returns the zero time and an error saying why, which never
+// contains any part of the token. Callers that just want an expiry when
+// there is one can ignore it.
 func ParseExpiry(token string) (time.Time, error) {
 	header, rest, ok1 := strings.Cut(token, ".")
 	payload, sig, ok2 := strings.Cut(rest, ".")
@@ -94,8 +100,8 @@ func isJSONObject(b []byte) bool {
 	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }
 
-func notJWT(reason string) error   { return fmt.Errorf("tokensource: %w: %s", ErrNotJWT, reason) }
-func noExpiry(reason string) error { return fmt.Errorf("tokensource: %w: %s", ErrNoExpiry, reason) }
+func notJWT(reason string) error   { return fmt.Errorf("tokensource: %w: %s", errNotJWT, reason) }
+func noExpiry(reason string) error { return fmt.Errorf("tokensource: %w: %s", errNoExpiry, reason) }
 
 // newToken returns a Token for value with its JWT expiry, zero when value is
 // not a JWT or has no usable exp: an unparsable token is still passed on, and

@@ -19,7 +19,8 @@ type OAuth2Options struct {
 // FromOAuth2 adapts an [oauth2.TokenSource] to a [Source]. By default the
 // token is the OpenID Connect ID token that the token response carries in
 // its "id_token" field (OpenID Connect Core 1.0 §3.1.3.3); when it is
-// missing, Token returns an [*Error] wrapping [ErrNoIDToken]. With
+// missing, Token returns an [*Error] naming "id_token" and wrapping
+// [ErrEmpty]. With
 // [OAuth2Options].UseAccessToken, the access token is used instead.
 //
 // The expiry is the token's JWT "exp" claim; for an access token that is not
@@ -69,8 +70,8 @@ func (s *oauth2Source) Token(ctx context.Context) (Token, error) {
 	id, _ := t.Extra("id_token").(string)
 	if id = trimToken(id); id == "" {
 		return Token{}, &Error{Source: "oauth2", Name: "id_token", Err: fmt.Errorf(
-			"%w: request the openid scope, check that the identity provider returns an ID token on refresh, or set OAuth2Options.UseAccessToken",
-			ErrNoIDToken)}
+			"%w: the token response has no ID token; request the openid scope, check that the identity provider returns an ID token on refresh, or set OAuth2Options.UseAccessToken",
+			ErrEmpty)}
 	}
 	return newToken(id), nil
 }
@@ -82,6 +83,3 @@ func (s *oauth2Source) describe() string {
 
 // String describes the source by the TokenSource's type.
 func (s *oauth2Source) String() string { return s.describe() }
-
-// Format prints the description for every verb, %#v included.
-func (s *oauth2Source) Format(f fmt.State, _ rune) { formatDescribed(f, s) }

@@ -40,9 +40,9 @@ func TestFromOAuth2(t *testing.T) {
 			want: tokensource.Token{Value: "opaque-access", Expiry: oauthExp}},
 		{name: "JWT access token: its exp", tok: &oauth2.Token{AccessToken: jwtAccess, Expiry: oauthExp},
 			opts: []func(*tokensource.OAuth2Options){useAccess}, want: tokensource.Token{Value: jwtAccess, Expiry: atExp}},
-		{name: "no id_token", tok: &oauth2.Token{AccessToken: "a"}, wantErr: tokensource.ErrNoIDToken, errName: "id_token"},
+		{name: "no id_token", tok: &oauth2.Token{AccessToken: "a"}, wantErr: tokensource.ErrEmpty, errName: "id_token"},
 		{name: "id_token not a string", tok: (&oauth2.Token{AccessToken: "a"}).WithExtra(map[string]any{"id_token": 42}),
-			wantErr: tokensource.ErrNoIDToken, errName: "id_token"},
+			wantErr: tokensource.ErrEmpty, errName: "id_token"},
 		{name: "empty access token", tok: &oauth2.Token{}, opts: []func(*tokensource.OAuth2Options){useAccess},
 			wantErr: tokensource.ErrEmpty, errName: "access_token"},
 		{name: "nil token", wantErr: tokensource.ErrEmpty},
@@ -62,7 +62,7 @@ func TestFromOAuth2(t *testing.T) {
 			if !errors.As(err, &te) || te.Source != "oauth2" || te.Name != tt.errName {
 				t.Fatalf("error = %#v, want *tokensource.Error{Source: oauth2, Name: %q}", err, tt.errName)
 			}
-			if errors.Is(err, tokensource.ErrNoIDToken) && !strings.Contains(err.Error(), "UseAccessToken") {
+			if te.Name == "id_token" && !strings.Contains(err.Error(), "UseAccessToken") {
 				t.Errorf("error %q does not say what to do", err)
 			}
 		})

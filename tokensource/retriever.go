@@ -44,9 +44,6 @@ func (s retrieverSource) describe() string {
 // String describes the source by the retriever's type.
 func (s retrieverSource) String() string { return s.describe() }
 
-// Format prints the description for every verb, %#v included.
-func (s retrieverSource) Format(f fmt.State, _ rune) { formatDescribed(f, s) }
-
 // AsRetriever adapts a [Source] to the SDK's [stscreds.IdentityTokenRetriever],
 // for code that builds a [stscreds.WebIdentityRoleProvider] itself.
 //
@@ -82,6 +79,3 @@ func (r *retriever) describe() string {
 
 // String describes the retriever by the source it wraps.
 func (r *retriever) String() string { return r.describe() }
-
-// Format prints the description for every verb, %#v included.
-func (r *retriever) Format(f fmt.State, _ rune) { formatDescribed(f, r) }

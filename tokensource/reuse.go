@@ -2,7 +2,6 @@ package tokensource
 
 import (
 	"context"
-	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -13,20 +12,16 @@ import (
 
 // Defaults of [ReuseOptions].
 const (
-	// DefaultReuseMargin is the default [ReuseOptions].Margin.
-	DefaultReuseMargin = time.Minute
-	// DefaultReuseFetchTimeout is the default [ReuseOptions].FetchTimeout.
-	// It is long because a fetch may wait for a person (a device-flow
-	// login); it bounds a fetch that every caller has given up on.
-	DefaultReuseFetchTimeout = 15 * time.Minute
+	defaultReuseMargin       = time.Minute
+	defaultReuseFetchTimeout = 15 * time.Minute
 )
 
 // ReuseOptions configures [Reuse].
 type ReuseOptions struct {
 	// Margin is how long before its expiry a token stops being reused: a
 	// token is served again while now < Expiry − Margin. It leaves time for
-	// the token to reach STS and for clock skew. Zero or less means
-	// [DefaultReuseMargin]. A token that arrives with less than Margin left
+	// the token to reach STS and for clock skew. Zero or less means one
+	// minute. A token that arrives with less than Margin left
 	// is returned to the callers that waited for it, but not kept.
 	Margin time.Duration
 
@@ -38,8 +33,8 @@ type ReuseOptions struct {
 	// FetchTimeout bounds one fetch from the wrapped source. The fetch is
 	// shared by every caller waiting for it, so it runs without their
 	// cancellation (each caller still returns as soon as its own ctx is done)
-	// and with this timeout instead. Zero or less means
-	// [DefaultReuseFetchTimeout].
+	// and with this timeout instead. Zero or less means 15 minutes, long
+	// enough for a fetch that waits for a person (a device-flow login).
 	FetchTimeout time.Duration
 
 	// Clock tells the time for the expiry decisions. Nil means the wall
@@ -71,13 +66,13 @@ func Reuse(src Source, optFns ...func(*ReuseOptions)) Source {
 		fn(&o)
 	}
 	if o.Margin <= 0 {
-		o.Margin = DefaultReuseMargin
+		o.Margin = defaultReuseMargin
 	}
 	if o.MaxAge < 0 {
 		o.MaxAge = 0
 	}
 	if o.FetchTimeout <= 0 {
-		o.FetchTimeout = DefaultReuseFetchTimeout
+		o.FetchTimeout = defaultReuseFetchTimeout
 	}
 	o.Clock = clock.OrReal(o.Clock)
 	return &reuseSource{src: src, opts: o, st: new(reuseState)}
@@ -169,6 +164,3 @@ func (s *reuseSource) describe() string { return "tokensource.Reuse(" + describe
 
 // String describes the source and the source it wraps, never the token held.
 func (s *reuseSource) String() string { return s.describe() }
-
-// Format prints the description for every verb, %#v included.
-func (s *reuseSource) Format(f fmt.State, _ rune) { formatDescribed(f, s) }

@@ -46,6 +46,3 @@ func (s *staticSource) describe() string {
 
 // String returns a redacted description of the source.
 func (s *staticSource) String() string { return s.describe() }
-
-// Format prints the redacted description for every verb, %#v included.
-func (s *staticSource) Format(f fmt.State, _ rune) { formatDescribed(f, s) }

@@ -398,7 +398,7 @@ func matrixRows() []row {
 		{stage: "token file", fault: "expired, never rotated", inject: writeToken(func(r *rig) []byte { return []byte(r.mint(-time.Minute)) }),
 			cold: outcome{calls: 2, class: "token-rejected", hint: hintExpired}, warm: kept(2)},
 		{stage: "token file", fault: "oversized (70 KiB)", inject: writeToken(func(*rig) []byte { return make([]byte, 70<<10) }),
-			cold: outcome{is: tokensource.ErrTooLarge, class: "token-source", hint: hintFile}, warm: kept(0)},
+			cold: outcome{is: tokensource.ErrMalformed, class: "token-source", hint: hintFile}, warm: kept(0)},
 		{stage: "token file", fault: "unreadable", inject: unreadable,
 			cold: outcome{as: new(*tokensource.Error), class: "token-source", hint: hintFile}, warm: kept(0),
 			note: unreadableNote()},
