@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/awsoidc/awsoidc/clock"
+	"github.com/awsoidc/awsoidc/internal/clockutil"
 )
 
 // Start runs a background refresher until ctx is done or [Cache.Close] is
@@ -58,7 +58,7 @@ func (c *Cache) run(ctx context.Context) {
 		// sleep would end long after it. Short sleeps and a new plan after
 		// each bound that lateness.
 		d := wake.Sub(now)
-		if err := clock.Sleep(ctx, clk, min(d, maxSleep)); err != nil {
+		if err := clockutil.Sleep(ctx, clk, min(d, maxSleep)); err != nil {
 			return
 		}
 		if d > maxSleep {

@@ -60,6 +60,7 @@ import (
 
 	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/internal/backoff"
+	"github.com/awsoidc/awsoidc/internal/clockutil"
 	"github.com/awsoidc/awsoidc/internal/flight"
 )
 
@@ -146,7 +147,7 @@ func New(p aws.CredentialsProvider, optFns ...func(*Options)) *Cache {
 	}
 	in.closeCtx, in.closeFn = context.WithCancel(context.Background())
 	c := &Cache{in: in}
-	if o.Clock != nil && o.Clock != clock.Real() {
+	if o.Clock != nil && o.Clock != clockutil.Real() {
 		c.clk = o.Clock
 	}
 	in.flights.Timeout, in.flights.Clock = o.RefreshTimeout, c.clk
@@ -162,7 +163,7 @@ func (c *Cache) now() time.Time {
 }
 
 // clock returns the cache's clock for timers.
-func (c *Cache) clock() clock.Clock { return clock.OrReal(c.clk) }
+func (c *Cache) clock() clock.Clock { return clockutil.OrReal(c.clk) }
 
 // Retrieve returns valid credentials, fetching or refreshing them as the
 // policy says (see the package documentation). The Expires of the returned

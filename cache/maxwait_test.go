@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/awsoidc/awsoidc/clock"
+	"github.com/awsoidc/awsoidc/internal/clockutil"
 )
 
 // syncBuffer is a bytes.Buffer safe for a logger and a test to share.
@@ -254,7 +255,7 @@ func TestMaxWaitAroundExpiry(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				p := newTestProvider(clock.Real(), time.Hour)
+				p := newTestProvider(clockutil.Real(), time.Hour)
 				var logs syncBuffer
 				c := New(p, func(o *Options) {
 					o.MaxWait = tt.maxWait
@@ -375,7 +376,7 @@ func TestMaxWaitNotForAColdRefresh(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				p := newTestProvider(clock.Real(), time.Hour)
+				p := newTestProvider(clockutil.Real(), time.Hour)
 				c := New(p, func(o *Options) {
 					o.MaxWait = tt.maxWait
 					o.Rand = fixedRand(0)
@@ -420,7 +421,7 @@ func TestMaxWaitAroundExpiryThroughSDK(t *testing.T) {
 	for _, arrive := range []time.Duration{-500 * time.Millisecond, 100 * time.Millisecond} {
 		t.Run(fmt.Sprintf("arrive %v", arrive), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				p := newTestProvider(clock.Real(), time.Hour)
+				p := newTestProvider(clockutil.Real(), time.Hour)
 				c := New(p, func(o *Options) { o.Rand = fixedRand(0) })
 				defer c.Close()
 				cfg := loadConfig(t, c)

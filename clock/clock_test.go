@@ -53,47 +53,12 @@ func TestFakeFiresInOrder(t *testing.T) {
 	}
 }
 
-func TestSleep(t *testing.T) {
-	f := clock.NewFake(t0)
-	done := make(chan error, 1)
-	go func() { done <- clock.Sleep(context.Background(), f, time.Minute) }()
-	if err := f.WaitForTimers(context.Background(), 1); err != nil {
-		t.Fatal(err)
-	}
-	f.Advance(time.Minute)
-	if err := <-done; err != nil {
-		t.Fatalf("Sleep() = %v", err)
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { done <- clock.Sleep(ctx, f, time.Minute) }()
-	if err := f.WaitForTimers(context.Background(), 1); err != nil {
-		t.Fatal(err)
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("Sleep() after cancel = %v, want context.Canceled", err)
-	}
-	if err := clock.Sleep(context.Background(), f, 0); err != nil {
-		t.Fatalf("Sleep(0) = %v", err)
-	}
-}
-
 func TestWaitForTimersHonoursContext(t *testing.T) {
 	f := clock.NewFake(t0)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := f.WaitForTimers(ctx, 1); !errors.Is(err, context.Canceled) {
 		t.Fatalf("WaitForTimers() = %v", err)
-	}
-}
-
-func TestRealClock(t *testing.T) {
-	c := clock.OrReal(nil)
-	tm := c.NewTimer(time.Millisecond)
-	<-tm.C()
-	if c.Now().IsZero() {
-		t.Fatal("Now() is zero")
 	}
 }
 

@@ -9,14 +9,19 @@ import (
 )
 
 // A test drives the code under test through a fake clock: it waits until
-// the code sleeps on the clock, then moves time, and never sleeps itself.
+// the code waits on the clock, then moves time, and never sleeps itself.
+// In a real test the clock goes to cache.Options.Clock or
+// provider.Options.Clock.
 func ExampleFake() {
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	done := make(chan error)
-	go func() { done <- clock.Sleep(context.Background(), clk, time.Hour) }()
+	done := make(chan time.Time)
+	go func() { // the code under test: waits an hour
+		t := clk.NewTimer(time.Hour)
+		done <- <-t.C()
+	}()
 
-	_ = clk.WaitForTimers(context.Background(), 1) // the goroutine now sleeps
+	_ = clk.WaitForTimers(context.Background(), 1) // the goroutine now waits
 	clk.Advance(time.Hour)
-	fmt.Println(<-done, clk.Now().Format(time.Kitchen))
-	// Output: <nil> 1:00AM
+	fmt.Println((<-done).Format(time.Kitchen), clk.Now().Format(time.Kitchen))
+	// Output: 1:00AM 1:00AM
 }

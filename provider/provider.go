@@ -44,6 +44,7 @@ import (
 
 	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/internal/backoff"
+	"github.com/awsoidc/awsoidc/internal/clockutil"
 	"github.com/awsoidc/awsoidc/internal/redact"
 	"github.com/awsoidc/awsoidc/tokensource"
 )
@@ -126,7 +127,7 @@ func newProvider(client STSClient, roleARN string, source func(*Options) tokenso
 		src:     src,
 		opts:    o,
 		backoff: backoff.Policy{Min: o.MinBackoff, Max: o.MaxBackoff, Rand: o.Rand},
-		clock:   clock.OrReal(o.Clock),
+		clock:   clockutil.OrReal(o.Clock),
 		log:     o.Logger,
 	}
 	if p.log == nil {
@@ -270,7 +271,7 @@ func (r *retrieval) run(ctx context.Context) (aws.Credentials, Metadata, error) 
 			return r.fail(ClassTransient, code, err)
 		}
 		p.log.LogAttrs(ctx, slog.LevelInfo, "provider: STS failed, retrying", append(attrs, slog.Duration("backoff", delay))...)
-		if serr := clock.Sleep(ctx, p.clock, delay); serr != nil {
+		if serr := clockutil.Sleep(ctx, p.clock, delay); serr != nil {
 			return r.fail(ClassCanceled, code, fmt.Errorf("%w while waiting to retry (last error: %w)", serr, err))
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/internal/backoff"
+	"github.com/awsoidc/awsoidc/internal/clockutil"
 )
 
 // Defaults of [FileOptions].
@@ -78,7 +79,7 @@ func File(path string, optFns ...func(*FileOptions)) Source {
 	if o.RetryFor == 0 {
 		o.RetryFor = defaultFileRetryFor
 	}
-	o.Clock = clock.OrReal(o.Clock)
+	o.Clock = clockutil.OrReal(o.Clock)
 	return &fileSource{path: path, opts: o, stat: os.Stat}
 }
 
@@ -112,7 +113,7 @@ func (s *fileSource) Token(ctx context.Context) (Token, error) {
 		if left <= 0 {
 			return Token{}, s.fail(fmt.Errorf("%w (after retrying for %s)", err, s.opts.RetryFor))
 		}
-		if serr := clock.Sleep(ctx, clk, min(fileRetry.Ceiling(attempt), left)); serr != nil {
+		if serr := clockutil.Sleep(ctx, clk, min(fileRetry.Ceiling(attempt), left)); serr != nil {
 			return Token{}, s.fail(fmt.Errorf("%w while waiting for the token file: %w", serr, err))
 		}
 	}

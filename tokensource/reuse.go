@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/awsoidc/awsoidc/clock"
+	"github.com/awsoidc/awsoidc/internal/clockutil"
 )
 
 // Defaults of [ReuseOptions].
@@ -74,7 +75,7 @@ func Reuse(src Source, optFns ...func(*ReuseOptions)) Source {
 	if o.FetchTimeout <= 0 {
 		o.FetchTimeout = defaultReuseFetchTimeout
 	}
-	o.Clock = clock.OrReal(o.Clock)
+	o.Clock = clockutil.OrReal(o.Clock)
 	return &reuseSource{src: src, opts: o, st: new(reuseState)}
 }
 

@@ -11,12 +11,13 @@ import (
 
 	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/internal/backoff"
+	"github.com/awsoidc/awsoidc/internal/clockutil"
 )
 
 // LockOptions tunes [Lock].
 type LockOptions struct {
 	// Clock drives the waits between attempts to take the file lock. Nil
-	// means [clock.Real]; tests pass a [clock.Fake].
+	// means the wall clock; tests pass a [clock.Fake].
 	Clock clock.Clock
 }
 
@@ -52,7 +53,7 @@ func Lock(ctx context.Context, path string, optFns ...func(*LockOptions)) (unloc
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	clk := clock.OrReal(o.Clock)
+	clk := clockutil.OrReal(o.Clock)
 	lockPath := path + ".lock"
 	if err := checkDir(op, filepath.Dir(lockPath)); err != nil {
 		return nil, err
@@ -79,7 +80,7 @@ func Lock(ctx context.Context, path string, optFns ...func(*LockOptions)) (unloc
 			break
 		}
 		d := pollPolicy.Ceiling(attempt)/2 + pollPolicy.Delay(attempt)/2
-		if err := clock.Sleep(ctx, clk, d); err != nil {
+		if err := clockutil.Sleep(ctx, clk, d); err != nil {
 			release()
 			return nil, &Error{Op: op, Path: lockPath, Rule: "the lock is held by another process", Err: err}
 		}

@@ -52,6 +52,7 @@ import (
 
 	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/internal/backoff"
+	"github.com/awsoidc/awsoidc/internal/clockutil"
 	"github.com/awsoidc/awsoidc/internal/redact"
 	"github.com/awsoidc/awsoidc/tokensource"
 )
@@ -157,7 +158,7 @@ func New(issuer, clientID string, optFns ...func(*Options)) (*Source, error) {
 		key:            storeKey(issuer, clientID, &o),
 		prompt:         o.Prompt,
 		http:           guardClient(o.HTTPClient),
-		clk:            clock.OrReal(o.Clock),
+		clk:            clockutil.OrReal(o.Clock),
 		log:            orDiscard(o.Logger),
 		pollBackoff:    backoff.Policy{Min: time.Second, Max: 30 * time.Second},
 		retryBackoff:   backoff.Policy{Min: 5 * time.Second, Max: time.Minute},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/awsoidc/awsoidc/clock"
+	"github.com/awsoidc/awsoidc/internal/clockutil"
 	"github.com/awsoidc/awsoidc/internal/redact"
 )
 
@@ -337,7 +338,7 @@ func TestSubprocessRefresh(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	idp := newFakeIdP(t, clock.Real())
+	idp := newFakeIdP(t, clockutil.Real())
 	dir := t.TempDir() + "/tokens"
 	fs, err := NewFileStore(dir)
 	if err != nil {
