@@ -1,10 +1,10 @@
 package provider
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"regexp"
 	"strings"
+
+	"github.com/awsoidc/awsoidc/internal/jwt"
 )
 
 // fallbackSessionName is the session name of last resort, used when neither
@@ -127,18 +127,10 @@ func sanitizeSessionName(s string) string {
 // when token is not a JWT. STS verifies the token; the subject only names
 // the session.
 func subjectClaim(token string) string {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 || len(parts[1]) > maxTokenLen {
-		return ""
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return ""
-	}
 	var claims struct {
 		Sub any `json:"sub"`
 	}
-	if err := json.Unmarshal(payload, &claims); err != nil {
+	if jwt.Claims(token, &claims) != nil {
 		return ""
 	}
 	sub, _ := claims.Sub.(string)

@@ -32,7 +32,7 @@ func TestDefaultSessionName(t *testing.T) {
 		{"buildkite", sub("organization:acme:pipeline:deploy:ref:refs/heads/main:commit:0123abcd:step:push"), "h", "organization-acme-pipeline-deploy-ref-refs-heads-main-commit-012"},
 		{"spiffe", sub("spiffe://example.org/ns/prod/sa/billing"), "h", "spiffe---example.org-ns-prod-sa-billing"},
 		{"long subject cut to 64", sub("system:serviceaccount:ns:" + strings.Repeat("s", 100)), "h", "system-serviceaccount-ns-" + strings.Repeat("s", 39)},
-		{"padded payload", "a." + base64.URLEncoding.EncodeToString([]byte(`{"sub":"system:serviceaccount:a:b"}`)) + ".c", "h", "system-serviceaccount-a-b"},
+		{"padded payload", "eyJhbGciOiJSUzI1NiJ9." + base64.URLEncoding.EncodeToString([]byte(`{"sub":"system:serviceaccount:a:b"}`)) + ".c", "h", "system-serviceaccount-a-b"},
 		// Anything else may be a person: the host name.
 		{"numeric user id (Google)", sub("110169484474386276334"), "host", "host"},
 		{"opaque user id (Okta)", sub("00u1a2b3c4d5e6f7g8h9"), "host", "host"},

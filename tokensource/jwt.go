@@ -1,21 +1,18 @@
 package tokensource
 
 import (
-	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/awsoidc/awsoidc/internal/jwt"
 )
 
-var (
-	errNotJWT   = errors.New("not a JWT")
-	errNoExpiry = errors.New(`JWT has no usable "exp" claim`)
-)
+// errNoExpiry is ParseExpiry's error for a JWT without a usable "exp".
+var errNoExpiry = errors.New(`JWT has no usable "exp" claim`)
 
 // maxExp is the largest "exp" ParseExpiry accepts: 9999-12-31T23:59:59Z.
 // Anything later is garbage, and would overflow time arithmetic.
@@ -36,22 +33,9 @@ const maxExp = 253402300799
 // contains any part of the token. Callers that just want an expiry when
 // there is one can ignore it.
 func ParseExpiry(token string) (time.Time, error) {
-	header, rest, ok1 := strings.Cut(token, ".")
-	payload, sig, ok2 := strings.Cut(rest, ".")
-	if !ok1 || !ok2 || strings.Contains(sig, ".") {
-		// A JWE (five segments) is a JWT too, but its claims are encrypted.
-		return time.Time{}, notJWT("want three dot-separated segments")
-	}
-	if h, err := decodeSegment(header); err != nil || !isJSONObject(h) {
-		return time.Time{}, notJWT("header is not base64url-encoded JSON")
-	}
-	p, err := decodeSegment(payload)
-	if err != nil {
-		return time.Time{}, notJWT("payload is not base64url-encoded")
-	}
 	var claims map[string]json.RawMessage
-	if !isJSONObject(p) || json.Unmarshal(p, &claims) != nil {
-		return time.Time{}, notJWT("payload is not a JSON object")
+	if err := jwt.Claims(token, &claims); err != nil {
+		return time.Time{}, fmt.Errorf("tokensource: %w", err)
 	}
 	exp, ok := claims["exp"]
 	if !ok || string(exp) == "null" {
@@ -87,20 +71,6 @@ func isRangeError(err error) bool {
 	return ok && ne.Err == strconv.ErrRange
 }
 
-// decodeSegment decodes one base64url segment (RFC 7515 §2), tolerating the
-// padding that the RFC leaves out but some encoders add.
-func decodeSegment(s string) ([]byte, error) {
-	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
-}
-
-// isJSONObject reports whether b is valid JSON whose top-level value is an
-// object.
-func isJSONObject(b []byte) bool {
-	b = bytes.TrimLeft(b, " \t\r\n")
-	return len(b) > 0 && b[0] == '{' && json.Valid(b)
-}
-
-func notJWT(reason string) error   { return fmt.Errorf("tokensource: %w: %s", errNotJWT, reason) }
 func noExpiry(reason string) error { return fmt.Errorf("tokensource: %w: %s", errNoExpiry, reason) }
 
 // newToken returns a Token for value with its JWT expiry, zero when value is

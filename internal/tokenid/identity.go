@@ -5,11 +5,12 @@ package tokenid
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"regexp"
 	"strings"
+
+	"github.com/awsoidc/awsoidc/internal/jwt"
 )
 
 // identityClaims are the claims of a web identity token that decide what
@@ -46,16 +47,8 @@ func Of(token string) string {
 // keys, "aud" always a list), and false when token is not a JWT with "iss"
 // and "sub".
 func identityOf(token string) ([]byte, bool) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return nil, false
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return nil, false
-	}
 	var all map[string]any
-	if err := json.Unmarshal(payload, &all); err != nil {
+	if jwt.Claims(token, &all) != nil {
 		return nil, false
 	}
 	iss, _ := all["iss"].(string)

@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// jwt returns a JWT-shaped token (junk signature) with the given claims.
-func jwt(claims map[string]any) string {
+// makeJWT returns a JWT-shaped token (junk signature) with the given claims.
+func makeJWT(claims map[string]any) string {
 	enc := base64.RawURLEncoding.EncodeToString
 	b, _ := json.Marshal(claims)
 	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc(b) + ".c2ln"
@@ -28,15 +28,15 @@ func TestOf(t *testing.T) {
 		}
 		return m
 	}
-	id := Of(jwt(base))
+	id := Of(makeJWT(base))
 	if !strings.HasPrefix(id, "jwt-identity sha256:") {
 		t.Fatalf("identity of a JWT = %q", id)
 	}
 	same := map[string]string{
-		"rotated: another exp":      jwt(with("exp", 200)),
-		"rotated: another jti":      jwt(with("jti", "2")),
-		"aud as a one-element list": jwt(with("aud", []string{"sts.amazonaws.com"})),
-		"another signature":         strings.TrimSuffix(jwt(base), "c2ln") + "b3RoZXI",
+		"rotated: another exp":      makeJWT(with("exp", 200)),
+		"rotated: another jti":      makeJWT(with("jti", "2")),
+		"aud as a one-element list": makeJWT(with("aud", []string{"sts.amazonaws.com"})),
+		"another signature":         strings.TrimSuffix(makeJWT(base), "c2ln") + "b3RoZXI",
 	}
 	for name, tok := range same {
 		if got := Of(tok); got != id {
@@ -44,12 +44,12 @@ func TestOf(t *testing.T) {
 		}
 	}
 	other := map[string]string{
-		"another subject":  jwt(with("sub", "job-b")),
-		"another issuer":   jwt(with("iss", "https://other")),
-		"another audience": jwt(with("aud", "api")),
-		"more audiences":   jwt(with("aud", []string{"sts.amazonaws.com", "api"})),
-		"session tags":     jwt(with("https://aws.amazon.com/tags", map[string]any{"principal_tags": map[string]any{"team": []string{"a"}}})),
-		"amr":              jwt(with("amr", []string{"authenticated"})),
+		"another subject":  makeJWT(with("sub", "job-b")),
+		"another issuer":   makeJWT(with("iss", "https://other")),
+		"another audience": makeJWT(with("aud", "api")),
+		"more audiences":   makeJWT(with("aud", []string{"sts.amazonaws.com", "api"})),
+		"session tags":     makeJWT(with("https://aws.amazon.com/tags", map[string]any{"principal_tags": map[string]any{"team": []string{"a"}}})),
+		"amr":              makeJWT(with("amr", []string{"authenticated"})),
 	}
 	seen := map[string]string{id: "base"}
 	for name, tok := range other {
@@ -62,7 +62,7 @@ func TestOf(t *testing.T) {
 	// Not a JWT with iss and sub: the value itself.
 	for name, tok := range map[string]string{
 		"opaque":     "opaque-access-token",
-		"no subject": jwt(with("sub", nil)),
+		"no subject": makeJWT(with("sub", nil)),
 		"bad base64": "a.!!!.c",
 	} {
 		got := Of(tok)
@@ -73,13 +73,13 @@ func TestOf(t *testing.T) {
 }
 
 func TestFind(t *testing.T) {
-	tok := jwt(map[string]any{"iss": "https://idp", "sub": "x"})
+	tok := makeJWT(map[string]any{"iss": "https://idp", "sub": "x"})
 	if got := Find("file://" + tok); len(got) != 1 || got[0] != tok {
 		t.Errorf("Find(file://<JWT>) = %q, want the JWT", got)
 	}
 	tokens := []string{
-		jwt(map[string]any{"iss": "https://idp", "sub": "x"}),
-		"Bearer " + jwt(map[string]any{"sub": "x"}),
+		makeJWT(map[string]any{"iss": "https://idp", "sub": "x"}),
+		"Bearer " + makeJWT(map[string]any{"sub": "x"}),
 		strings.Repeat("A1b2_", 20), // an opaque access token
 	}
 	for _, s := range tokens {

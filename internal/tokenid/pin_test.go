@@ -31,9 +31,9 @@ func (f *fileLike) Token(context.Context) (tokensource.Token, error) {
 func (f *fileLike) String() string { return `tokensource.File("/run/token")` }
 
 func TestPinRefusesAnotherIdentity(t *testing.T) {
-	jobA := jwt(map[string]any{"iss": "https://ci", "sub": "repo:a", "aud": "sts.amazonaws.com", "exp": 100})
-	jobARotated := jwt(map[string]any{"iss": "https://ci", "sub": "repo:a", "aud": "sts.amazonaws.com", "exp": 200})
-	jobB := jwt(map[string]any{"iss": "https://ci", "sub": "repo:b", "aud": "sts.amazonaws.com", "exp": 200})
+	jobA := makeJWT(map[string]any{"iss": "https://ci", "sub": "repo:a", "aud": "sts.amazonaws.com", "exp": 100})
+	jobARotated := makeJWT(map[string]any{"iss": "https://ci", "sub": "repo:a", "aud": "sts.amazonaws.com", "exp": 200})
+	jobB := makeJWT(map[string]any{"iss": "https://ci", "sub": "repo:b", "aud": "sts.amazonaws.com", "exp": 200})
 	src := &fileLike{value: jobA}
 	p := Pin(src)
 	ctx := t.Context()
@@ -69,8 +69,8 @@ func TestPinRefusesAnotherIdentity(t *testing.T) {
 }
 
 func TestPinTo(t *testing.T) {
-	jobA := jwt(map[string]any{"iss": "https://ci", "sub": "repo:a"})
-	jobB := jwt(map[string]any{"iss": "https://ci", "sub": "repo:b"})
+	jobA := makeJWT(map[string]any{"iss": "https://ci", "sub": "repo:a"})
+	jobB := makeJWT(map[string]any{"iss": "https://ci", "sub": "repo:b"})
 	src := &fileLike{value: jobB} // already swapped after the caller read job A's token
 	p := PinTo(src, tokensource.Token{Value: jobA})
 	if id, err := p.Identity(t.Context()); err != nil || id != Of(jobA) || src.reads != 0 {
