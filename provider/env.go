@@ -78,12 +78,7 @@ func FromEnvironment(client STSClient, optFns ...func(*Options)) (*Provider, err
 		o.SourceID = path
 	})
 	fns = append(fns, optFns...)
-	// The token file's retry of a missing file (the kubelet's symlink swap)
-	// waits on the same clock as the provider's retries.
-	file := func(o *Options) tokensource.Source {
-		return tokensource.File(path, func(fo *tokensource.FileOptions) { fo.Clock = o.Clock })
-	}
-	p, err := newProvider(client, roleARN, file, fns)
+	p, err := New(client, roleARN, tokensource.File(path), fns...)
 	if err != nil {
 		renameFields(err, map[string]string{
 			"roleARN":                 "roleARN (" + envRoleARN + ")",

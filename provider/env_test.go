@@ -5,16 +5,15 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/provider"
 )
 
@@ -187,37 +186,30 @@ func TestNewSTSClient(t *testing.T) {
 }
 
 // TestFromEnvironmentMissingTokenFile: the token file's own retry (for the
-// kubelet's symlink swap) runs on Options.Clock, and its failure reaches the
+// kubelet's symlink swap) waits about a second, and its failure reaches the
 // caller as a token-source error naming the path, without any STS request.
 func TestFromEnvironmentMissingTokenFile(t *testing.T) {
 	clearEnv(t)
 	path := filepath.Join(t.TempDir(), "missing-token")
 	t.Setenv("AWS_ROLE_ARN", testRole)
 	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", path)
-	t.Setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1") // never reached
-	clk := clock.NewFake(t0)
-	p, err := provider.FromEnvironment(nil, func(o *provider.Options) { o.Clock = clk })
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := retrieveAsync(context.Background(), p)
-	for {
-		select {
-		case err = <-done:
-		default:
-			if clk.Timers() > 0 {
-				clk.Advance(100 * time.Millisecond)
-			}
-			runtime.Gosched()
-			continue
+	synctest.Test(t, func(t *testing.T) {
+		fake := newFake(ok)
+		p, err := provider.FromEnvironment(fake.client())
+		if err != nil {
+			t.Fatal(err)
 		}
-		break
-	}
-	re := mustRetrieveError(t, err)
-	if re.Class != provider.ClassTokenSource || !errors.Is(err, os.ErrNotExist) || re.Attempts != 0 || !strings.Contains(err.Error(), path) {
-		t.Fatalf("error %v, class %s", err, re.Class)
-	}
-	if clk.Now().Sub(t0) < 500*time.Millisecond {
-		t.Errorf("the file source gave up after %s of fake time; did it use the provider's clock?", clk.Now().Sub(t0))
-	}
+		start := time.Now()
+		_, err = p.Retrieve(context.Background())
+		re := mustRetrieveError(t, err)
+		if re.Class != provider.ClassTokenSource || !errors.Is(err, os.ErrNotExist) || re.Attempts != 0 || !strings.Contains(err.Error(), path) {
+			t.Fatalf("error %v, class %s", err, re.Class)
+		}
+		if waited := time.Since(start); waited < 500*time.Millisecond {
+			t.Errorf("the file source gave up after %s", waited)
+		}
+		if n := fake.calls(); n != 0 {
+			t.Errorf("%d STS requests, want 0", n)
+		}
+	})
 }

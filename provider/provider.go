@@ -100,21 +100,12 @@ type Provider struct {
 // input returns a [ValidationError] naming the field and the rule; several
 // are joined with [errors.Join]. Zero retry options get their defaults.
 func New(client STSClient, roleARN string, src tokensource.Source, optFns ...func(*Options)) (*Provider, error) {
-	return newProvider(client, roleARN, func(*Options) tokensource.Source { return src }, optFns)
-}
-
-// newProvider is [New] with a token source built from the options once
-// optFns have run (each exactly once), so that a source the constructor
-// makes itself, such as [FromEnvironment]'s token file, can share
-// Options.Clock.
-func newProvider(client STSClient, roleARN string, source func(*Options) tokensource.Source, optFns []func(*Options)) (*Provider, error) {
 	var o Options
 	for _, fn := range optFns {
 		if fn != nil {
 			fn(&o)
 		}
 	}
-	src := source(&o)
 	o.PolicyARNs = slices.Clone(o.PolicyARNs)
 	if errs := validate(client, roleARN, src, &o); len(errs) == 1 {
 		return nil, errs[0]

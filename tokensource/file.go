@@ -43,10 +43,6 @@ type FileOptions struct {
 	// caller's ctx can end the wait sooner. Zero means one second; a
 	// negative value disables the retry.
 	RetryFor time.Duration
-
-	// Clock times the retries. Nil means the wall clock; tests pass a
-	// clock.Fake.
-	Clock clock.Clock
 }
 
 // File returns a [Source] that reads a token file, such as the projected
@@ -79,14 +75,14 @@ func File(path string, optFns ...func(*FileOptions)) Source {
 	if o.RetryFor == 0 {
 		o.RetryFor = defaultFileRetryFor
 	}
-	o.Clock = clockutil.OrReal(o.Clock)
-	return &fileSource{path: path, opts: o, stat: os.Stat}
+	return &fileSource{path: path, opts: o, clock: clockutil.Real(), stat: os.Stat}
 }
 
 type fileSource struct {
-	path string
-	opts FileOptions                            // normalized by File; read-only
-	stat func(name string) (fs.FileInfo, error) // os.Stat; tests replace it to swap the path after the check
+	path  string
+	opts  FileOptions                            // normalized by File; read-only
+	clock clock.Clock                            // times the retries; tests set it through internal/testhook
+	stat  func(name string) (fs.FileInfo, error) // os.Stat; tests replace it to swap the path after the check
 }
 
 // Token reads the file, re-reading a missing or empty one as described in
@@ -99,7 +95,7 @@ func (s *fileSource) Token(ctx context.Context) (Token, error) {
 		// Not worth RetryFor: no kubelet swap ever makes "" appear.
 		return Token{}, s.fail(errNoPath)
 	}
-	clk := s.opts.Clock
+	clk := s.clock
 	deadline := clk.Now().Add(s.opts.RetryFor)
 	for attempt := 0; ; attempt++ {
 		v, err := s.read()

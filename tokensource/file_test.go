@@ -43,7 +43,7 @@ func TestFileContent(t *testing.T) {
 			path := tempPath(t, "token")
 			writeFile(t, path, tt.content)
 			fake := clock.NewFake(t0)
-			src := tokensource.File(path, func(o *tokensource.FileOptions) { o.MaxSize = tt.maxSize; o.Clock = fake })
+			src := fileOn(fake, path, func(o *tokensource.FileOptions) { o.MaxSize = tt.maxSize })
 			tok, err := tokenNoWait(t, src, fake)
 			if tt.wantErr != nil {
 				checkFileErr(t, err, path, tt.wantErr)
@@ -108,7 +108,7 @@ func TestFileAppearsDuringRetry(t *testing.T) {
 			path := tempPath(t, "token")
 			tt.before(t, path)
 			fake := clock.NewFake(t0)
-			src := tokensource.File(path, func(o *tokensource.FileOptions) { o.Clock = fake })
+			src := fileOn(fake, path)
 			done := tokenAsync(context.Background(), src)
 			for range 3 { // let it fail three times
 				if err := fake.WaitForTimers(context.Background(), 1); err != nil {
@@ -155,7 +155,7 @@ func TestFileGivesUp(t *testing.T) {
 				writeFile(t, path, *tt.content)
 			}
 			fake := clock.NewFake(t0)
-			src := tokensource.File(path, func(o *tokensource.FileOptions) { o.Clock = fake; o.RetryFor = tt.retryFor })
+			src := fileOn(fake, path, func(o *tokensource.FileOptions) { o.RetryFor = tt.retryFor })
 			var err error
 			if tt.waited == 0 {
 				_, err = tokenNoWait(t, src, fake)
@@ -178,7 +178,7 @@ func TestFileNotRetried(t *testing.T) {
 	t.Run("directory", func(t *testing.T) {
 		dir := t.TempDir()
 		fake := clock.NewFake(t0)
-		_, err := tokenNoWait(t, tokensource.File(dir, func(o *tokensource.FileOptions) { o.Clock = fake }), fake)
+		_, err := tokenNoWait(t, fileOn(fake, dir), fake)
 		var te *tokensource.Error
 		if err == nil || !errors.As(err, &te) || te.Name != dir || !strings.Contains(err.Error(), "not a regular file (mode d") {
 			t.Fatalf("Token() error = %v, want a *tokensource.Error naming %s", err, dir)
@@ -189,14 +189,14 @@ func TestFileNotRetried(t *testing.T) {
 		writeFile(t, file, "x")
 		path := filepath.Join(file, "token")
 		fake := clock.NewFake(t0)
-		_, err := tokenNoWait(t, tokensource.File(path, func(o *tokensource.FileOptions) { o.Clock = fake }), fake)
+		_, err := tokenNoWait(t, fileOn(fake, path), fake)
 		if err == nil || errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("Token() error = %v, want ENOTDIR", err)
 		}
 	})
 	t.Run("empty path", func(t *testing.T) {
 		fake := clock.NewFake(t0)
-		_, err := tokenNoWait(t, tokensource.File("", func(o *tokensource.FileOptions) { o.Clock = fake }), fake)
+		_, err := tokenNoWait(t, fileOn(fake, ""), fake)
 		if err == nil || !strings.Contains(err.Error(), "no token file path") {
 			t.Fatalf("Token() error = %v, want one saying no path was given", err)
 		}
@@ -213,7 +213,7 @@ func TestFileNotRetried(t *testing.T) {
 			t.Skip("running as root or with CAP_DAC_OVERRIDE: mode 000 does not block reads")
 		}
 		fake := clock.NewFake(t0)
-		_, err := tokenNoWait(t, tokensource.File(path, func(o *tokensource.FileOptions) { o.Clock = fake }), fake)
+		_, err := tokenNoWait(t, fileOn(fake, path), fake)
 		checkFileErr(t, err, path, fs.ErrPermission)
 	})
 }
@@ -221,7 +221,7 @@ func TestFileNotRetried(t *testing.T) {
 func TestFileCancellation(t *testing.T) {
 	path := tempPath(t, "token")
 	fake := clock.NewFake(t0)
-	src := tokensource.File(path, func(o *tokensource.FileOptions) { o.Clock = fake })
+	src := fileOn(fake, path)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := tokenAsync(ctx, src)
@@ -311,8 +311,7 @@ func testSwap(t *testing.T, gap bool) {
 	}
 
 	fake := clock.NewFake(t0)
-	src := tokensource.File(path, func(o *tokensource.FileOptions) {
-		o.Clock = fake
+	src := fileOn(fake, path, func(o *tokensource.FileOptions) {
 		o.RetryFor = time.Hour // the writer, not the budget, decides when a reader wakes
 	})
 
@@ -401,7 +400,7 @@ func TestFileEncoding(t *testing.T) {
 			path := tempPath(t, "token")
 			writeFile(t, path, tt.content)
 			fake := clock.NewFake(t0)
-			src := tokensource.File(path, func(o *tokensource.FileOptions) { o.Clock = fake; o.RetryFor = -1 })
+			src := fileOn(fake, path, func(o *tokensource.FileOptions) { o.RetryFor = -1 })
 			tok, err := tokenNoWait(t, src, fake)
 			if tt.wantErr != nil {
 				checkFileErr(t, err, path, tt.wantErr)
@@ -436,6 +435,6 @@ func TestFileMalformedNotRetried(t *testing.T) {
 	path := tempPath(t, "token")
 	writeFile(t, path, "first\nsecond\n")
 	fake := clock.NewFake(t0)
-	_, err := tokenNoWait(t, tokensource.File(path, func(o *tokensource.FileOptions) { o.Clock = fake }), fake)
+	_, err := tokenNoWait(t, fileOn(fake, path), fake)
 	checkFileErr(t, err, path, tokensource.ErrMalformed)
 }

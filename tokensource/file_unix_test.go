@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/awsoidc/awsoidc/clock"
-	"github.com/awsoidc/awsoidc/tokensource"
 )
 
 // TestFileFIFO: a FIFO is refused at once; opening it would block until a
@@ -19,7 +18,7 @@ func TestFileFIFO(t *testing.T) {
 		t.Skipf("mkfifo: %v", err)
 	}
 	fake := clock.NewFake(t0)
-	_, err := tokenNoWait(t, tokensource.File(path, func(o *tokensource.FileOptions) { o.Clock = fake }), fake)
+	_, err := tokenNoWait(t, fileOn(fake, path), fake)
 	if err == nil || !strings.Contains(err.Error(), "not a regular file") || !strings.Contains(err.Error(), path) {
 		t.Fatalf("Token() error = %v, want a refusal naming %s", err, path)
 	}

@@ -65,7 +65,6 @@ var verbs = []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%T"}
 // none shows the token.
 func TestNoTokenInFormattedValues(t *testing.T) {
 	secret := jwtExp(t0.Add(time.Hour))
-	fake := clock.NewFake(t0)
 	sources := allSources(t, secret)
 	for _, src := range sources {
 		if tok, err := src.Token(context.Background()); err != nil || tok.Value != secret {
@@ -76,8 +75,8 @@ func TestNoTokenInFormattedValues(t *testing.T) {
 		tokensource.Token{Value: secret, Expiry: t0},
 		&tokensource.Token{Value: secret},
 		&tokensource.Error{Source: "file", Name: "/p", Err: tokensource.ErrEmpty},
-		tokensource.FileOptions{MaxSize: 1, RetryFor: time.Second, Clock: fake},
-		tokensource.ReuseOptions{Margin: time.Minute, Clock: fake},
+		tokensource.FileOptions{MaxSize: 1, RetryFor: time.Second},
+		tokensource.ReuseOptions{Margin: time.Minute},
 		tokensource.OAuth2Options{UseAccessToken: true},
 		tokensource.Func(func(context.Context) (tokensource.Token, error) { return tokensource.Token{Value: secret}, nil }),
 		tokensource.AsRetriever(context.Background(), tokensource.Static(secret)),
@@ -160,8 +159,8 @@ func TestNoTokenInErrors(t *testing.T) {
 		return nil, &oauth2.RetrieveError{ErrorCode: "invalid_grant", ErrorDescription: "refresh token expired"}
 	})
 	srcs := []tokensource.Source{
-		tokensource.File(big, func(o *tokensource.FileOptions) { o.Clock = fake }),
-		tokensource.File(tempPath(t, "missing"), func(o *tokensource.FileOptions) { o.Clock = fake; o.RetryFor = -1 }),
+		fileOn(fake, big),
+		fileOn(fake, tempPath(t, "missing"), func(o *tokensource.FileOptions) { o.RetryFor = -1 }),
 		tokensource.Env("AWSOIDC_TEST_UNSET"),
 		tokensource.Static(""),
 		tokensource.FromOAuth2(noID),

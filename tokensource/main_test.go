@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/awsoidc/awsoidc/clock"
+	"github.com/awsoidc/awsoidc/internal/testhook"
 	"github.com/awsoidc/awsoidc/tokensource"
 )
 
@@ -43,6 +44,13 @@ func writeFile(t *testing.T, path, content string) {
 }
 
 func tempPath(t *testing.T, name string) string { return filepath.Join(t.TempDir(), name) }
+
+// fileOn is tokensource.File with its retries timed by fake.
+func fileOn(fake *clock.Fake, path string, optFns ...func(*tokensource.FileOptions)) tokensource.Source {
+	src := tokensource.File(path, optFns...)
+	testhook.SetClock(src, fake)
+	return src
+}
 
 // autoAdvance fires, for the rest of the test, every timer that code under
 // test sleeps on, by moving fake to the earliest deadline each time one is

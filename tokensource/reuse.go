@@ -5,10 +5,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/internal/clockutil"
+	"github.com/awsoidc/awsoidc/internal/flight"
 )
 
 // Defaults of [ReuseOptions].
@@ -37,10 +36,6 @@ type ReuseOptions struct {
 	// and with this timeout instead. Zero or less means 15 minutes, long
 	// enough for a fetch that waits for a person (a device-flow login).
 	FetchTimeout time.Duration
-
-	// Clock tells the time for the expiry decisions. Nil means the wall
-	// clock.
-	Clock clock.Clock
 }
 
 // Reuse returns a [Source] that serves the last token of src until shortly
@@ -75,14 +70,22 @@ func Reuse(src Source, optFns ...func(*ReuseOptions)) Source {
 	if o.FetchTimeout <= 0 {
 		o.FetchTimeout = defaultReuseFetchTimeout
 	}
-	o.Clock = clockutil.OrReal(o.Clock)
-	return &reuseSource{src: src, opts: o, st: new(reuseState)}
+	s := &reuseSource{src: src, opts: o, clock: clockutil.Real(), st: new(reuseState)}
+	s.st.flight.Timeout = o.FetchTimeout
+	return s
 }
 
 type reuseSource struct {
-	src  Source
-	opts ReuseOptions // normalized by Reuse; read-only
-	st   *reuseState
+	src   Source
+	opts  ReuseOptions // normalized by Reuse; read-only
+	clock clock.Clock  // tells the time; tests set it, and st.flight.Clock, through internal/testhook
+	st    *reuseState
+}
+
+// setClock makes s tell time and time its fetches on c.
+func (s *reuseSource) setClock(c clock.Clock) {
+	s.clock = c
+	s.st.flight.Clock = c
 }
 
 // reuseState is the mutable part of a reuseSource. It sits behind a pointer
@@ -91,8 +94,8 @@ type reuseSource struct {
 // such as %d), never reads it: that read would race with the atomics and the
 // mutex inside.
 type reuseState struct {
-	held  atomic.Pointer[heldToken] // last token worth reusing; nil at first
-	group singleflight.Group        // one fetch at a time, key ""
+	held   atomic.Pointer[heldToken] // last token worth reusing; nil at first
+	flight flight.Group[*heldToken]  // one fetch at a time, bounded by FetchTimeout
 }
 
 // heldToken is a token and when it was fetched. It is only ever reached
@@ -119,34 +122,28 @@ func (s *reuseSource) Token(ctx context.Context) (Token, error) {
 	if err := ctx.Err(); err != nil {
 		return Token{}, err
 	}
-	if h := s.st.held.Load(); h.reusable(s.opts.Clock.Now(), s.opts.Margin, s.opts.MaxAge) {
+	if h := s.st.held.Load(); h.reusable(s.clock.Now(), s.opts.Margin, s.opts.MaxAge) {
 		return h.tok, nil
 	}
-	ch := s.st.group.DoChan("", func() (any, error) { return s.fetch(ctx) })
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return Token{}, r.Err
-		}
-		return r.Val.(*heldToken).tok, nil
-	case <-ctx.Done():
-		return Token{}, ctx.Err()
+	h, err := s.st.flight.Do(ctx, s.fetch)
+	if err != nil {
+		return Token{}, err
 	}
+	return h.tok, nil
 }
 
-// fetch runs inside the single flight: it asks src for a token and keeps it
+// fetch is the flight: it asks src for a token, under ctx (the starting
+// caller's values, not its cancellation, and FetchTimeout), and keeps it
 // when it is worth reusing.
 func (s *reuseSource) fetch(ctx context.Context) (*heldToken, error) {
-	now := s.opts.Clock.Now()
+	now := s.clock.Now()
 	// A flight that ended just before this one started may have stored a
 	// token that this caller did not see.
 	if h := s.st.held.Load(); h.reusable(now, s.opts.Margin, s.opts.MaxAge) {
 		return h, nil
 	}
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.FetchTimeout)
-	defer cancel()
-	tok, err := s.src.Token(fctx)
-	now = s.opts.Clock.Now()
+	tok, err := s.src.Token(ctx)
+	now = s.clock.Now()
 	if err != nil {
 		// Static stability: a token that STS still accepts beats an error.
 		if old := s.st.held.Load(); old != nil && !old.tok.Expiry.IsZero() && !old.tok.Expired(now) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/awsoidc/awsoidc/clock"
+	"github.com/awsoidc/awsoidc/internal/testhook"
 	"github.com/awsoidc/awsoidc/tokensource"
 )
 
@@ -121,11 +122,11 @@ func TestReuse(t *testing.T) {
 			fake := clock.NewFake(t0)
 			src := &countingSource{clk: fake, lifetime: tt.lifetime}
 			r := tokensource.Reuse(src, func(o *tokensource.ReuseOptions) {
-				o.Clock = fake
 				if tt.opts != nil {
 					tt.opts(o)
 				}
 			})
+			testhook.SetClock(r, fake)
 			for i, s := range tt.steps {
 				fake.Set(t0.Add(s.at))
 				if s.fail {
@@ -188,7 +189,8 @@ func TestReuseDupSuppress(t *testing.T) {
 	fake := clock.NewFake(t0)
 	want := tokensource.Token{Value: jwtExp(t0.Add(time.Hour)), Expiry: t0.Add(time.Hour)}
 	src := newBlockingSource(want)
-	r := tokensource.Reuse(src, func(o *tokensource.ReuseOptions) { o.Clock = fake })
+	r := tokensource.Reuse(src)
+	testhook.SetClock(r, fake)
 
 	var waiting, wg sync.WaitGroup
 	waiting.Add(n)
@@ -227,7 +229,8 @@ func TestReuseCancellation(t *testing.T) {
 	fake := clock.NewFake(t0)
 	want := tokensource.Token{Value: "token", Expiry: t0.Add(time.Hour)}
 	src := newBlockingSource(want)
-	r := tokensource.Reuse(src, func(o *tokensource.ReuseOptions) { o.Clock = fake })
+	r := tokensource.Reuse(src)
+	testhook.SetClock(r, fake)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	first := tokenAsync(ctx, r)
@@ -260,5 +263,29 @@ func TestReuseFetchTimeout(t *testing.T) {
 	r := tokensource.Reuse(src, func(o *tokensource.ReuseOptions) { o.FetchTimeout = time.Nanosecond })
 	if _, err := r.Token(context.Background()); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Token() = %v, want context.DeadlineExceeded", err)
+	}
+}
+
+// TestReuseOneClock: the fetch's timeout runs on the clock that decides
+// expiry, not on the wall clock.
+func TestReuseOneClock(t *testing.T) {
+	fake := clock.NewFake(t0)
+	src := newBlockingSource(tokensource.Token{Value: "token"})
+	r := tokensource.Reuse(src, func(o *tokensource.ReuseOptions) { o.FetchTimeout = time.Minute })
+	testhook.SetClock(r, fake)
+	done := tokenAsync(context.Background(), r)
+	fetchCtx := <-src.started
+	if _, ok := fetchCtx.Deadline(); ok {
+		t.Error("the fetch has a wall-clock deadline")
+	}
+	fake.Advance(time.Minute - time.Nanosecond)
+	select {
+	case res := <-done:
+		t.Fatalf("Token() = %v, %v before FetchTimeout on the clock", res.tok, res.err)
+	default:
+	}
+	fake.Advance(time.Nanosecond)
+	if res := <-done; !errors.Is(res.err, context.DeadlineExceeded) {
+		t.Fatalf("Token() = %v, %v; want context.DeadlineExceeded", res.tok, res.err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/awsoidc/awsoidc/cache"
 	"github.com/awsoidc/awsoidc/clock"
+	"github.com/awsoidc/awsoidc/internal/testhook"
 	"github.com/awsoidc/awsoidc/provider"
 	"github.com/awsoidc/awsoidc/ststest"
 	"github.com/awsoidc/awsoidc/tokensource"
@@ -291,7 +292,8 @@ func newRig(t *testing.T, s *server, shared *capture, sec *secrets, o rigOptions
 		}
 	} else {
 		r.writeToken(r.mint(0))
-		src = tokensource.File(r.path, func(fo *tokensource.FileOptions) { fo.Clock = r.fileClk })
+		src = tokensource.File(r.path)
+		testhook.SetClock(src, r.fileClk)
 	}
 	p, err := provider.New(provider.NewSTSClient(s.srv.Config(nil)), r.role, src, func(po *provider.Options) {
 		po.Clock = r.clk

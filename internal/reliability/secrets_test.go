@@ -34,6 +34,7 @@ import (
 	"github.com/awsoidc/awsoidc/internal/flight"
 	"github.com/awsoidc/awsoidc/internal/redact"
 	"github.com/awsoidc/awsoidc/internal/securefile"
+	"github.com/awsoidc/awsoidc/internal/testhook"
 	"github.com/awsoidc/awsoidc/internal/tokenid"
 	"github.com/awsoidc/awsoidc/provider"
 	"github.com/awsoidc/awsoidc/ststest"
@@ -196,7 +197,8 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 		t.Fatal(err)
 	}
 	add(file)
-	reuse := tokensource.Reuse(static, func(o *tokensource.ReuseOptions) { o.Clock = clk })
+	reuse := tokensource.Reuse(static)
+	testhook.SetClock(reuse, clk)
 	if _, err := reuse.Token(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -207,9 +209,9 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	add(tokensource.Func(func(context.Context) (tokensource.Token, error) { return tok, nil }), "tokensource.Func")
 	_, err := tokensource.File(filepath.Join(dir, "missing"), func(o *tokensource.FileOptions) { o.RetryFor = -1 }).Token(ctx)
 	add(err, "tokensource.Error")
-	add(tokensource.FileOptions{Clock: clk}, "tokensource.FileOptions")
+	add(tokensource.FileOptions{MaxSize: 1 << 10}, "tokensource.FileOptions")
 	add(tokensource.OAuth2Options{UseAccessToken: true}, "tokensource.OAuth2Options")
-	add(tokensource.ReuseOptions{Clock: clk}, "tokensource.ReuseOptions")
+	add(tokensource.ReuseOptions{Margin: time.Minute}, "tokensource.ReuseOptions")
 	pinned := tokenid.PinTo(tokensource.Static(plantedToken+"x"), tok)
 	add(pinned, "tokenid.Pinned")
 	if _, err := pinned.Token(ctx); err != nil {
