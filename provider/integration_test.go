@@ -103,7 +103,7 @@ func TestIntegrationEveryParameterOnTheWire(t *testing.T) {
 	s := newStack(t, ststest.Role{Name: "team/deploy", MaxSessionDuration: 3 * time.Hour})
 	s.token = s.srv.MintToken(ststest.Claims{
 		Subject: "system:serviceaccount:prod:billing",
-		Extra:   map[string]any{ststest.SourceIdentityClaim: "billing-job"},
+		Extra:   map[string]any{"https://aws.amazon.com/source_identity": "billing-job"},
 	})
 	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
 	p := s.provider(t, nil, func(o *provider.Options) {
@@ -118,7 +118,7 @@ func TestIntegrationEveryParameterOnTheWire(t *testing.T) {
 	}
 	form := s.rec.form(0)
 	want := map[string]string{
-		"Action":                     assume,
+		"Action":                     string(assume),
 		"Version":                    "2011-06-15",
 		"RoleArn":                    s.role,
 		"RoleSessionName":            "system-serviceaccount-prod-billing",
@@ -136,7 +136,7 @@ func TestIntegrationEveryParameterOnTheWire(t *testing.T) {
 		}
 	}
 	if md.AssumedRoleARN != "arn:aws:sts::123456789012:assumed-role/deploy/system-serviceaccount-prod-billing" ||
-		md.SubjectFromWebIdentityToken != "system:serviceaccount:prod:billing" || md.Audience != ststest.DefaultAudience ||
+		md.SubjectFromWebIdentityToken != "system:serviceaccount:prod:billing" || md.Audience != "sts.amazonaws.com" ||
 		md.SourceIdentity != "billing-job" || md.PackedPolicyPercent <= 0 || md.Provider == "" || md.RequestID == "" ||
 		!strings.HasSuffix(md.AssumedRoleID, ":system-serviceaccount-prod-billing") || md.Attempts != 1 {
 		t.Errorf("metadata = %+v", md)

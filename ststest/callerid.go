@@ -17,9 +17,9 @@ func (s *Server) getCallerIdentity(w http.ResponseWriter, req *stsRequest) {
 	writeXML(w, http.StatusOK, req.requestID, getCallerIdentityResponse{
 		Xmlns: stsNamespace,
 		Result: getCallerIdentityResult{
-			Arn:     sess.AssumedRoleARN,
-			UserID:  sess.AssumedRoleID,
-			Account: sess.Account,
+			Arn:     sess.assumedRoleARN,
+			UserID:  sess.assumedRoleID,
+			Account: sess.account,
 		},
 		ResponseMetadata: responseMetadata{RequestID: req.requestID},
 	})

@@ -29,20 +29,11 @@ type Client struct {
 	// descended from the same login when a used one is presented, as IdPs
 	// with refresh token reuse detection do.
 	ReuseRevokesFamily bool
-	// NoRefreshToken never issues a refresh token. Otherwise one is issued
-	// when the scope includes "offline_access".
-	NoRefreshToken bool
-	// NoIDTokenOnRefresh omits the ID token from refresh responses.
-	NoIDTokenOnRefresh bool
-	// OpaqueAccessTokens issues random access tokens instead of JWTs.
-	OpaqueAccessTokens bool
 
-	// IDTokenTTL is the lifetime of ID tokens. Default 1h.
+	// IDTokenTTL is the lifetime of ID tokens. Default 1h. Access tokens
+	// live 1h; refresh tokens do not expire. A refresh token is issued when
+	// the scope includes "offline_access".
 	IDTokenTTL time.Duration
-	// AccessTokenTTL is the lifetime of access tokens (expires_in). Default 1h.
-	AccessTokenTTL time.Duration
-	// RefreshTokenTTL is the lifetime of refresh tokens. Default: no expiry.
-	RefreshTokenTTL time.Duration
 	// DeviceCodeTTL is the lifetime of device codes (expires_in). Default 10m.
 	DeviceCodeTTL time.Duration
 	// Interval is the polling interval of device authorization responses.
@@ -53,6 +44,13 @@ type Client struct {
 	// [Options.Now] (so only meaningful when client and server share a
 	// clock), and adds 5s to the interval each time.
 	EnforceInterval bool
+
+	// Set by this package's tests:
+	noRefreshToken     bool          // never issue a refresh token
+	noIDTokenOnRefresh bool          // omit the ID token from refresh responses
+	opaqueAccessTokens bool          // random access tokens instead of JWTs
+	accessTokenTTL     time.Duration // expires_in of access tokens; default 1h
+	refreshTokenTTL    time.Duration // lifetime of refresh tokens; default none
 }
 
 // Format prints c with its Secret redacted, for every verb.
@@ -72,8 +70,8 @@ func (s *Server) AddClient(c Client) {
 	if c.IDTokenTTL <= 0 {
 		c.IDTokenTTL = time.Hour
 	}
-	if c.AccessTokenTTL <= 0 {
-		c.AccessTokenTTL = time.Hour
+	if c.accessTokenTTL <= 0 {
+		c.accessTokenTTL = time.Hour
 	}
 	if c.DeviceCodeTTL <= 0 {
 		c.DeviceCodeTTL = 10 * time.Minute

@@ -13,21 +13,6 @@ import (
 	"time"
 )
 
-// Device-flow endpoints, as counted by [Server.Calls] and matched by
-// [Server.Fail], [Server.SetLatency] and [Server.Hold]. Faults on them are
-// written as OAuth JSON errors (RFC 6749 §5.2).
-const (
-	// ActionDeviceAuthorization is a POST to the device authorization
-	// endpoint (RFC 8628 §3.1).
-	ActionDeviceAuthorization = "DeviceAuthorization"
-	// ActionToken is a POST to the token endpoint, any grant type.
-	ActionToken = "Token"
-	// ActionRevoke is a POST to the revocation endpoint (RFC 7009).
-	ActionRevoke = "Revoke"
-	// ActionVerification is a request for the verification page.
-	ActionVerification = "Verification"
-)
-
 // deviceState is where a device authorization stands.
 type deviceState int
 
@@ -137,15 +122,15 @@ func normalizeUserCode(code string) string {
 	return code
 }
 
-// ErrUnknownUserCode is returned by the device approval methods for a user
+// errUnknownUserCode is returned by the device approval methods for a user
 // code the server did not issue.
-var ErrUnknownUserCode = errors.New("ststest: unknown user code")
+var errUnknownUserCode = errors.New("ststest: unknown user code")
 
 // pendingGrant returns the pending grant of userCode; s.mu must be held.
 func (s *Server) pendingGrantLocked(userCode string) (*deviceGrant, error) {
 	g := s.userCodes[normalizeUserCode(userCode)]
 	if g == nil {
-		return nil, ErrUnknownUserCode
+		return nil, errUnknownUserCode
 	}
 	if g.state != devicePending {
 		return nil, fmt.Errorf("ststest: user code %s is no longer pending", g.userCode)
@@ -206,15 +191,15 @@ func (s *Server) SlowDown(userCode string) error {
 	defer s.mu.Unlock()
 	g := s.userCodes[normalizeUserCode(userCode)]
 	if g == nil {
-		return ErrUnknownUserCode
+		return errUnknownUserCode
 	}
 	g.slowDowns++
 	return nil
 }
 
-// PendingUserCodes returns the user codes waiting for a decision, oldest
+// pendingUserCodes returns the user codes waiting for a decision, oldest
 // first.
-func (s *Server) PendingUserCodes() []string {
+func (s *Server) pendingUserCodes() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -274,7 +259,7 @@ var verificationPage = template.Must(template.New("verify").Parse(`<!doctype htm
 // serveVerification is the verification_uri: a form where a person at a
 // browser approves or denies a user code, for manual demos.
 func (s *Server) serveVerification(w http.ResponseWriter, r *http.Request) {
-	if !s.admit(w, r, ActionVerification, kindOAuth) {
+	if !s.admit(w, r, actionVerification, kindOAuth) {
 		return
 	}
 	data := struct{ UserCode, Message string }{UserCode: r.URL.Query().Get("user_code")}
@@ -301,10 +286,10 @@ func (s *Server) serveVerification(w http.ResponseWriter, r *http.Request) {
 	_ = verificationPage.Execute(w, data)
 }
 
-// readForm parses a form body within Options.MaxBodyBytes, or writes
+// readForm parses a form body within Options.maxBodyBytes, or writes
 // invalid_request and reports false.
 func (s *Server) readForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
-	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, s.opts.maxBodyBytes)
 	if err := r.ParseForm(); err != nil {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Malformed or oversized form body")
 		return nil, false

@@ -113,8 +113,8 @@ func TestDeviceFlowEndToEnd(t *testing.T) {
 	if err != nil || shown != da.UserCode {
 		t.Fatalf("WaitUserCode = %q, %v; want %q", shown, err, da.UserCode)
 	}
-	if got := s.PendingUserCodes(); len(got) != 1 || got[0] != da.UserCode {
-		t.Errorf("PendingUserCodes = %v", got)
+	if got := s.pendingUserCodes(); len(got) != 1 || got[0] != da.UserCode {
+		t.Errorf("pendingUserCodes = %v", got)
 	}
 
 	if tr := poll(t, s, testClient, da.DeviceCode); tr.status != 400 || tr.Error != "authorization_pending" {
@@ -130,7 +130,7 @@ func TestDeviceFlowEndToEnd(t *testing.T) {
 	if again := poll(t, s, testClient, da.DeviceCode); again.Error != "invalid_grant" {
 		t.Errorf("poll after tokens: %s", again.Error)
 	}
-	if len(s.PendingUserCodes()) != 0 {
+	if len(s.pendingUserCodes()) != 0 {
 		t.Error("code still pending")
 	}
 
@@ -170,7 +170,7 @@ func TestDevicePollAnswers(t *testing.T) {
 		name  string
 		act   func(*Server, *fakeNow, string) error
 		want  []string // successive poll answers; "" is success
-		codes int      // PendingUserCodes after the polls
+		codes int      // pendingUserCodes after the polls
 	}{
 		{"pending", func(*Server, *fakeNow, string) error { return nil }, []string{"authorization_pending", "authorization_pending"}, 1},
 		{"deny", func(s *Server, _ *fakeNow, c string) error { return s.Deny(c) }, []string{"access_denied", "access_denied"}, 0},
@@ -202,7 +202,7 @@ func TestDevicePollAnswers(t *testing.T) {
 					t.Errorf("poll %d: %d %q, want %q", i, tr.status, tr.Error, want)
 				}
 			}
-			if got := len(s.PendingUserCodes()); got != tt.codes {
+			if got := len(s.pendingUserCodes()); got != tt.codes {
 				t.Errorf("%d pending codes, want %d", got, tt.codes)
 			}
 		})
@@ -212,7 +212,7 @@ func TestDevicePollAnswers(t *testing.T) {
 func TestDeviceApprovalErrors(t *testing.T) {
 	s, _ := newTestServer(t)
 	da := startDevice(t, s, Client{})
-	if err := s.Approve("BBBB-BBBB", "x"); !errors.Is(err, ErrUnknownUserCode) {
+	if err := s.Approve("BBBB-BBBB", "x"); !errors.Is(err, errUnknownUserCode) {
 		t.Errorf("Approve(unknown) = %v", err)
 	}
 	if err := s.Approve(da.UserCode, ""); err == nil {
@@ -222,11 +222,11 @@ func TestDeviceApprovalErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, err := range map[string]error{"Approve": s.Approve(da.UserCode, "x"), "Deny": s.Deny(da.UserCode), "Expire": s.Expire(da.UserCode)} {
-		if err == nil || errors.Is(err, ErrUnknownUserCode) {
+		if err == nil || errors.Is(err, errUnknownUserCode) {
 			t.Errorf("%s after Deny = %v, want a not-pending error", name, err)
 		}
 	}
-	if err := s.SlowDown("nope"); !errors.Is(err, ErrUnknownUserCode) {
+	if err := s.SlowDown("nope"); !errors.Is(err, errUnknownUserCode) {
 		t.Errorf("SlowDown(unknown) = %v", err)
 	}
 	if tr := poll(t, s, testClient, "no-such-device-code"); tr.Error != "invalid_grant" {
@@ -279,7 +279,7 @@ func TestDeviceScopes(t *testing.T) {
 		{[]string{"openid", "offline_access"}, Client{}, true, true, false},
 		{[]string{"openid"}, Client{}, true, false, false},
 		{[]string{"offline_access"}, Client{}, false, true, false},
-		{[]string{"openid", "offline_access"}, Client{NoRefreshToken: true, OpaqueAccessTokens: true}, true, false, true},
+		{[]string{"openid", "offline_access"}, Client{noRefreshToken: true, opaqueAccessTokens: true}, true, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.scopes, "+"), func(t *testing.T) {
@@ -355,9 +355,9 @@ func TestRefreshWithoutRotation(t *testing.T) {
 
 func TestRefreshOptions(t *testing.T) {
 	s, clk := newTestServer(t)
-	tr := login(t, s, Client{NoIDTokenOnRefresh: true, RefreshTokenTTL: 24 * time.Hour}, "erin")
+	tr := login(t, s, Client{noIDTokenOnRefresh: true, refreshTokenTTL: 24 * time.Hour}, "erin")
 	if r := refresh(t, s, testClient, tr.RefreshToken); r.status != 200 || r.IDToken != "" {
-		t.Errorf("NoIDTokenOnRefresh: %+v", r)
+		t.Errorf("noIDTokenOnRefresh: %+v", r)
 	}
 	clk.Advance(24 * time.Hour)
 	if r := refresh(t, s, testClient, tr.RefreshToken); r.Error != "invalid_grant" {

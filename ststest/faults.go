@@ -10,6 +10,38 @@ import (
 	"time"
 )
 
+// Action names the requests that [Server.Calls] counts and that
+// [Server.Fail], [Server.SetLatency] and [Server.Hold] script: an STS action
+// (any other STS action name counts under its own name) or an endpoint of
+// the identity provider. Faults on STS actions are written as AWS XML
+// errors, on the identity provider's endpoints as OAuth JSON errors (RFC
+// 6749 §5.2).
+type Action string
+
+const (
+	ActionAssumeRoleWithWebIdentity Action = "AssumeRoleWithWebIdentity"
+	ActionGetCallerIdentity         Action = "GetCallerIdentity"
+	// ActionDiscovery is a GET of the OIDC discovery document.
+	ActionDiscovery Action = "Discovery"
+	// ActionJWKS is a GET of the issuer's key set. STS fetches discovery and
+	// JWKS on every AssumeRoleWithWebIdentity, so faults on these two make
+	// AssumeRoleWithWebIdentity fail with IDPCommunicationError.
+	ActionJWKS Action = "JWKS"
+	// ActionDeviceAuthorization is a POST to the device authorization
+	// endpoint (RFC 8628 §3.1).
+	ActionDeviceAuthorization Action = "DeviceAuthorization"
+	// ActionToken is a POST to the token endpoint, any grant type.
+	ActionToken Action = "Token"
+	// ActionRevoke is a POST to the revocation endpoint (RFC 7009).
+	ActionRevoke Action = "Revoke"
+
+	// actionUnknown counts STS requests whose Action could not be read
+	// (body too large, unreadable, or no Action parameter).
+	actionUnknown Action = ""
+	// actionVerification is a request for the verification page.
+	actionVerification Action = "Verification"
+)
+
 // Fault is a scripted failure for [Server.Fail]. With only Code set, the
 // action answers that error code with AWS's HTTP status and message.
 type Fault struct {
@@ -57,10 +89,10 @@ const (
 	kindOAuth                     // JSON {"error", "error_description"}
 )
 
-// Fail queues f for action (an Action* constant): the next f.Times requests
+// Fail queues f for action: the next f.Times requests
 // of that action fail as f describes, after any faults queued before it.
 // Failed requests count in [Server.Calls].
-func (s *Server) Fail(action string, f Fault) {
+func (s *Server) Fail(action Action, f Fault) {
 	left := f.Times
 	if left == 0 {
 		left = 1
@@ -71,7 +103,7 @@ func (s *Server) Fail(action string, f Fault) {
 }
 
 // ClearFaults removes every fault queued for action.
-func (s *Server) ClearFaults(action string) {
+func (s *Server) ClearFaults(action Action) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.faults, action)
@@ -80,7 +112,7 @@ func (s *Server) ClearFaults(action string) {
 // SetLatency delays every later request of action by d of real time before
 // it is answered; 0 removes the delay. A client that gives up earlier sees
 // its own timeout. Prefer [Server.Hold] for deterministic tests.
-func (s *Server) SetLatency(action string, d time.Duration) {
+func (s *Server) SetLatency(action Action, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if d <= 0 {
@@ -94,7 +126,7 @@ func (s *Server) SetLatency(action string, d time.Duration) {
 // is called (or their client gives up, or the server closes). Combine it
 // with [Server.WaitCalls] to know a request is waiting. release may be
 // called more than once.
-func (s *Server) Hold(action string) (release func()) {
+func (s *Server) Hold(action Action) (release func()) {
 	g := &gate{ch: make(chan struct{})}
 	s.mu.Lock()
 	s.holds[action] = append(s.holds[action], g)
@@ -111,7 +143,7 @@ func (s *Server) Hold(action string) (release func()) {
 
 // Calls returns how many requests of action reached the server, including
 // failed, held and rejected ones.
-func (s *Server) Calls(action string) int {
+func (s *Server) Calls(action Action) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls[action]
@@ -129,7 +161,7 @@ func (s *Server) ResetCalls() {
 // server, or ctx is done. A request counts as soon as it arrives, before a
 // [Server.Hold] stops it, so WaitCalls then Hold's release is a
 // deterministic way to let a test act while a request is in flight.
-func (s *Server) WaitCalls(ctx context.Context, action string, n int) error {
+func (s *Server) WaitCalls(ctx context.Context, action Action, n int) error {
 	for {
 		s.mu.Lock()
 		got, ch := s.calls[action], s.changed
@@ -154,7 +186,7 @@ func (s *Server) notifyLocked() {
 // admit counts a request of action, then applies holds, latency and faults
 // in that order. It reports whether the handler should go on; when it
 // returns false the response has been written (or the connection dropped).
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, action string, kind endpointKind) bool {
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, action Action, kind endpointKind) bool {
 	s.mu.Lock()
 	s.calls[action]++
 	s.notifyLocked()
@@ -207,7 +239,7 @@ func wait[T any](s *Server, w http.ResponseWriter, r *http.Request, ch <-chan T)
 }
 
 // writeFault answers with f in the format of kind.
-func (s *Server) writeFault(w http.ResponseWriter, action string, kind endpointKind, f Fault) {
+func (s *Server) writeFault(w http.ResponseWriter, action Action, kind endpointKind, f Fault) {
 	s.opts.Logger.Debug("ststest fault", "action", action, "code", f.Code, "status", f.Status, "malformed", f.Malformed, "reset", f.Reset)
 	switch {
 	case f.Reset:
@@ -220,7 +252,7 @@ func (s *Server) writeFault(w http.ResponseWriter, action string, kind endpointK
 		body := `{"issuer":"http://` // cut short
 		if kind == kindSTS {
 			w.Header().Set("Content-Type", "text/xml")
-			body = "<" + action + "Response xmlns=\"" + stsNamespace + "\"><" + action + "Result><Credentials><AccessKeyId>ASIA"
+			body = "<" + string(action) + "Response xmlns=\"" + stsNamespace + "\"><" + string(action) + "Result><Credentials><AccessKeyId>ASIA"
 		} else {
 			w.Header().Set("Content-Type", "application/json")
 		}

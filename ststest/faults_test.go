@@ -223,14 +223,14 @@ func TestQueryProtocolErrors(t *testing.T) {
 	tests := []struct {
 		name       string
 		body       string
-		wantAction string
+		wantAction Action
 		wantStatus int
 		wantCode   string
 	}{
 		{"unknown action", "Action=AssumeRole&Version=2011-06-15", "AssumeRole", 400, "InvalidAction"},
 		{"wrong version", "Action=GetCallerIdentity&Version=2010-01-01", ActionGetCallerIdentity, 400, "InvalidAction"},
-		{"missing action", "Version=2011-06-15", ActionUnknown, 400, "MissingAction"},
-		{"body too large", "Action=GetCallerIdentity&X=" + strings.Repeat("a", 70<<10), ActionUnknown, 413, "RequestEntityTooLarge"},
+		{"missing action", "Version=2011-06-15", actionUnknown, 400, "MissingAction"},
+		{"body too large", "Action=GetCallerIdentity&X=" + strings.Repeat("a", 70<<10), actionUnknown, 413, "RequestEntityTooLarge"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,7 +257,7 @@ func TestQueryProtocolErrors(t *testing.T) {
 
 func TestQueryProtocolGET(t *testing.T) {
 	s, _ := newTestServer(t)
-	q := url.Values{"Action": {ActionAssumeRoleWithWebIdentity}, "Version": {"2011-06-15"}, "RoleArn": {s.AddRole(Role{Name: "app"})},
+	q := url.Values{"Action": {string(ActionAssumeRoleWithWebIdentity)}, "Version": {"2011-06-15"}, "RoleArn": {s.AddRole(Role{Name: "app"})},
 		"RoleSessionName": {"sess"}, "WebIdentityToken": {s.MintToken(Claims{})}}
 	resp, err := s.HTTPClient().Get(s.URL() + "/?" + q.Encode())
 	if err != nil {

@@ -31,8 +31,6 @@ type Claims struct {
 	Expiry time.Time
 	// IssuedAt is "iat". Default Now().
 	IssuedAt time.Time
-	// NotBefore is "nbf"; omitted when zero.
-	NotBefore time.Time
 
 	// Alg is the JWS algorithm. Default "RS256". RS256/384/512 and
 	// ES256/384/512 are signed with published keys and accepted by STS.
@@ -41,23 +39,23 @@ type Claims struct {
 	// confusion attack) and "none" is unsigned: STS rejects all of these
 	// with InvalidIdentityToken.
 	Alg string
-	// KeyID overrides the "kid" header, e.g. with an unknown kid or the kid
-	// of another published key.
-	KeyID string
 	// UnknownKey signs with a key of the right type that is not in the
-	// JWKS (under its own kid unless KeyID is set): STS answers
-	// InvalidIdentityToken.
+	// JWKS, under its own kid: STS answers InvalidIdentityToken.
 	UnknownKey bool
 
 	// Extra claims are added last and override the ones above; a nil value
 	// removes a claim (e.g. Extra["exp"] = nil mints a token without exp).
-	// The claim "https://aws.amazon.com/source_identity" becomes the
-	// session's SourceIdentity.
+	// Timestamps such as "nbf" are integer seconds (t.Unix()). The claim
+	// "https://aws.amazon.com/source_identity" becomes the session's
+	// SourceIdentity.
 	Extra map[string]any
+
+	notBefore time.Time // "nbf", set by this package's tests; omitted when zero
+	keyID     string    // overrides the "kid" header, set by this package's tests
 }
 
-// SourceIdentityClaim is the claim STS copies into SourceIdentity.
-const SourceIdentityClaim = "https://aws.amazon.com/source_identity"
+// sourceIdentityClaim is the claim STS copies into SourceIdentity.
+const sourceIdentityClaim = "https://aws.amazon.com/source_identity"
 
 // MintToken returns a compact JWT signed as c describes. It panics on an
 // unsupported Alg or unmarshalable Extra claims: it is a test helper.
@@ -96,8 +94,8 @@ func (s *Server) mint(c Claims) (string, error) {
 		"exp": c.Expiry.Unix(),
 		"iat": c.IssuedAt.Unix(),
 	}
-	if !c.NotBefore.IsZero() {
-		claims["nbf"] = c.NotBefore.Unix()
+	if !c.notBefore.IsZero() {
+		claims["nbf"] = c.notBefore.Unix()
 	}
 	for k, v := range c.Extra {
 		if v == nil {
@@ -113,7 +111,7 @@ func (s *Server) mint(c Claims) (string, error) {
 	return s.sign(c, payload)
 }
 
-// sign serializes payload as a compact JWS per c.Alg, c.KeyID and
+// sign serializes payload as a compact JWS per c.Alg, c.keyID and
 // c.UnknownKey.
 func (s *Server) sign(c Claims, payload []byte) (string, error) {
 	ks := s.keys
@@ -128,8 +126,8 @@ func (s *Server) sign(c Claims, payload []byte) (string, error) {
 		return "", err
 	}
 	kid := key.kid
-	if c.KeyID != "" {
-		kid = c.KeyID
+	if c.keyID != "" {
+		kid = c.keyID
 	}
 	switch {
 	case c.Alg == "none":

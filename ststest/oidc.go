@@ -127,6 +127,6 @@ func (s *Server) discoveryDocument(iss string) discovery {
 		GrantTypesSupported:               []string{grantDeviceCode, grantRefreshToken},
 		ScopesSupported:                   []string{"openid", "offline_access"},
 		TokenEndpointAuthMethodsSupported: []string{"none", "client_secret_basic", "client_secret_post"},
-		ClaimsSupported:                   []string{"iss", "sub", "aud", "exp", "iat", "nbf", "azp", "auth_time", SourceIdentityClaim},
+		ClaimsSupported:                   []string{"iss", "sub", "aud", "exp", "iat", "nbf", "azp", "auth_time", sourceIdentityClaim},
 	}
 }

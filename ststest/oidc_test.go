@@ -23,7 +23,7 @@ func TestGoOIDCVerifiesMintedTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier := provider.Verifier(&oidc.Config{ClientID: DefaultAudience, Now: clk.Now})
+	verifier := provider.Verifier(&oidc.Config{ClientID: defaultAudience, Now: clk.Now})
 	for _, alg := range supportedAlgs {
 		t.Run(alg, func(t *testing.T) {
 			tok, err := verifier.Verify(ctx, s.MintToken(Claims{Alg: alg, Subject: "alice"}))
@@ -83,8 +83,8 @@ func TestMintTokenClaims(t *testing.T) {
 	tok := s.MintToken(Claims{
 		Subject:   "bob",
 		Audience:  "aud1",
-		NotBefore: clk.Now().Add(-time.Minute),
-		KeyID:     "my-kid",
+		notBefore: clk.Now().Add(-time.Minute),
+		keyID:     "my-kid",
 		Extra:     map[string]any{"iat": nil, "email": "bob@example.com"},
 	})
 	parts := strings.Split(tok, ".")

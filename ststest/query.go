@@ -10,22 +10,6 @@ import (
 	"net/url"
 )
 
-// STS actions and OIDC endpoints, as counted by [Server.Calls] and matched
-// by [Server.Fail], [Server.SetLatency] and [Server.Hold].
-const (
-	ActionAssumeRoleWithWebIdentity = "AssumeRoleWithWebIdentity"
-	ActionGetCallerIdentity         = "GetCallerIdentity"
-	// ActionDiscovery is a GET of the OIDC discovery document.
-	ActionDiscovery = "Discovery"
-	// ActionJWKS is a GET of the issuer's key set. STS fetches discovery and
-	// JWKS on every AssumeRoleWithWebIdentity, so faults on these two make
-	// AssumeRoleWithWebIdentity fail with IDPCommunicationError.
-	ActionJWKS = "JWKS"
-	// ActionUnknown counts STS requests whose Action could not be read
-	// (body too large, unreadable, or no Action parameter).
-	ActionUnknown = ""
-)
-
 // stsVersion is the only API version STS speaks.
 const stsVersion = "2011-06-15"
 
@@ -42,18 +26,18 @@ type stsRequest struct {
 // dispatches it.
 func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 	req := &stsRequest{r: r, requestID: newRequestID()}
-	apiErr := req.read(w, s.opts.MaxBodyBytes)
-	if !s.admit(w, r, req.action, kindSTS) {
+	apiErr := req.read(w, s.opts.maxBodyBytes)
+	if !s.admit(w, r, Action(req.action), kindSTS) {
 		return
 	}
 	if apiErr == nil {
 		switch {
 		case req.params.Get("Version") != stsVersion:
 			apiErr = newError("InvalidAction", fmt.Sprintf("Could not find operation %s for version %s", req.action, req.params.Get("Version")))
-		case req.action == ActionAssumeRoleWithWebIdentity:
+		case req.action == string(ActionAssumeRoleWithWebIdentity):
 			s.assumeRoleWithWebIdentity(w, req)
 			return
-		case req.action == ActionGetCallerIdentity:
+		case req.action == string(ActionGetCallerIdentity):
 			s.getCallerIdentity(w, req)
 			return
 		default:

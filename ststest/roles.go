@@ -69,12 +69,12 @@ func (s *Server) AddRole(r Role) string {
 	return r.ARN
 }
 
-// AddAudience registers clientID as a client ID (accepted "aud") of the
+// addAudience registers clientID as a client ID (accepted "aud") of the
 // OIDC provider for issuer, as IAM's OIDC provider ClientIDList does. A
 // token whose aud is not registered is rejected with InvalidIdentityToken
 // ("Incorrect token audience") before any role trust is checked; one that
 // is registered but not trusted by the role gets AccessDenied.
-func (s *Server) AddAudience(issuer, clientID string) {
+func (s *Server) addAudience(issuer, clientID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.addAudienceLocked(issuer, clientID)

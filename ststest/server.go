@@ -17,7 +17,7 @@ import (
 const (
 	DefaultAccountID = "123456789012"
 	DefaultRegion    = "us-east-1"
-	DefaultAudience  = "sts.amazonaws.com"
+	defaultAudience  = "sts.amazonaws.com"
 )
 
 // issuerPath is where the OIDC issuer lives on the server's origin.
@@ -35,15 +35,18 @@ type Options struct {
 	// [DefaultAccountID].
 	AccountID string
 
-	// Region is the region of [Server.Config] and [Server.STSClient].
-	// GetCallerIdentity accepts a SigV4 credential scope with this region or
-	// any well-formed AWS region name (see the package documentation).
-	// Default [DefaultRegion].
+	// Region is the region of [Server.Config] and [Server.STSClient]. The
+	// server stands for every regional STS endpoint: GetCallerIdentity
+	// accepts a SigV4 signature scoped to service "sts" and to this region
+	// or any well-formed region name (us-gov-west-1, cn-north-1, ...), and
+	// verifies it with the scope's region; a malformed region, another
+	// service or a signature made for another region than its scope names
+	// is SignatureDoesNotMatch. Default [DefaultRegion].
 	Region string
 
 	// Audience is the client ID registered for the server's own issuer, the
 	// default audience of minted tokens and the default audience a role
-	// trusts. Default [DefaultAudience].
+	// trusts. Default "sts.amazonaws.com".
 	Audience string
 
 	// TLS serves https with a self-signed certificate instead of http. Use
@@ -59,20 +62,16 @@ type Options struct {
 	// AssumeRoleWithWebIdentity fail with IDPCommunicationError. Default 5s.
 	IDPTimeout time.Duration
 
-	// MaxBodyBytes caps every request body. Default 64 KiB.
-	MaxBodyBytes int64
-
-	// PackedPolicyLimit is the size, in bytes of DEFLATE-compressed session
-	// policy plus policy ARNs, that counts as 100% of the packed policy
-	// budget. Over it, AssumeRoleWithWebIdentity fails with
-	// PackedPolicyTooLarge. AWS's real packing is not public; this model is
-	// deterministic and keeps ordinary policies well under the limit while
-	// incompressible ones near 2048 characters go over. Default 1024.
-	PackedPolicyLimit int
-
 	// Logger receives one debug line per request (action, status, error
 	// code, request ID). It never receives tokens or secrets. Default: none.
 	Logger *slog.Logger
+
+	// Set by this package's tests:
+	maxBodyBytes int64 // caps every request body; default 64 KiB
+	// packedPolicyLimit is the size, in bytes of DEFLATE-compressed session
+	// policy plus policy ARNs, that counts as 100% of the packed policy
+	// budget (see packedPolicySize); default 1024.
+	packedPolicyLimit int
 }
 
 // Server is an in-process STS and OIDC identity provider. Create it with
@@ -92,10 +91,10 @@ type Server struct {
 	audiences map[string]map[string]bool // issuer -> registered client IDs
 	sessions  map[string]*session        // by access key ID
 	order     []string                   // access key IDs in issue order
-	faults    map[string][]*faultState
-	latency   map[string]time.Duration
-	holds     map[string][]*gate
-	calls     map[string]int
+	faults    map[Action][]*faultState
+	latency   map[Action]time.Duration
+	holds     map[Action][]*gate
+	calls     map[Action]int
 	changed   chan struct{} // closed and replaced whenever calls or device authorizations change
 	roleSeq   int
 
@@ -109,7 +108,7 @@ type Server struct {
 
 // NewServer starts a Server on a loopback port. Defaults: Options.Now
 // [time.Now], AccountID [DefaultAccountID], Region [DefaultRegion], Audience
-// [DefaultAudience]. The server's own issuer is registered with Audience as
+// "sts.amazonaws.com". The server's own issuer is registered with Audience as
 // its client ID. NewServer panics if it cannot listen or generate keys, as
 // [httptest.NewServer] does.
 func NewServer(optFns ...func(*Options)) *Server {
@@ -127,16 +126,16 @@ func NewServer(optFns ...func(*Options)) *Server {
 		o.Region = DefaultRegion
 	}
 	if o.Audience == "" {
-		o.Audience = DefaultAudience
+		o.Audience = defaultAudience
 	}
 	if o.IDPTimeout <= 0 {
 		o.IDPTimeout = 5 * time.Second
 	}
-	if o.MaxBodyBytes <= 0 {
-		o.MaxBodyBytes = 64 << 10
+	if o.maxBodyBytes <= 0 {
+		o.maxBodyBytes = 64 << 10
 	}
-	if o.PackedPolicyLimit <= 0 {
-		o.PackedPolicyLimit = 1024
+	if o.packedPolicyLimit <= 0 {
+		o.packedPolicyLimit = 1024
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -152,10 +151,10 @@ func NewServer(optFns ...func(*Options)) *Server {
 		roles:     make(map[string]*role),
 		audiences: make(map[string]map[string]bool),
 		sessions:  make(map[string]*session),
-		faults:    make(map[string][]*faultState),
-		latency:   make(map[string]time.Duration),
-		holds:     make(map[string][]*gate),
-		calls:     make(map[string]int),
+		faults:    make(map[Action][]*faultState),
+		latency:   make(map[Action]time.Duration),
+		holds:     make(map[Action][]*gate),
+		calls:     make(map[Action]int),
 		changed:   make(chan struct{}),
 
 		clients:       make(map[string]*Client),
@@ -169,7 +168,7 @@ func NewServer(optFns ...func(*Options)) *Server {
 		s.srv = httptest.NewServer(s.routes())
 	}
 	s.client = s.srv.Client()
-	s.AddAudience(s.Issuer(), o.Audience)
+	s.addAudience(s.Issuer(), o.Audience)
 	return s
 }
 
@@ -218,15 +217,11 @@ func (s *Server) Config(creds aws.CredentialsProvider) aws.Config {
 	}
 }
 
-// String describes the server by its URL; it never prints keys or secrets.
-func (s *Server) String() string { return "ststest.Server(" + s.URL() + ")" }
-
-// GoString is like String, so %#v prints no internals.
-func (s *Server) GoString() string { return s.String() }
-
-// Format prints [Server.String] for every verb, so no fmt verb reaches the
-// unexported fields that hold keys and credentials.
-func (s *Server) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
+// Format prints the server as "ststest.Server(URL)" for every verb, so that
+// no verb reaches the unexported fields that hold keys and credentials.
+func (s *Server) Format(f fmt.State, _ rune) {
+	_, _ = io.WriteString(f, "ststest.Server("+s.URL()+")")
+}
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()

@@ -111,7 +111,7 @@ func TestConcurrentUse(t *testing.T) {
 		})
 		wg.Go(func() {
 			s.AddRole(Role{Name: fmt.Sprintf("other%d", i)})
-			s.AddAudience(s.Issuer(), fmt.Sprintf("client%d", i))
+			s.addAudience(s.Issuer(), fmt.Sprintf("client%d", i))
 			s.Fail(ActionGetCallerIdentity+"-unused", Fault{})
 			_ = s.Calls(ActionAssumeRoleWithWebIdentity)
 			_ = s.Sessions()

@@ -10,25 +10,26 @@ import (
 type Session struct {
 	AccessKeyID     string        // the "ASIA..." access key ID
 	RoleARN         string        // the role assumed
-	AssumedRoleARN  string        // arn:...:sts::<account>:assumed-role/<name>/<session>
-	AssumedRoleID   string        // "<role ID>:<session name>", the caller's UserId
-	Account         string        // the caller's Account
 	RoleSessionName string        // as requested
 	Subject         string        // the token's sub
-	Audience        string        // the token's audience the role trusted
-	Issuer          string        // the token's iss
-	Provider        string        // the OIDC provider ARN STS reported
-	SourceIdentity  string        // from the SourceIdentityClaim, if any
+	SourceIdentity  string        // from the token's "https://aws.amazon.com/source_identity" claim, if any
 	Policy          string        // the inline session policy, if any
 	PolicyARNs      []string      // the managed session policy ARNs, if any
 	Duration        time.Duration // DurationSeconds (default 1h)
 	Expiration      time.Time     // Options.Now()+Duration, in whole seconds as AWS reports it
 }
 
-// session is a Session with its secrets, which never leave the server except
-// in the AssumeRoleWithWebIdentity response.
+// session is a Session with what the server reports of it (in the
+// AssumeRoleWithWebIdentity and GetCallerIdentity responses) and its
+// secrets, which never leave the server except in the
+// AssumeRoleWithWebIdentity response.
 type session struct {
 	Session
+	assumedRoleARN  string // arn:...:sts::<account>:assumed-role/<name>/<session>
+	assumedRoleID   string // "<role ID>:<session name>", the caller's UserId
+	account         string // the caller's Account
+	audience        string // the token's audience the role trusted
+	provider        string // the OIDC provider ARN STS reported
 	secretAccessKey string
 	sessionToken    string
 }
@@ -46,16 +47,13 @@ func (s *Server) Sessions() []Session {
 	return out
 }
 
-// issue stores a new session for info and returns it with fresh
-// credentials: an "ASIA" access key ID, a 40-character secret key and a
-// session token of at least minTokenSize bytes.
-func (s *Server) issue(info Session, minTokenSize int) *session {
+// issue stores sess, filled in with fresh credentials: an "ASIA" access key
+// ID, a 40-character secret key and a session token of at least
+// minTokenSize bytes.
+func (s *Server) issue(sess *session, minTokenSize int) *session {
 	const prefix = "IQoJb3JpZ2luX2VjE"
-	sess := &session{
-		Session:         info,
-		secretAccessKey: randomString(base64ish, 40),
-		sessionToken:    prefix + randomString(base64ish, max(356, minTokenSize-len(prefix))),
-	}
+	sess.secretAccessKey = randomString(base64ish, 40)
+	sess.sessionToken = prefix + randomString(base64ish, max(356, minTokenSize-len(prefix)))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {

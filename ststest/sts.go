@@ -50,14 +50,14 @@ func (s *Server) assumeRoleWithWebIdentity(w http.ResponseWriter, req *stsReques
 			Expiration:      sess.Expiration.UTC().Format(time.RFC3339),
 		},
 		SubjectFromWebIdentityToken: sess.Subject,
-		AssumedRoleUser:             xmlAssumedRoleUser{Arn: sess.AssumedRoleARN, AssumedRoleID: sess.AssumedRoleID},
-		Provider:                    sess.Provider,
-		Audience:                    sess.Audience,
+		AssumedRoleUser:             xmlAssumedRoleUser{Arn: sess.assumedRoleARN, AssumedRoleID: sess.assumedRoleID},
+		Provider:                    sess.provider,
+		Audience:                    sess.audience,
 		SourceIdentity:              sess.SourceIdentity,
 		SessionTokenSize:            len(sess.sessionToken),
 	}
 	if in.policy != "" || len(in.policyARNs) > 0 {
-		size := packedPolicySize(in.policy, in.policyARNs, s.opts.PackedPolicyLimit)
+		size := packedPolicySize(in.policy, in.policyARNs, s.opts.packedPolicyLimit)
 		res.PackedPolicySize = &size
 	}
 	s.opts.Logger.Debug("ststest request", "action", req.action, "status", 200, "role_arn", sess.RoleARN, "access_key_id", sess.AccessKeyID, "request_id", req.requestID)
@@ -93,24 +93,25 @@ func (s *Server) assume(req *stsRequest, in assumeInput) (*session, *apiError) {
 			return nil, apiErr
 		}
 	}
-	if size := packedPolicySize(in.policy, in.policyARNs, s.opts.PackedPolicyLimit); size > 100 {
+	if size := packedPolicySize(in.policy, in.policyARNs, s.opts.packedPolicyLimit); size > 100 {
 		return nil, packedTooLarge(size)
 	}
-	return s.issue(Session{
-		RoleARN:         r.ARN,
-		AssumedRoleARN:  r.assumedRoleARN(in.sessionName),
-		AssumedRoleID:   r.id + ":" + in.sessionName,
-		Account:         r.account,
-		RoleSessionName: in.sessionName,
-		Subject:         tok.sub,
-		Audience:        r.Audience,
-		Issuer:          tok.iss,
-		Provider:        r.providerARN(tok.iss),
-		SourceIdentity:  tok.sourceIdentity,
-		Policy:          in.policy,
-		PolicyARNs:      in.policyARNs,
-		Duration:        in.duration,
-		Expiration:      s.now().Add(in.duration).Truncate(time.Second),
+	return s.issue(&session{
+		Session: Session{
+			RoleARN:         r.ARN,
+			RoleSessionName: in.sessionName,
+			Subject:         tok.sub,
+			SourceIdentity:  tok.sourceIdentity,
+			Policy:          in.policy,
+			PolicyARNs:      in.policyARNs,
+			Duration:        in.duration,
+			Expiration:      s.now().Add(in.duration).Truncate(time.Second),
+		},
+		assumedRoleARN: r.assumedRoleARN(in.sessionName),
+		assumedRoleID:  r.id + ":" + in.sessionName,
+		account:        r.account,
+		audience:       r.Audience,
+		provider:       r.providerARN(tok.iss),
 	}, in.minTokenLen), nil
 }
 

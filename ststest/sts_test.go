@@ -50,7 +50,7 @@ func TestAssumeRoleWithWebIdentitySuccess(t *testing.T) {
 			if got := aws.ToString(out.SubjectFromWebIdentityToken); got != "system:serviceaccount:ns:app" {
 				t.Errorf("Subject = %q", got)
 			}
-			if got := aws.ToString(out.Audience); got != DefaultAudience {
+			if got := aws.ToString(out.Audience); got != defaultAudience {
 				t.Errorf("Audience = %q", got)
 			}
 			wantProvider := "arn:aws:iam::123456789012:oidc-provider/" + strings.TrimPrefix(s.Issuer(), "http://")
@@ -81,7 +81,7 @@ func TestAssumeRoleWithWebIdentityOptionalOutputs(t *testing.T) {
 		check  func(*testing.T, *sts.AssumeRoleWithWebIdentityOutput)
 	}{{
 		name:   "source identity",
-		claims: Claims{Extra: map[string]any{SourceIdentityClaim: "alice-ci"}},
+		claims: Claims{Extra: map[string]any{sourceIdentityClaim: "alice-ci"}},
 		check: func(t *testing.T, out *sts.AssumeRoleWithWebIdentityOutput) {
 			if got := aws.ToString(out.SourceIdentity); got != "alice-ci" {
 				t.Errorf("SourceIdentity = %q", got)
@@ -121,7 +121,7 @@ func TestAssumeRoleWithWebIdentityOptionalOutputs(t *testing.T) {
 		claims: Claims{Subject: "system:serviceaccount:ns:app"},
 	}, {
 		name:   "audience list",
-		claims: Claims{Extra: map[string]any{"aud": []string{"other", DefaultAudience}}},
+		claims: Claims{Extra: map[string]any{"aud": []string{"other", defaultAudience}}},
 	}, {
 		name:  "12h role",
 		role:  Role{MaxSessionDuration: 12 * time.Hour},
@@ -182,13 +182,13 @@ func TestAssumeRoleWithWebIdentityErrors(t *testing.T) {
 			setup: func(c *setup) { c.in.WebIdentityToken = aws.String(c.s.MintToken(Claims{UnknownKey: true})) }},
 		{name: "unknown key under a published kid", wantCode: "InvalidIdentityToken", wantStatus: 400, wantType: new(*types.InvalidIdentityTokenException),
 			setup: func(c *setup) {
-				c.in.WebIdentityToken = aws.String(c.s.MintToken(Claims{UnknownKey: true, KeyID: c.s.keys.rsa.kid}))
+				c.in.WebIdentityToken = aws.String(c.s.MintToken(Claims{UnknownKey: true, keyID: c.s.keys.rsa.kid}))
 			}, wantMsg: "signature"},
 		{name: "wrong kid", wantCode: "InvalidIdentityToken", wantStatus: 400, wantType: new(*types.InvalidIdentityTokenException),
-			setup: func(c *setup) { c.in.WebIdentityToken = aws.String(c.s.MintToken(Claims{KeyID: "nope"})) }, wantMsg: "kid"},
+			setup: func(c *setup) { c.in.WebIdentityToken = aws.String(c.s.MintToken(Claims{keyID: "nope"})) }, wantMsg: "kid"},
 		{name: "kid of an EC key on RS256", wantCode: "InvalidIdentityToken", wantStatus: 400, wantType: new(*types.InvalidIdentityTokenException),
 			setup: func(c *setup) {
-				c.in.WebIdentityToken = aws.String(c.s.MintToken(Claims{KeyID: c.s.keys.ec["ES256"].kid}))
+				c.in.WebIdentityToken = aws.String(c.s.MintToken(Claims{keyID: c.s.keys.ec["ES256"].kid}))
 			}},
 		{name: "tampered payload", wantCode: "InvalidIdentityToken", wantStatus: 400, wantType: new(*types.InvalidIdentityTokenException),
 			setup: func(c *setup) {
@@ -221,14 +221,14 @@ func TestAssumeRoleWithWebIdentityErrors(t *testing.T) {
 			}},
 		{name: "not yet valid", wantCode: "InvalidIdentityToken", wantStatus: 400, wantType: new(*types.InvalidIdentityTokenException),
 			setup: func(c *setup) {
-				c.in.WebIdentityToken = aws.String(c.s.MintToken(Claims{NotBefore: c.clk.Now().Add(time.Minute)}))
+				c.in.WebIdentityToken = aws.String(c.s.MintToken(Claims{notBefore: c.clk.Now().Add(time.Minute)}))
 			}},
 		{name: "unregistered audience", wantCode: "InvalidIdentityToken", wantStatus: 400, wantType: new(*types.InvalidIdentityTokenException),
 			setup:   func(c *setup) { c.in.WebIdentityToken = aws.String(c.s.MintToken(Claims{Audience: "stranger"})) },
 			wantMsg: "Incorrect token audience"},
 		{name: "audience not trusted by the role", wantCode: "AccessDenied", wantStatus: 403,
 			setup: func(c *setup) {
-				c.s.AddAudience(c.s.Issuer(), "other-client")
+				c.s.addAudience(c.s.Issuer(), "other-client")
 				c.in.WebIdentityToken = aws.String(c.s.MintToken(Claims{Audience: "other-client"}))
 			}, wantMsg: "Not authorized to perform sts:AssumeRoleWithWebIdentity"},
 		{name: "subject not trusted by the role", wantCode: "AccessDenied", wantStatus: 403,
@@ -359,7 +359,7 @@ func TestForeignIssuer(t *testing.T) {
 		t.Errorf("IdP calls: discovery %d, JWKS %d; want 1, 1", idp.Calls(ActionDiscovery), idp.Calls(ActionJWKS))
 	}
 	// A token claiming the IdP's issuer but signed by s's keys.
-	forged := s.MintToken(Claims{Issuer: idp.Issuer(), Audience: "my-client", KeyID: idp.keys.rsa.kid})
+	forged := s.MintToken(Claims{Issuer: idp.Issuer(), Audience: "my-client", keyID: idp.keys.rsa.kid})
 	var invalid *types.InvalidIdentityTokenException
 	if err := assume(forged); !errors.As(err, &invalid) {
 		t.Errorf("forged token: %v, want InvalidIdentityToken", err)

@@ -124,7 +124,7 @@ func (s *Server) refreshTokenGrant(w http.ResponseWriter, c *Client, token strin
 		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", problem)
 		return
 	}
-	s.writeTokens(w, c, rg.subject, rg.scope, rg.audience, rg.family, !c.NoIDTokenOnRefresh, c.RotateRefreshTokens)
+	s.writeTokens(w, c, rg.subject, rg.scope, rg.audience, rg.family, !c.noIDTokenOnRefresh, c.RotateRefreshTokens)
 }
 
 // writeTokens issues an access token, an ID token (scope openid, when
@@ -137,7 +137,7 @@ func (s *Server) writeTokens(w http.ResponseWriter, c *Client, subject, scope, a
 	scopes := strings.Fields(scope)
 	resp := map[string]any{
 		"token_type": "Bearer",
-		"expires_in": int(c.AccessTokenTTL / time.Second),
+		"expires_in": int(c.accessTokenTTL / time.Second),
 	}
 	if scope != "" {
 		resp["scope"] = scope
@@ -145,13 +145,13 @@ func (s *Server) writeTokens(w http.ResponseWriter, c *Client, subject, scope, a
 	if audience == "" {
 		audience = c.ID
 	}
-	if c.OpaqueAccessTokens {
+	if c.opaqueAccessTokens {
 		resp["access_token"] = "at_" + randomString(base64url, 43)
 	} else {
 		resp["access_token"] = s.MintToken(Claims{
 			Subject:  subject,
 			Audience: audience,
-			Expiry:   now.Add(c.AccessTokenTTL),
+			Expiry:   now.Add(c.accessTokenTTL),
 			IssuedAt: now,
 			Extra: map[string]any{
 				"client_id": c.ID,
@@ -169,11 +169,11 @@ func (s *Server) writeTokens(w http.ResponseWriter, c *Client, subject, scope, a
 			Extra:    map[string]any{"azp": c.ID, "auth_time": now.Unix()},
 		})
 	}
-	if withRefreshToken && !c.NoRefreshToken && slices.Contains(scopes, "offline_access") {
+	if withRefreshToken && !c.noRefreshToken && slices.Contains(scopes, "offline_access") {
 		rt := "rt_" + randomString(base64url, 43)
 		rg := &refreshGrant{client: c, subject: subject, scope: scope, audience: audience, family: family}
-		if c.RefreshTokenTTL > 0 {
-			rg.expires = now.Add(c.RefreshTokenTTL)
+		if c.refreshTokenTTL > 0 {
+			rg.expires = now.Add(c.refreshTokenTTL)
 		}
 		s.mu.Lock()
 		s.refreshTokens[rt] = rg

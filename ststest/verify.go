@@ -149,9 +149,9 @@ func parseClaims(payload []byte) (*idToken, *apiError) {
 	if len(tok.aud) == 0 {
 		return nil, invalidToken("The web identity token has no valid aud claim")
 	}
-	if v, present := c[SourceIdentityClaim]; present {
+	if v, present := c[sourceIdentityClaim]; present {
 		if tok.sourceIdentity, ok = v.(string); !ok {
-			return nil, invalidToken("The %s claim must be a string", SourceIdentityClaim)
+			return nil, invalidToken("The %s claim must be a string", sourceIdentityClaim)
 		}
 	}
 	return tok, nil

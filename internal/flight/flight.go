@@ -40,9 +40,12 @@ type Group[T any] struct {
 
 // Call is one call of the function. Its result is set once Done is closed.
 type Call[T any] struct {
-	done chan struct{} // closed when the function has returned and val and err are set
-	val  T
-	err  error
+	done chan struct{} // closed when the function has returned and result is set
+	// result returns the function's result. It is a func because fmt
+	// prints unexported fields by reflection, without their Format or
+	// String methods, and a func as an address whatever the verb: a result
+	// that holds a secret stays unprinted.
+	result func() (T, error)
 }
 
 // Start returns the call in flight, or else starts fn in a new goroutine
@@ -91,7 +94,8 @@ func (g *Group[T]) run(ctx context.Context, c *Call[T], fn func(context.Context)
 	defer g.wg.Done()
 	ctx, cancel := g.withTimeout(ctx)
 	// No recover: a panic in fn crashes the program (see the package doc).
-	c.val, c.err = fn(ctx)
+	val, err := fn(ctx)
+	c.result = func() (T, error) { return val, err }
 	cancel()
 	g.Forget(c)
 	close(c.done)
@@ -113,14 +117,14 @@ func (c *Call[T]) Done() <-chan struct{} { return c.done }
 
 // Result returns the call's result. It must be called only after Done is
 // closed.
-func (c *Call[T]) Result() (T, error) { return c.val, c.err }
+func (c *Call[T]) Result() (T, error) { return c.result() }
 
 // Wait waits for the call's result, or for ctx to be done, whichever comes
 // first; then it returns ctx.Err().
 func (c *Call[T]) Wait(ctx context.Context) (T, error) {
 	select {
 	case <-c.done:
-		return c.val, c.err
+		return c.result()
 	case <-ctx.Done():
 		var zero T
 		return zero, ctx.Err()

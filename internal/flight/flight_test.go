@@ -307,3 +307,20 @@ func TestClockTimeoutDerived(t *testing.T) {
 	}
 	ctx.(*clockCtx).AfterFunc(func() {}) // done already: runs at once
 }
+
+// fmt prints no result of a call, whatever the verb: a result may hold a
+// secret, and fmt prints unexported fields without their own methods.
+func TestCallPrintsNoResult(t *testing.T) {
+	var g Group[string]
+	c, _ := g.Start(context.Background(), func(context.Context) (string, error) {
+		return "SECRET-value", errors.New("SECRET-error")
+	})
+	<-c.Done()
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d"} {
+		for _, v := range []any{c, *c, &g} {
+			if out := fmt.Sprintf(verb, v); strings.Contains(out, "SECRET") {
+				t.Errorf("%s of %T prints the result: %s", verb, v, out)
+			}
+		}
+	}
+}

@@ -332,7 +332,7 @@ func matrixRows() []row {
 		hintDeadline  = "the deadline passed before STS answered"
 		hintSource    = "the token source failed: see its error"
 	)
-	fail := func(action string, f ststest.Fault) func(*testing.T, *rig, phase) {
+	fail := func(action ststest.Action, f ststest.Fault) func(*testing.T, *rig, phase) {
 		return func(_ *testing.T, r *rig, _ phase) { r.s.srv.Fail(action, f) }
 	}
 	ok := func(calls int) outcome { return outcome{ok: true, calls: calls} }
@@ -342,7 +342,7 @@ func matrixRows() []row {
 	}
 	// hold blocks the action's requests; the fake clock then passes the
 	// cache's refresh timeout, which cancels the refresh.
-	hold := func(action string) (func(*testing.T, *rig, phase), func(*testing.T, *rig, int)) {
+	hold := func(action ststest.Action) (func(*testing.T, *rig, phase), func(*testing.T, *rig, int)) {
 		inject := func(_ *testing.T, r *rig, _ phase) {
 			r.holdBase = r.s.srv.Calls(action) // before Retrieve starts
 			r.hold(action)

@@ -76,7 +76,7 @@ func (s *server) setClock(clk clock.Clock, offset time.Duration) {
 
 // reset clears every fault, hold latency and counter left by a row.
 func (s *server) reset() {
-	for _, a := range []string{assume, ststest.ActionJWKS, ststest.ActionDiscovery, ststest.ActionToken, ststest.ActionDeviceAuthorization} {
+	for _, a := range []ststest.Action{assume, ststest.ActionJWKS, ststest.ActionDiscovery, ststest.ActionToken, ststest.ActionDeviceAuthorization} {
 		s.srv.ClearFaults(a)
 		s.srv.SetLatency(a, 0)
 	}
@@ -338,7 +338,7 @@ func (r *rig) srv() *ststest.Server { return r.s.srv }
 
 // hold makes the server hold requests of action until releaseHolds (or the
 // end of the test).
-func (r *rig) hold(action string) {
+func (r *rig) hold(action ststest.Action) {
 	release := r.s.srv.Hold(action)
 	r.mu.Lock()
 	r.releases = append(r.releases, release)
@@ -497,7 +497,7 @@ func (r *rig) lastEvent() (cache.RefreshEvent, bool) {
 
 // waitCalls blocks until n AssumeRoleWithWebIdentity requests (or of
 // action) have reached the server.
-func (r *rig) waitCalls(action string, n int) {
+func (r *rig) waitCalls(action ststest.Action, n int) {
 	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), guard)
 	defer cancel()

@@ -356,6 +356,7 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	add(ststest.Fault{Code: "Throttling"}, "ststest.Fault")
 	add(ststest.Options{Now: clk.Now}, "ststest.Options")
 	add(ststest.Role{Name: "r"}, "ststest.Role")
+	add(ststest.ActionToken, "ststest.Action")
 
 	// deviceflow, after a real login: the Source and its store hold the
 	// ID, access and refresh tokens.
