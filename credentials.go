@@ -18,11 +18,11 @@ import (
 //		awsoidc.WithWebIdentity(roleARN, tokensource.File(path)))
 //
 // Unless [Options].STSClient is set, STS is called by an anonymous client
-// built on first use from the shared configuration and environment, with
-// what LoadDefaultConfig was given, wherever it stands among its options, of
-// the region and default region, the profile and shared files, the base
-// endpoint, the FIPS and dual-stack settings, the HTTP client and the
-// logger; AWS_ENDPOINT_URL_STS is honoured. A build that fails (a missing
+// built on first use from the configuration being loaded: the region (else
+// the usual STS region of the role's partition), profile, shared files,
+// base endpoint, FIPS and dual-stack settings, HTTP client and logger that
+// LoadDefaultConfig was given, wherever they stand among its options, and
+// the environment (AWS_ENDPOINT_URL_STS). A build that fails (a missing
 // profile, say) is tried again on the next refresh. Invalid inputs make
 // LoadDefaultConfig fail before any call to STS.
 func WithWebIdentity(roleARN string, src tokensource.Source, optFns ...func(*Options)) config.LoadOptionsFunc {

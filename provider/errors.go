@@ -42,29 +42,29 @@ func (e *ValidationError) Error() string {
 type Class string
 
 const (
-	// ClassInvalidInput: an input is invalid (a [ValidationError]); nothing
-	// was sent. Fix the configuration.
+	// ClassInvalidInput means an input is invalid (a [ValidationError]):
+	// nothing was sent. Fix the configuration.
 	ClassInvalidInput Class = "invalid-input"
-	// ClassTokenSource: the token source failed, for the first token
+	// ClassTokenSource means the token source failed, for the first token
 	// (nothing was sent) or for the fresh one after ExpiredTokenException
 	// or InvalidIdentityToken.
 	ClassTokenSource Class = "token-source"
-	// ClassTransient: IDPCommunicationError, an InvalidIdentityToken saying
-	// "Couldn't retrieve verification key" (STS could not fetch the identity
-	// provider's JWKS), throttling, a 5xx answer, an unreadable answer or a
-	// transport error, still failing after the provider's retries. Trying
-	// again later may succeed.
+	// ClassTransient means IDPCommunicationError, an InvalidIdentityToken
+	// saying "Couldn't retrieve verification key" (STS could not fetch the
+	// identity provider's JWKS), throttling, a 5xx answer, an unreadable
+	// answer or a transport error, still failing after the provider's
+	// retries. Trying again later may succeed.
 	ClassTransient Class = "transient"
-	// ClassTokenRejected: ExpiredTokenException or InvalidIdentityToken
+	// ClassTokenRejected means ExpiredTokenException or InvalidIdentityToken
 	// (other than the transient "Couldn't retrieve verification key"), still
 	// returned after one retry with a fresh token from the source.
 	ClassTokenRejected Class = "token-rejected"
-	// ClassPermanent: STS refused the request for a reason that retrying
-	// does not change (IDPRejectedClaim, AccessDenied,
+	// ClassPermanent means STS refused the request for a reason that
+	// retrying does not change (IDPRejectedClaim, AccessDenied,
 	// MalformedPolicyDocument, PackedPolicyTooLarge, RegionDisabled,
 	// ValidationError, or any code the provider does not know).
 	ClassPermanent Class = "permanent"
-	// ClassCanceled: the caller's context ended first.
+	// ClassCanceled means the caller's context ended first.
 	ClassCanceled Class = "canceled"
 )
 

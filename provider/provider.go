@@ -1,29 +1,18 @@
 // Package provider trades a web identity token for AWS credentials through
-// STS AssumeRoleWithWebIdentity. A [Provider] is an aws.CredentialsProvider:
-// put a cache in front of it (the awsoidc cache package, or the SDK's
-// aws.CredentialsCache), since every Retrieve calls STS.
+// STS AssumeRoleWithWebIdentity. A [Provider] is an aws.CredentialsProvider
+// that calls STS on every Retrieve; put a cache in front of it (the awsoidc
+// cache package, or the SDK's aws.CredentialsCache):
 //
-// Compared with the SDK's stscreds.WebIdentityRoleProvider, a Provider
-//   - checks every input in [New], before any request, with a
-//     [ValidationError] that names the field and the rule;
-//   - sends every parameter of the API, ProviderId included;
-//   - owns its retry policy (see [Options.MaxAttempts]): IDPCommunicationError,
-//     InvalidIdentityToken "Couldn't retrieve verification key ..." (STS
-//     could not fetch the identity provider's JWKS: an outage, not a bad
-//     token), throttling and transport errors are retried with capped
-//     exponential backoff and full jitter inside the caller's context,
-//     without the STS client's own retryer multiplying the attempts;
-//     ExpiredTokenException and any other InvalidIdentityToken get one fresh
-//     token and one more try (aws/aws-sdk-go-v2#2962); everything else fails
-//     at once;
-//   - returns a [RetrieveError] that classifies the failure, keeps the SDK's
-//     error reachable with errors.As and never contains the token;
-//   - names the session after the token's subject when it is a known
-//     workload identity (never a person's ID), else the host, not a
-//     timestamp ([defaultSessionName]);
-//   - reports what STS answered besides the credentials ([Metadata]).
+//	p, err := provider.New(provider.NewSTSClient(cfg), roleARN, tokensource.File(path))
+//	if err != nil {
+//		return err // a *ValidationError: nothing was sent
+//	}
+//	cfg.Credentials = cache.New(p)
 //
-// See the AssumeRoleWithWebIdentity API reference:
+// [New] checks every input before any request. [Provider.Retrieve] sends
+// every parameter of the API, retries transient failures itself, and
+// returns a [RetrieveError] that classifies the failure and never contains
+// the token. See the AssumeRoleWithWebIdentity API reference:
 // https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
 package provider
 
@@ -69,8 +58,8 @@ func (f STSClientFunc) AssumeRoleWithWebIdentity(ctx context.Context, params *st
 // [FromEnvironment].
 //
 // A Provider is safe for concurrent use. It holds no lock: concurrent
-// Retrieve calls each call STS, so put a cache in front of it. It formats
-// without its token source (which may hold a token) in every fmt verb.
+// Retrieve calls each call STS, so put a cache in front of it. %v and %#v
+// describe it without its token source, which may hold a token.
 type Provider struct {
 	client   STSClient
 	roleARN  string

@@ -59,8 +59,8 @@ type FileOptions struct {
 // that is not a regular file (a directory, a FIFO, even one swapped in
 // between the check and the open, which never blocks), a file over
 // [FileOptions].MaxSize, a file in UTF-16 or a token holding a control
-// character (a NUL, an inner newline, ...) ([ErrMalformed]), are returned at
-// once. Errors are [*Error] values that name the path and never the
+// character (a NUL, an inner newline, ...), the last three wrapping
+// [ErrMalformed], are returned at once. Errors are [*Error] values that name the path and never the
 // content; errors.Is(err, os.ErrNotExist) reports a missing file.
 //
 // File is safe for concurrent use.

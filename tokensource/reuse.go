@@ -21,8 +21,8 @@ type ReuseOptions struct {
 	// Margin is how long before its expiry a token stops being reused: a
 	// token is served again while now < Expiry − Margin. It leaves time for
 	// the token to reach STS and for clock skew. Zero or less means one
-	// minute. A token that arrives with less than Margin left
-	// is returned to the callers that waited for it, but not kept.
+	// minute. A token that arrives with less than Margin left is returned to
+	// the callers that waited for it, but not kept.
 	Margin time.Duration
 
 	// MaxAge is how long a token without an expiry (not a JWT, or a JWT
@@ -55,7 +55,8 @@ type ReuseOptions struct {
 // "exp", and keep its margin above the clock skew between here and STS.
 //
 // Reuse is safe for concurrent use. The fast path is an atomic load and a
-// time comparison. The token held never appears in %v of the source.
+// time comparison. %v of the source describes it and the source it wraps,
+// never the token held.
 func Reuse(src Source, optFns ...func(*ReuseOptions)) Source {
 	var o ReuseOptions
 	for _, fn := range optFns {

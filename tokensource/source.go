@@ -1,18 +1,14 @@
 // Package tokensource supplies the web identity tokens that awsoidc trades
-// for AWS credentials: from a file (the Kubernetes projected service account
-// token of IRSA), an environment variable, a fixed value, a function, an
+// for AWS credentials: from a file (the projected service account token of
+// IRSA), an environment variable, a fixed value, a function, an
 // oauth2.TokenSource or the SDK's stscreds.IdentityTokenRetriever.
 //
-// Every [Source] takes a context and is safe for concurrent use.
+//	src := tokensource.File("/var/run/secrets/eks.amazonaws.com/serviceaccount/token")
+//	tok, err := src.Token(ctx) // the file is read again on every call
 //
-// A [Token] carries its expiry, read from the JWT "exp" claim without
-// verifying the signature ([ParseExpiry]); STS does the verification. [Reuse]
-// serves a token from a slow source until shortly before that expiry.
-//
-// Tokens never appear in errors, logs or formatted values: a Token prints
-// redacted, every source prints as a description such as
-// tokensource.File("/path"), and errors are [*Error] values that name the
-// file or variable, never the content.
+// A [Token] prints redacted and carries its expiry, the JWT "exp" claim
+// read without verification (STS verifies the token). Errors are [*Error]
+// values that name the file or variable, never the token.
 package tokensource
 
 import "context"

@@ -99,9 +99,12 @@ func (p *Pinned) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, p.String()) 
 // MismatchError is a token of another identity than the one its source
 // was pinned to. It names the source, never a token or a claim.
 type MismatchError struct {
-	Source string // the source's description, such as tokensource.File("/path")
+	// Source is the source's description, such as tokensource.File("/path").
+	Source string
 }
 
+// Error says that the identity changed and that a restart picks up the new
+// one.
 func (e *MismatchError) Error() string {
 	return "the token from " + e.Source + " now belongs to another identity (its iss, sub, aud or amr claim changed) " +
 		"than the one this process started with; credentials are kept apart per identity: restart to use the new one"
