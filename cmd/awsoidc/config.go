@@ -409,7 +409,8 @@ func resolveCacheDir(r *resolver, dir string) string {
 }
 
 // credentialsDir and tokensDir are the two stores under the cache
-// directory. The token store's place matches deviceflow.DefaultStoreDir.
+// directory. The token store's place matches deviceflow's default,
+// os.UserCacheDir()/awsoidc/tokens.
 func credentialsDir(cacheDir string) string { return filepath.Join(cacheDir, "credentials") }
 func tokensDir(cacheDir string) string      { return filepath.Join(cacheDir, "tokens") }
 

@@ -138,11 +138,11 @@ func (a *app) deviceSource(d deviceFlags, cacheDir string, interactive bool, w i
 		o.Logger = a.log
 	})
 	if err != nil {
-		var ce *deviceflow.ConfigError
-		if errors.As(err, &ce) {
-			flag := map[string]string{"issuer": "--issuer", "clientID": "--client-id", "Scopes": "--scope"}[ce.Field]
+		var ve *deviceflow.ValidationError
+		if errors.As(err, &ve) {
+			flag := map[string]string{"issuer": "--issuer", "clientID": "--client-id", "Scopes": "--scope"}[ve.Field]
 			if flag != "" {
-				return nil, &flagError{Flag: flag, Value: ce.Value, Rule: ce.Rule}
+				return nil, &flagError{Flag: flag, Value: ve.Value, Rule: ve.Rule}
 			}
 		}
 		return nil, err

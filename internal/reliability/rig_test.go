@@ -231,7 +231,7 @@ type rig struct {
 	cache   *cache.Cache
 	store   cache.Store
 	dev     *deviceflow.Source
-	devMem  *deviceflow.MemoryStore
+	devMem  *deviceflow.FileStore
 	log     *capture // this rig's logs and errors; appended to shared at cleanup
 	sec     *secrets
 
@@ -260,7 +260,7 @@ func newRig(t *testing.T, s *server, shared *capture, sec *secrets, o rigOptions
 	var src tokensource.Source
 	if o.device {
 		r.role = s.device
-		r.devMem = deviceflow.NewMemoryStore()
+		r.devMem = devStore(t)
 		dev, err := deviceflow.New(s.srv.Issuer(), clientID, func(do *deviceflow.Options) {
 			do.Store = r.devMem
 			do.HTTPClient = s.srv.HTTPClient()
@@ -417,6 +417,16 @@ func (r *rig) writeToken(tok string) {
 	if err := os.WriteFile(r.path, []byte(tok), 0o600); err != nil {
 		r.t.Fatal(err)
 	}
+}
+
+// devStore returns a device-flow token store in a directory of its own.
+func devStore(t *testing.T) *deviceflow.FileStore {
+	t.Helper()
+	st, err := deviceflow.NewFileStore(filepath.Join(t.TempDir(), "tokens"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // collectDeviceTokens adds the device flow's stored tokens to the secrets.

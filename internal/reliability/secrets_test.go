@@ -360,12 +360,12 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 
 	// deviceflow, after a real login: the Source and its store hold the
 	// ID, access and refresh tokens.
-	mem := deviceflow.NewMemoryStore()
+	mem := devStore(t)
 	dopts := func(o *deviceflow.Options) {
 		o.Store = mem
 		o.HTTPClient = s.srv.HTTPClient()
 		o.Clock = clk
-		o.ClientSecret = plantedCS
+		o.ClientSecret = deviceflow.Secret(plantedCS)
 		o.Prompt = deviceflow.PromptFunc(func(context.Context, deviceflow.Prompt) error { return nil })
 	}
 	s.srv.AddClient(ststest.Client{ID: "confidential", Secret: plantedCS})
@@ -389,7 +389,7 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	sec.add("access token", toks.AccessToken)
 	sec.add("refresh token", toks.RefreshToken)
 	add(src, "deviceflow.Source", "tokensource.Source")
-	add(mem, "deviceflow.MemoryStore", "deviceflow.TokenStore")
+	add(mem, "deviceflow.FileStore", "deviceflow.TokenStore")
 	add(toks, "deviceflow.Tokens")
 	add(*toks, "deviceflow.Tokens")
 	var o deviceflow.Options
@@ -407,10 +407,10 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	add(deviceflow.Prompt{VerificationURI: s.srv.Issuer() + "/device", UserCode: "ABCD-EFGH"}, "deviceflow.Prompt")
 	add(deviceflow.PromptFunc(func(context.Context, deviceflow.Prompt) error { return nil }), "deviceflow.PromptFunc", "deviceflow.Prompter")
 	_, err = deviceflow.New("http://issuer.example", clientID, dopts)
-	add(err, "deviceflow.InsecureURLError")
+	add(err, "deviceflow.ValidationError")
 	_, err = deviceflow.New(s.srv.Issuer(), "", dopts)
-	add(err, "deviceflow.ConfigError")
-	add(&deviceflow.StoreError{Op: "save", Err: errors.New("disk full")}, "deviceflow.StoreError")
+	add(err, "deviceflow.ValidationError")
+	add(deviceflow.Secret(plantedCS), "deviceflow.Secret")
 	// A revoked refresh token, once the ID token expired: LoginRequiredError
 	// wrapping the token endpoint's TokenError (an oauth2.RetrieveError
 	// whose Body is the response).
@@ -421,23 +421,21 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 		t.Fatal(err)
 	}
 	_, err = fresh.Token(ctx)
-	var le *deviceflow.LoginRequiredError
 	var te *deviceflow.TokenError
-	if !errors.As(err, &le) || !errors.As(err, &te) {
-		t.Fatalf("want LoginRequiredError ← TokenError, got %v", err)
+	if !errors.Is(err, deviceflow.ErrLoginRequired) || !errors.As(err, &te) {
+		t.Fatalf("want ErrLoginRequired ← TokenError, got %v", err)
 	}
-	add(err, "deviceflow.LoginRequiredError", "deviceflow.TokenError")
+	add(err, "deviceflow.TokenError")
 	add(*te, "deviceflow.TokenError")
 	s.srv.Fail(ststest.ActionDiscovery, ststest.Fault{Times: -1})
-	undiscovered, err := deviceflow.New(s.srv.Issuer(), "confidential", func(o *deviceflow.Options) { dopts(o); o.Store = deviceflow.NewMemoryStore() })
+	undiscovered, err := deviceflow.New(s.srv.Issuer(), "confidential", func(o *deviceflow.Options) { dopts(o); o.Store = devStore(t) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = undiscovered.Login(ctx)
-	var de *deviceflow.DiscoveryError
-	if !errors.As(err, &de) {
-		t.Fatalf("want a DiscoveryError, got %v", err)
+	if err == nil || !strings.HasPrefix(err.Error(), "deviceflow: discovery of ") {
+		t.Fatalf("want a discovery error, got %v", err)
 	}
-	add(err, "deviceflow.DiscoveryError")
+	add(err)
 	return sp
 }

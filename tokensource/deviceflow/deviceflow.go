@@ -26,7 +26,7 @@
 //
 // Every URL the device flow uses must be https, or plain http on a loopback
 // host (for tests and local identity providers); every response body is
-// capped at [MaxResponseSize]. Tokens never appear in errors, logs or in the
+// capped at [maxResponseSize]. Tokens never appear in errors, logs or in the
 // fmt output of this package's types. Nor do they when the identity provider
 // echoes them: every error and log line built from what it answers (the
 // RFC 6749 §5.2 error fields, a response body or status line, a URL in a
@@ -98,7 +98,7 @@ type Source struct {
 	mu        sync.Mutex       // guards the fields below; never held across I/O
 	ep        *oauth2.Endpoint // discovered endpoints, nil until discovery succeeds
 	revokeURL string           // discovered revocation_endpoint (RFC 7009), or empty
-	held      []string         // secret values to scrub from remote text (see hold)
+	held      []redact.Secret  // secret values to scrub from remote text (see hold)
 	cur       *Tokens          // the tokens last loaded or obtained
 	unsaved   bool             // cur could not be saved: prefer it to the store's
 	failures  int              // refreshes failed in a row (transient errors)
@@ -132,10 +132,10 @@ func New(issuer, clientID string, optFns ...func(*Options)) (*Source, error) {
 		return nil, err
 	}
 	if strings.TrimSpace(clientID) == "" {
-		return nil, &ConfigError{Field: "clientID", Rule: "must not be empty"}
+		return nil, &ValidationError{Field: "clientID", Rule: "must not be empty"}
 	}
 	if sanitize(clientID, len(clientID)) != clientID {
-		return nil, &ConfigError{Field: "clientID", Rule: "must not contain control characters"}
+		return nil, &ValidationError{Field: "clientID", Rule: "must not contain control characters"}
 	}
 	var o Options
 	for _, fn := range optFns {
@@ -147,7 +147,7 @@ func New(issuer, clientID string, optFns ...func(*Options)) (*Source, error) {
 	s := &Source{
 		issuer:         issuer,
 		clientID:       clientID,
-		secret:         redact.New(o.ClientSecret),
+		secret:         redact.New(string(o.ClientSecret)),
 		scopes:         o.Scopes,
 		authParams:     o.AuthParams,
 		authStyle:      o.AuthStyle,
@@ -168,7 +168,7 @@ func New(issuer, clientID string, optFns ...func(*Options)) (*Source, error) {
 		s.prompt = textPrompter{w: os.Stderr, now: s.clk.Now}
 	}
 	if s.store == nil {
-		dir, err := DefaultStoreDir()
+		dir, err := defaultStoreDir()
 		if err != nil {
 			return nil, err
 		}
@@ -185,15 +185,6 @@ func New(issuer, clientID string, optFns ...func(*Options)) (*Source, error) {
 func (s *Source) String() string {
 	return fmt.Sprintf("deviceflow.Source{Issuer:%s ClientID:%s UseAccessToken:%t Interactive:%t}", s.issuer, s.clientID, s.useAccessToken, s.interactive)
 }
-
-// GoString implements [fmt.GoStringer].
-func (s *Source) GoString() string { return s.String() }
-
-// Format implements [fmt.Formatter]: every verb prints [Source.String].
-func (s *Source) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
-
-// LogValue implements [slog.LogValuer].
-func (s *Source) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // Token implements [tokensource.Source]. It returns the stored token while
 // it is valid for longer than the expiry margin, else renews it with the
@@ -247,7 +238,7 @@ func (s *Source) Login(ctx context.Context) error {
 // 7009 §2.1, token_type_hint=refresh_token), or the access token when no
 // refresh token was stored, authenticating the client as at the token
 // endpoint. The request goes through the same HTTP client as the device
-// flow (https or loopback http only, response capped at [MaxResponseSize]),
+// flow (https or loopback http only, response capped at [maxResponseSize]),
 // under ctx, after the store lock is released.
 //
 // Revocation is best effort: the local tokens are deleted first, whatever
@@ -446,14 +437,6 @@ func (s *Source) setCurrent(t *Tokens) {
 		s.cur, s.unsaved = t, false
 	}
 	s.mu.Unlock()
-}
-
-func wrapStoreError(op string, err error) error {
-	var se *StoreError
-	if errors.As(err, &se) {
-		return err
-	}
-	return &StoreError{Op: op, Err: err}
 }
 
 // oauthConfig returns the x/oauth2 configuration of the client.

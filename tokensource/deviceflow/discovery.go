@@ -3,6 +3,7 @@ package deviceflow
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -34,7 +35,7 @@ func (s *Source) endpoint(ctx context.Context) (oauth2.Endpoint, error) {
 			// go-oidc wraps the read error with %v: restore the sentinel.
 			err = errResponseTooLarge
 		}
-		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: s.clean(err, 300)}
+		return oauth2.Endpoint{}, s.discoveryError(s.clean(err, 300))
 	}
 	var meta struct {
 		DeviceAuthURL string `json:"device_authorization_endpoint"`
@@ -42,19 +43,19 @@ func (s *Source) endpoint(ctx context.Context) (oauth2.Endpoint, error) {
 		RevokeURL     string `json:"revocation_endpoint"`
 	}
 	if err := p.Claims(&meta); err != nil {
-		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: s.clean(err, 300)}
+		return oauth2.Endpoint{}, s.discoveryError(s.clean(err, 300))
 	}
 	if meta.DeviceAuthURL == "" {
-		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: errors.New("no device_authorization_endpoint: the issuer does not support the device authorization grant (RFC 8628 §4)")}
+		return oauth2.Endpoint{}, s.discoveryError(errors.New("no device_authorization_endpoint: the issuer does not support the device authorization grant (RFC 8628 §4)"))
 	}
 	if meta.TokenURL == "" {
-		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: errors.New("no token_endpoint")}
+		return oauth2.Endpoint{}, s.discoveryError(errors.New("no token_endpoint"))
 	}
 	if err := checkURL("device_authorization_endpoint", meta.DeviceAuthURL); err != nil {
-		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: s.remote(err)}
+		return oauth2.Endpoint{}, s.discoveryError(s.remote(err))
 	}
 	if err := checkURL("token_endpoint", meta.TokenURL); err != nil {
-		return oauth2.Endpoint{}, &DiscoveryError{Issuer: s.issuer, Err: s.remote(err)}
+		return oauth2.Endpoint{}, s.discoveryError(s.remote(err))
 	}
 	found := oauth2.Endpoint{
 		DeviceAuthURL: meta.DeviceAuthURL,
@@ -68,4 +69,10 @@ func (s *Source) endpoint(ctx context.Context) (oauth2.Endpoint, error) {
 	s.log.Debug("deviceflow: discovered endpoints", "issuer", s.issuer, "device_authorization_endpoint", s.scrubText(found.DeviceAuthURL),
 		"token_endpoint", s.scrubText(found.TokenURL), "revocation_endpoint", s.scrubText(sanitizeURL(meta.RevokeURL)))
 	return found, nil
+}
+
+// discoveryError is a failure to read or use the issuer's OpenID Provider
+// Configuration.
+func (s *Source) discoveryError(err error) error {
+	return fmt.Errorf("deviceflow: discovery of %s/.well-known/openid-configuration: %w", strings.TrimSuffix(s.issuer, "/"), err)
 }

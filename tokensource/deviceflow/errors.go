@@ -18,8 +18,8 @@ const (
 	codeInvalidGrant         = "invalid_grant"
 )
 
-// Sentinel errors, matched with [errors.Is] against the typed errors this
-// package returns.
+// Errors that [Source.Token] and [Source.Login] return wrapped; match them
+// with [errors.Is].
 var (
 	// ErrAccessDenied matches a [*TokenError] whose code is "access_denied":
 	// the user declined the request at the verification page (RFC 8628 §3.5).
@@ -30,27 +30,30 @@ var (
 	// §3.5), whether the server said so or the code's expires_in passed.
 	ErrExpiredToken = errors.New("deviceflow: device code expired")
 
-	// ErrLoginRequired matches a [*LoginRequiredError]: no usable token or
-	// refresh token is stored and the [Source] may not start a device login.
+	// ErrLoginRequired is returned, wrapped, by [Source.Token] when no usable
+	// token or refresh token is stored and [Options] Interactive is false.
+	// The message names the issuer and client and says why; when a rejected
+	// refresh token is the cause, its [*TokenError] is wrapped too.
 	ErrLoginRequired = errors.New("deviceflow: login required")
 )
 
-// ConfigError reports an argument or option of [New] that breaks a rule. It
-// names the field and the rule, and never carries a secret.
-type ConfigError struct {
+// ValidationError reports an argument or option of [New] or [NewFileStore]
+// that breaks a rule, before any request.
+type ValidationError struct {
 	// Field is the argument or Options field, e.g. "issuer" or "Scopes".
 	Field string
-	// Value is the rejected value, or empty when it may be secret.
+	// Value is the refused value, or empty when it may be secret.
 	Value string
-	// Rule says what a valid value looks like.
+	// Rule is what the value must be.
 	Rule string
 }
 
-func (e *ConfigError) Error() string {
+// Error returns "deviceflow: invalid <Field> <Value>: <Rule>".
+func (e *ValidationError) Error() string {
 	if e.Value == "" {
-		return fmt.Sprintf("deviceflow: %s: %s", e.Field, e.Rule)
+		return fmt.Sprintf("deviceflow: invalid %s: %s", e.Field, e.Rule)
 	}
-	return fmt.Sprintf("deviceflow: %s %q: %s", e.Field, e.Value, e.Rule)
+	return fmt.Sprintf("deviceflow: invalid %s %q: %s", e.Field, e.Value, e.Rule)
 }
 
 // TokenError is an error response of the token endpoint (RFC 6749 §5.2) to a
@@ -141,72 +144,50 @@ func newTokenError(grant string, re *oauth2.RetrieveError) *TokenError {
 	return e
 }
 
-// LoginRequiredError reports that the [Source] has no usable token and no
-// usable refresh token, and may not start a device login ([Options]
-// Interactive is false). It matches [ErrLoginRequired] with [errors.Is].
-type LoginRequiredError struct {
-	// Issuer and ClientID identify the login.
-	Issuer, ClientID string
-	// Reason says why no stored token could be used.
-	Reason string
-	// Err is the cause, e.g. the [*TokenError] of a revoked refresh token.
-	Err error
-}
-
-func (e *LoginRequiredError) Error() string {
-	s := fmt.Sprintf("deviceflow: login required for issuer %s, client %s: %s", e.Issuer, e.ClientID, e.Reason)
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
+// loginRequired returns the error of a [Source] that needs a login it may
+// not start: [ErrLoginRequired], why, and the cause (nil, or the token
+// endpoint's error).
+func (s *Source) loginRequired(reason string, cause error) error {
+	if cause == nil {
+		return fmt.Errorf("%w for issuer %s, client %s: %s", ErrLoginRequired, s.issuer, s.clientID, reason)
 	}
-	return s
+	return fmt.Errorf("%w for issuer %s, client %s: %s: %w", ErrLoginRequired, s.issuer, s.clientID, reason, cause)
 }
 
-// Unwrap returns the cause.
-func (e *LoginRequiredError) Unwrap() error { return e.Err }
-
-// Is reports whether target is [ErrLoginRequired].
-func (e *LoginRequiredError) Is(target error) bool { return target == ErrLoginRequired }
-
-// DiscoveryError reports a failure to read or use the issuer's OpenID
-// Provider Configuration (OpenID Connect Discovery 1.0 §4).
-type DiscoveryError struct {
-	Issuer string
-	Err    error
+// insecureURLError reports a URL that is neither https nor http on a
+// loopback host: the device flow sends no code or token there, and shows no
+// such URL.
+type insecureURLError struct {
+	what string // names the URL, e.g. "token_endpoint" or "request"
+	url  string
 }
 
-func (e *DiscoveryError) Error() string {
-	return fmt.Sprintf("deviceflow: discovery of %s/.well-known/openid-configuration: %v", strings.TrimSuffix(e.Issuer, "/"), e.Err)
+func (e *insecureURLError) Error() string {
+	return fmt.Sprintf("deviceflow: %s %q: must use https (plain http is allowed only on a loopback host: localhost, 127.0.0.0/8, ::1)", e.what, sanitize(e.url, 256))
 }
 
-// Unwrap returns the cause.
-func (e *DiscoveryError) Unwrap() error { return e.Err }
-
-// InsecureURLError reports a URL that is neither https nor http on a
-// loopback address: the device flow refuses to send codes or tokens, or to
-// show or open such a URL.
-type InsecureURLError struct {
-	// What names the URL, e.g. "issuer", "token_endpoint" or "request".
-	What string
-	URL  string
+// storeError is a failure of the [TokenStore] in operation op ("lock",
+// "load", "save" or "delete").
+type storeError struct {
+	op  string
+	err error
 }
 
-func (e *InsecureURLError) Error() string {
-	return fmt.Sprintf("deviceflow: %s %q: must use https (plain http is allowed only on a loopback host: localhost, 127.0.0.0/8, ::1)", e.What, sanitize(e.URL, 256))
+func (e *storeError) Error() string {
+	return fmt.Sprintf("deviceflow: token store %s: %v", e.op, e.err)
 }
 
-// StoreError reports a failure of the [TokenStore].
-type StoreError struct {
-	// Op is "lock", "load", "save" or "delete".
-	Op  string
-	Err error
-}
+func (e *storeError) Unwrap() error { return e.err }
 
-func (e *StoreError) Error() string {
-	return fmt.Sprintf("deviceflow: token store %s: %v", e.Op, e.Err)
+// wrapStoreError returns err, of a [TokenStore] operation, as a
+// [*storeError], unless it is one already.
+func wrapStoreError(op string, err error) error {
+	var se *storeError
+	if errors.As(err, &se) {
+		return err
+	}
+	return &storeError{op: op, err: err}
 }
-
-// Unwrap returns the cause.
-func (e *StoreError) Unwrap() error { return e.Err }
 
 // describe summarizes err for a message: the status and error code of an
 // [*oauth2.RetrieveError] (whose own message quotes the response body),

@@ -34,7 +34,7 @@ func ExampleErrLoginRequired() {
 		log.Fatal(err)
 	}
 	if _, err := src.Token(context.Background()); errors.Is(err, deviceflow.ErrLoginRequired) {
-		fmt.Fprintln(os.Stderr, err) // ... login required ...; run "awsoidc login"
+		fmt.Fprintf(os.Stderr, "%v; run \"mytool login\"\n", err)
 		os.Exit(1)
 	}
 }
@@ -64,7 +64,7 @@ func ExamplePromptFunc() {
 	})
 	_, err := deviceflow.New("https://login.example.com/realms/dev", "awsoidc-cli", func(o *deviceflow.Options) {
 		o.Prompt = prompt
-		o.Store = deviceflow.NewMemoryStore() // no file: log in on every run
+		o.Interactive = true
 	})
 	if err != nil {
 		log.Fatal(err)

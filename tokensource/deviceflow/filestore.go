@@ -31,12 +31,12 @@ type FileStore struct {
 	logger *slog.Logger
 }
 
-// DefaultStoreDir returns os.UserCacheDir()/awsoidc/tokens, the directory of
+// defaultStoreDir returns os.UserCacheDir()/awsoidc/tokens, the directory of
 // the default [FileStore].
-func DefaultStoreDir() (string, error) {
+func defaultStoreDir() (string, error) {
 	base, err := os.UserCacheDir()
 	if err != nil {
-		return "", &StoreError{Op: "locate", Err: err}
+		return "", &storeError{op: "locate", err: err}
 	}
 	return filepath.Join(base, "awsoidc", "tokens"), nil
 }
@@ -58,19 +58,16 @@ func NewFileStore(dir string, optFns ...func(*FileStoreOptions)) (*FileStore, er
 		fn(&o)
 	}
 	if dir == "" {
-		return nil, &ConfigError{Field: "dir", Rule: "must not be empty"}
+		return nil, &ValidationError{Field: "dir", Rule: "must not be empty"}
 	}
 	if _, err := os.Stat(dir); err == nil {
 		// It exists: EnsureDir only checks it.
 		if err := securefile.EnsureDir(dir); err != nil {
-			return nil, &StoreError{Op: "open", Err: err}
+			return nil, &storeError{op: "open", err: err}
 		}
 	}
 	return &FileStore{dir: dir, logger: orDiscard(o.Logger)}, nil
 }
-
-// Dir returns the directory of the store.
-func (s *FileStore) Dir() string { return s.dir }
 
 // Path returns the file that holds the tokens of key: a hash of the key, so
 // that any key makes a safe file name.
@@ -91,7 +88,7 @@ func (s *FileStore) Load(_ context.Context, key string) (*Tokens, bool, error) {
 		s.logger.Warn("deviceflow: ignoring token file", "path", path, "err", err)
 		return nil, false, nil
 	default:
-		return nil, false, &StoreError{Op: "load", Err: err}
+		return nil, false, &storeError{op: "load", err: err}
 	}
 	t, err := decodeTokens(data)
 	if err != nil {
@@ -113,13 +110,13 @@ func isFileModeRefusal(err error, path string) bool {
 func (s *FileStore) Save(_ context.Context, key string, t *Tokens) error {
 	data, err := encodeTokens(t)
 	if err != nil {
-		return &StoreError{Op: "save", Err: fmt.Errorf("encode: %w", err)}
+		return &storeError{op: "save", err: fmt.Errorf("encode: %w", err)}
 	}
 	if err := securefile.EnsureDir(s.dir); err != nil {
-		return &StoreError{Op: "save", Err: err}
+		return &storeError{op: "save", err: err}
 	}
 	if err := securefile.WriteFile(s.Path(key), data); err != nil {
-		return &StoreError{Op: "save", Err: err}
+		return &storeError{op: "save", err: err}
 	}
 	return nil
 }
@@ -127,7 +124,7 @@ func (s *FileStore) Save(_ context.Context, key string, t *Tokens) error {
 // Delete implements [TokenStore].
 func (s *FileStore) Delete(_ context.Context, key string) error {
 	if err := securefile.Remove(s.Path(key)); err != nil {
-		return &StoreError{Op: "delete", Err: err}
+		return &storeError{op: "delete", err: err}
 	}
 	return nil
 }
@@ -135,11 +132,11 @@ func (s *FileStore) Delete(_ context.Context, key string) error {
 // Lock implements [TokenStore] with a file lock next to the key's file.
 func (s *FileStore) Lock(ctx context.Context, key string) (func() error, error) {
 	if err := securefile.EnsureDir(s.dir); err != nil {
-		return nil, &StoreError{Op: "lock", Err: err}
+		return nil, &storeError{op: "lock", err: err}
 	}
 	unlock, err := securefile.Lock(ctx, s.Path(key))
 	if err != nil {
-		return nil, &StoreError{Op: "lock", Err: err}
+		return nil, &storeError{op: "lock", err: err}
 	}
 	return unlock, nil
 }
@@ -155,7 +152,7 @@ func (s *FileStore) DeleteLogins(ctx context.Context, issuer, clientID string) (
 		return 0, nil
 	}
 	if err != nil {
-		return 0, &StoreError{Op: "delete", Err: err}
+		return 0, &storeError{op: "delete", err: err}
 	}
 	n := 0
 	var errs []error
@@ -172,7 +169,7 @@ func (s *FileStore) DeleteLogins(ctx context.Context, issuer, clientID string) (
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return n, &StoreError{Op: "delete", Err: err}
+		return n, &storeError{op: "delete", err: err}
 	}
 	return n, nil
 }

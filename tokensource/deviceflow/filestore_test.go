@@ -100,12 +100,12 @@ func TestFileStoreRoundTrip(t *testing.T) {
 	}
 	if runtime.GOOS != "windows" {
 		fi, _ := os.Stat(fs.Path(key))
-		di, _ := os.Stat(fs.Dir())
+		di, _ := os.Stat(fs.dir)
 		if fi.Mode().Perm() != 0o600 || di.Mode().Perm() != 0o700 {
 			t.Errorf("modes: file %v, dir %v", fi.Mode(), di.Mode())
 		}
 	}
-	if other := fs.Path("https://idp.example.com d"); other == fs.Path(key) || filepath.Dir(other) != fs.Dir() {
+	if other := fs.Path("https://idp.example.com d"); other == fs.Path(key) || filepath.Dir(other) != fs.dir {
 		t.Error("keys must map to distinct files in the store")
 	}
 	if err := fs.Delete(ctx, key); err != nil {
@@ -172,7 +172,7 @@ func TestFileStoreRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, _, err := fs.Load(ctx, "k")
-		var se *StoreError
+		var se *storeError
 		if !errors.As(err, &se) || !errors.Is(err, securefile.ErrSymlink) {
 			t.Fatalf("Load() = %v, want a symlink refusal", err)
 		}
@@ -217,9 +217,9 @@ func TestFileStoreRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = src.Token(ctx)
-		var se *StoreError
-		if !errors.As(err, &se) || se.Op != "load" {
-			t.Fatalf("Token() = %v, want a StoreError", err)
+		var se *storeError
+		if !errors.As(err, &se) || se.op != "load" || !strings.HasPrefix(err.Error(), "deviceflow: token store load: ") {
+			t.Fatalf("Token() = %v, want a store error of load", err)
 		}
 	})
 }
@@ -251,9 +251,9 @@ func TestFileStoreLockExcludes(t *testing.T) {
 	_ = again()
 }
 
-func TestMemoryStore(t *testing.T) {
+func TestMemStore(t *testing.T) {
 	ctx := context.Background()
-	var m MemoryStore
+	var m memStore
 	if _, ok, _ := m.Load(ctx, "k"); ok {
 		t.Fatal("hit on empty store")
 	}
@@ -289,9 +289,9 @@ func TestMemoryStore(t *testing.T) {
 func TestSaveFailureKeepsTokensInMemory(t *testing.T) {
 	clk := clock.NewFake(t0)
 	idp := newFakeIdP(t, clk)
-	store := &failingStore{MemoryStore: NewMemoryStore()}
+	store := &failingStore{memStore: newMemStore()}
 	src, _, _ := newTestSource(t, idp, clk, func(o *Options) { o.Store = store; o.Interactive = false })
-	seeded := seed(t, idp, store.MemoryStore, t0.Add(-time.Minute), t0.Add(-time.Hour))
+	seeded := seed(t, idp, store.memStore, t0.Add(-time.Minute), t0.Add(-time.Hour))
 	store.fail = true
 	ctx := testCtx(t)
 	tok, err := src.Token(ctx)
@@ -312,9 +312,9 @@ func TestSaveFailureKeepsTokensInMemory(t *testing.T) {
 	}
 }
 
-// failingStore is a MemoryStore whose Save fails while fail is set.
+// failingStore is a memStore whose Save fails while fail is set.
 type failingStore struct {
-	*MemoryStore
+	*memStore
 	fail bool
 }
 
@@ -322,7 +322,7 @@ func (f *failingStore) Save(ctx context.Context, key string, t *Tokens) error {
 	if f.fail {
 		return errors.New("disk full")
 	}
-	return f.MemoryStore.Save(ctx, key, t)
+	return f.memStore.Save(ctx, key, t)
 }
 
 // TestUnsavedTokensSurviveRefreshFailure keeps a rotated refresh token that
@@ -332,9 +332,9 @@ func (f *failingStore) Save(ctx context.Context, key string, t *Tokens) error {
 func TestUnsavedTokensSurviveRefreshFailure(t *testing.T) {
 	clk := clock.NewFake(t0)
 	idp := newFakeIdP(t, clk)
-	store := &failingStore{MemoryStore: NewMemoryStore()}
+	store := &failingStore{memStore: newMemStore()}
 	src, _, _ := newTestSource(t, idp, clk, func(o *Options) { o.Store = store; o.Interactive = false })
-	seed(t, idp, store.MemoryStore, t0.Add(-time.Minute), t0.Add(-time.Hour))
+	seed(t, idp, store.memStore, t0.Add(-time.Minute), t0.Add(-time.Hour))
 	store.fail = true
 	ctx := testCtx(t)
 	if _, err := src.Token(ctx); err != nil {

@@ -42,7 +42,7 @@ func FuzzParseTokenResponse(f *testing.F) {
 		})
 		for _, useAccess := range []bool{false, true} {
 			src, err := New("https://idp.example.com", testClientID, func(o *Options) {
-				o.Store = NewMemoryStore()
+				o.Store = newMemStore()
 				o.HTTPClient = &http.Client{Transport: rt}
 				o.Clock = clock.NewFake(t0)
 				o.UseAccessToken = useAccess

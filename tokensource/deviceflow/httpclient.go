@@ -10,8 +10,8 @@ import (
 )
 
 // errResponseTooLarge is returned while reading a response body longer than
-// [MaxResponseSize].
-var errResponseTooLarge = fmt.Errorf("deviceflow: response body larger than %d bytes", MaxResponseSize)
+// [maxResponseSize].
+var errResponseTooLarge = fmt.Errorf("deviceflow: response body larger than %d bytes", maxResponseSize)
 
 // guardClient returns a copy of hc (or of a default client) whose transport
 // refuses insecure URLs and caps response bodies. Every request of the
@@ -39,7 +39,7 @@ func guardClient(hc *http.Client) *http.Client {
 }
 
 // guardTransport refuses requests to URLs that are neither https nor http
-// on loopback, caps response bodies at [MaxResponseSize] and, when timeout
+// on loopback, caps response bodies at [maxResponseSize] and, when timeout
 // is set, bounds each request and the reading of its body by it.
 type guardTransport struct {
 	base    http.RoundTripper
@@ -51,7 +51,7 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if req.Body != nil {
 			_ = req.Body.Close() // RoundTrip must close the body, even on error
 		}
-		return nil, &InsecureURLError{What: "request", URL: safeURL(req.URL)}
+		return nil, &insecureURLError{what: "request", url: safeURL(req.URL)}
 	}
 	cancel := context.CancelFunc(func() {})
 	if t.timeout > 0 {
@@ -64,7 +64,7 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel()
 		return nil, err
 	}
-	resp.Body = &limitedBody{rc: resp.Body, n: MaxResponseSize, done: cancel}
+	resp.Body = &limitedBody{rc: resp.Body, n: maxResponseSize, done: cancel}
 	return resp, nil
 }
 

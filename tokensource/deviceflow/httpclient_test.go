@@ -19,7 +19,7 @@ func (c *closeCounter) Close() error { c.closes++; return nil }
 // Close (x/oauth2's DeviceAuth) leaves no connection or goroutine behind.
 func TestLimitedBodyClosesAtEOF(t *testing.T) {
 	under := &closeCounter{Reader: strings.NewReader(`{"device_code":"x"}`)}
-	b := &limitedBody{rc: under, n: MaxResponseSize}
+	b := &limitedBody{rc: under, n: maxResponseSize}
 	got, err := io.ReadAll(b)
 	if err != nil || string(got) != `{"device_code":"x"}` {
 		t.Fatalf("ReadAll() = %q, %v", got, err)

@@ -427,10 +427,10 @@ func fire(t *testing.T, fake *clock.Fake) time.Duration {
 
 // newTestSource returns a Source on idp with a memory store, the fake
 // clock, a prompt recorder, interactive.
-func newTestSource(t *testing.T, idp *fakeIdP, clk clock.Clock, optFns ...func(*Options)) (*Source, *promptRecorder, *MemoryStore) {
+func newTestSource(t *testing.T, idp *fakeIdP, clk clock.Clock, optFns ...func(*Options)) (*Source, *promptRecorder, *memStore) {
 	t.Helper()
 	rec := newPromptRecorder()
-	store := NewMemoryStore()
+	store := newMemStore()
 	fns := append([]func(*Options){func(o *Options) {
 		o.Store = store
 		o.Clock = clk

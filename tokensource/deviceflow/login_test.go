@@ -54,9 +54,9 @@ func TestLoginDoesNotBlockRenewals(t *testing.T) {
 	}
 }
 
-// lockSpy is a MemoryStore that reports each key it is asked to lock.
+// lockSpy is a memStore that reports each key it is asked to lock.
 type lockSpy struct {
-	*MemoryStore
+	*memStore
 	locks chan string
 }
 
@@ -65,7 +65,7 @@ func (l *lockSpy) Lock(ctx context.Context, key string) (func() error, error) {
 	case l.locks <- key:
 	default:
 	}
-	return l.MemoryStore.Lock(ctx, key)
+	return l.memStore.Lock(ctx, key)
 }
 
 // TestConcurrentLoginsPromptOnce starts a device login in one Source and,
@@ -75,7 +75,7 @@ func (l *lockSpy) Lock(ctx context.Context, key string) (func() error, error) {
 func TestConcurrentLoginsPromptOnce(t *testing.T) {
 	clk := clock.NewFake(t0)
 	idp := newFakeIdP(t, clk)
-	store := &lockSpy{MemoryStore: NewMemoryStore(), locks: make(chan string, 64)}
+	store := &lockSpy{memStore: newMemStore(), locks: make(chan string, 64)}
 	first, rec, _ := newTestSource(t, idp, clk, func(o *Options) { o.Store = store })
 	second, rec2, _ := newTestSource(t, idp, clk, func(o *Options) { o.Store = store })
 	ctx := testCtx(t)

@@ -1,7 +1,6 @@
 package deviceflow
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,12 +18,12 @@ import (
 
 // Defaults and limits.
 const (
-	// DefaultExpiryMargin is how long before its expiry a token stops being
+	// defaultExpiryMargin is how long before its expiry a token stops being
 	// served and is renewed with the refresh token.
-	DefaultExpiryMargin = time.Minute
-	// MaxResponseSize caps every response body the device flow reads:
+	defaultExpiryMargin = time.Minute
+	// maxResponseSize caps every response body the device flow reads:
 	// discovery, device authorization and token responses.
-	MaxResponseSize = 1 << 20
+	maxResponseSize = 1 << 20
 
 	// defaultDeviceCodeLifetime is used when a device authorization response
 	// lacks the REQUIRED expires_in (RFC 8628 §3.2).
@@ -42,26 +41,24 @@ const (
 	defaultHTTPTimeout = 30 * time.Second
 )
 
-// DefaultScopes are the scopes requested when [Options] Scopes is empty: an
+// defaultScopes are the scopes requested when [Options] Scopes is empty: an
 // ID token ("openid") and a refresh token that outlives the session
 // ("offline_access", OpenID Connect Core §11).
-var DefaultScopes = []string{"openid", "offline_access"}
+var defaultScopes = []string{"openid", "offline_access"}
 
 // Options configures a [Source]. Pass functions that modify it to [New]:
 //
 //	src, err := deviceflow.New(issuer, clientID, func(o *deviceflow.Options) {
 //		o.Interactive = true
 //	})
-//
-// Options prints the client secret redacted with every fmt verb.
 type Options struct {
 	// ClientSecret authenticates a confidential client (RFC 6749 §2.3.1).
-	// Most device-flow clients are public and have none. Options and
-	// [Source] print it redacted.
-	ClientSecret string
+	// Most device-flow clients are public and have none.
+	ClientSecret Secret
 
 	// Scopes requested in the device authorization request (RFC 8628 §3.1).
-	// Empty means [DefaultScopes].
+	// Empty means "openid" and "offline_access": an ID token, and a refresh
+	// token that outlives the session (OpenID Connect Core §11).
 	Scopes []string
 
 	// AuthParams are extra parameters of the device authorization request,
@@ -76,8 +73,8 @@ type Options struct {
 
 	// Interactive allows [Source.Token] to start a device login, prompting
 	// the user, when no usable token or refresh token is stored. When false
-	// (the default), Token returns a [*LoginRequiredError] instead, and only
-	// [Source.Login] prompts.
+	// (the default), Token returns an error matching [ErrLoginRequired]
+	// instead, and only [Source.Login] prompts.
 	Interactive bool
 
 	// Store keeps the tokens between processes. Nil means a [FileStore] in
@@ -97,13 +94,12 @@ type Options struct {
 	AuthStyle oauth2.AuthStyle
 
 	// ExpiryMargin is how long before its expiry a token is renewed; it is
-	// clamped to half the token's lifetime. Zero means
-	// [DefaultExpiryMargin].
+	// clamped to half the token's lifetime. Zero means one minute.
 	ExpiryMargin time.Duration
 
 	// HTTPClient makes every request. Nil means a client with a 30 s
-	// timeout. Its transport is wrapped to refuse non-https URLs (except
-	// on loopback) and to cap response bodies at [MaxResponseSize].
+	// timeout per request. Its transport is wrapped to refuse non-https
+	// URLs (except on loopback) and to cap response bodies at 1 MiB.
 	HTTPClient *http.Client
 
 	// Clock tells the time for expiry decisions and polling waits. Nil means
@@ -115,40 +111,33 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// String returns a redacted description of the options.
-func (o Options) String() string {
-	return fmt.Sprintf("deviceflow.Options{ClientSecret:%s Scopes:%q UseAccessToken:%t Interactive:%t ExpiryMargin:%s}",
-		redact.New(o.ClientSecret), o.Scopes, o.UseAccessToken, o.Interactive, o.ExpiryMargin)
-}
+// Secret is a string that prints redacted: every fmt verb, encoding/json
+// and slog print "[REDACTED]" (or nothing, when it is empty). Inside a
+// struct of your own, hold it in an exported field: fmt prints unexported
+// fields by reflection, without calling Format.
+type Secret string
 
-// GoString implements [fmt.GoStringer].
-func (o Options) GoString() string { return o.String() }
+// Format implements [fmt.Formatter].
+func (s Secret) Format(f fmt.State, verb rune) { redact.New(string(s)).Format(f, verb) }
 
-// Format implements [fmt.Formatter]: every verb prints the redacted form.
-func (o Options) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(o.String())) }
-
-// LogValue implements [slog.LogValuer]: the redacted form.
-func (o Options) LogValue() slog.Value { return slog.StringValue(o.String()) }
-
-// MarshalJSON encodes the redacted form, so that no encoder prints the
-// client secret.
-func (o Options) MarshalJSON() ([]byte, error) { return json.Marshal(o.String()) }
+// MarshalText implements [encoding.TextMarshaler].
+func (s Secret) MarshalText() ([]byte, error) { return redact.New(string(s)).MarshalText() }
 
 // validateIssuer checks the issuer URL (OpenID Connect Discovery 1.0 §2:
 // https, no query or fragment).
 func validateIssuer(issuer string) error {
 	if issuer == "" {
-		return &ConfigError{Field: "issuer", Rule: "must not be empty"}
+		return &ValidationError{Field: "issuer", Rule: "must not be empty"}
 	}
 	u, err := url.Parse(issuer)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return &ConfigError{Field: "issuer", Value: sanitize(issuer, 256), Rule: "must be an absolute https URL"}
+		return &ValidationError{Field: "issuer", Value: sanitize(issuer, 256), Rule: "must be an absolute https URL"}
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return &ConfigError{Field: "issuer", Value: sanitize(issuer, 256), Rule: "must have no query, fragment or user info"}
+		return &ValidationError{Field: "issuer", Value: sanitize(issuer, 256), Rule: "must have no query, fragment or user info"}
 	}
 	if !secureURL(u) {
-		return &ConfigError{Field: "issuer", Value: sanitize(issuer, 256), Rule: "must use https; plain http is allowed only on a loopback host (localhost, 127.0.0.0/8, ::1)"}
+		return &ValidationError{Field: "issuer", Value: sanitize(issuer, 256), Rule: "must use https; plain http is allowed only on a loopback host (localhost, 127.0.0.0/8, ::1)"}
 	}
 	return nil
 }
@@ -173,37 +162,37 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// checkURL returns an [*InsecureURLError] unless raw is an absolute https
+// checkURL returns an [*insecureURLError] unless raw is an absolute https
 // URL, or http on a loopback host.
 func checkURL(what, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || !secureURL(u) {
-		return &InsecureURLError{What: what, URL: raw}
+		return &insecureURLError{what: what, url: raw}
 	}
 	return nil
 }
 
-// validateOptions normalizes o in place or returns a [*ConfigError].
+// validateOptions normalizes o in place or returns a [*ValidationError].
 func validateOptions(o *Options) error {
 	if len(o.Scopes) == 0 {
-		o.Scopes = append([]string(nil), DefaultScopes...)
+		o.Scopes = append([]string(nil), defaultScopes...)
 	} else {
 		o.Scopes = append([]string(nil), o.Scopes...)
 	}
 	for _, s := range o.Scopes {
 		// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 		if s == "" || strings.ContainsFunc(s, func(r rune) bool { return r < 0x21 || r == 0x22 || r == 0x5c || r > 0x7e }) {
-			return &ConfigError{Field: "Scopes", Value: sanitize(s, 64), Rule: "each scope must be a non-empty RFC 6749 §3.3 scope-token (printable ASCII, no space, quote or backslash)"}
+			return &ValidationError{Field: "Scopes", Value: sanitize(s, 64), Rule: "each scope must be a non-empty RFC 6749 §3.3 scope-token (printable ASCII, no space, quote or backslash)"}
 		}
 	}
 	if !o.UseAccessToken && !slices.Contains(o.Scopes, "openid") {
-		return &ConfigError{Field: "Scopes", Rule: `must include "openid" to get an ID token (or set UseAccessToken)`}
+		return &ValidationError{Field: "Scopes", Rule: `must include "openid" to get an ID token (or set UseAccessToken)`}
 	}
 	if o.ExpiryMargin < 0 {
-		return &ConfigError{Field: "ExpiryMargin", Value: o.ExpiryMargin.String(), Rule: "must not be negative"}
+		return &ValidationError{Field: "ExpiryMargin", Value: o.ExpiryMargin.String(), Rule: "must not be negative"}
 	}
 	if o.ExpiryMargin == 0 {
-		o.ExpiryMargin = DefaultExpiryMargin
+		o.ExpiryMargin = defaultExpiryMargin
 	}
 	switch o.AuthStyle {
 	case oauth2.AuthStyleAutoDetect:
@@ -214,21 +203,21 @@ func validateOptions(o *Options) error {
 		}
 	case oauth2.AuthStyleInParams, oauth2.AuthStyleInHeader:
 	default:
-		return &ConfigError{Field: "AuthStyle", Value: fmt.Sprint(int(o.AuthStyle)), Rule: "must be oauth2.AuthStyleInParams or oauth2.AuthStyleInHeader"}
+		return &ValidationError{Field: "AuthStyle", Value: fmt.Sprint(int(o.AuthStyle)), Rule: "must be oauth2.AuthStyleInParams or oauth2.AuthStyleInHeader"}
 	}
 	if o.AuthParams != nil {
 		p := make(url.Values, len(o.AuthParams))
 		for k, v := range o.AuthParams {
 			switch k {
 			case "client_id", "scope", "client_secret":
-				return &ConfigError{Field: "AuthParams", Value: k, Rule: "must not set client_id, client_secret or scope (use the arguments and Options fields)"}
+				return &ValidationError{Field: "AuthParams", Value: k, Rule: "must not set client_id, client_secret or scope (use the arguments and Options fields)"}
 			}
 			switch len(v) {
 			case 0:
 				continue // no value: not sent
 			case 1:
 			default:
-				return &ConfigError{Field: "AuthParams", Value: k, Rule: fmt.Sprintf("has %d values; give one value per parameter (RFC 6749 §3.1: request parameters must not be included more than once)", len(v))}
+				return &ValidationError{Field: "AuthParams", Value: k, Rule: fmt.Sprintf("has %d values; give one value per parameter (RFC 6749 §3.1: request parameters must not be included more than once)", len(v))}
 			}
 			p[k] = []string{v[0]}
 		}

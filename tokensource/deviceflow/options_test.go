@@ -18,7 +18,7 @@ import (
 )
 
 func TestNewValidation(t *testing.T) {
-	mem := func(o *Options) { o.Store = NewMemoryStore() }
+	mem := func(o *Options) { o.Store = newMemStore() }
 	tests := []struct {
 		name      string
 		issuer    string
@@ -65,9 +65,9 @@ func TestNewValidation(t *testing.T) {
 				}
 				return
 			}
-			var ce *ConfigError
-			if !errors.As(err, &ce) || ce.Field != tt.wantField {
-				t.Fatalf("New() = %v, want a ConfigError on %s", err, tt.wantField)
+			var ve *ValidationError
+			if !errors.As(err, &ve) || ve.Field != tt.wantField {
+				t.Fatalf("New() = %v, want a ValidationError on %s", err, tt.wantField)
 			}
 			if !strings.Contains(err.Error(), tt.wantField) || !strings.Contains(err.Error(), tt.wantText) {
 				t.Errorf("message %q should name %s and say %q", err, tt.wantField, tt.wantText)
@@ -77,14 +77,14 @@ func TestNewValidation(t *testing.T) {
 }
 
 func TestOptionDefaults(t *testing.T) {
-	src, err := New("https://idp.example.com", "c", func(o *Options) { o.Store = NewMemoryStore() })
+	src, err := New("https://idp.example.com", "c", func(o *Options) { o.Store = newMemStore() })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(src.scopes, " "); got != "openid offline_access" {
 		t.Errorf("scopes = %q", got)
 	}
-	if src.margin != DefaultExpiryMargin || src.interactive || src.useAccessToken {
+	if src.margin != defaultExpiryMargin || src.interactive || src.useAccessToken {
 		t.Errorf("defaults: %+v", src)
 	}
 	if src.authStyle != oauth2.AuthStyleInParams {
@@ -96,7 +96,7 @@ func TestOptionDefaults(t *testing.T) {
 	if gt, ok := src.http.Transport.(*guardTransport); !ok || gt.timeout != defaultHTTPTimeout || src.http.Timeout != 0 {
 		t.Errorf("http timeout: transport %v, client %v; want %v in the transport", src.http.Transport, src.http.Timeout, defaultHTTPTimeout)
 	}
-	conf, err := New("https://idp.example.com", "c", func(o *Options) { o.Store = NewMemoryStore(); o.ClientSecret = "s" })
+	conf, err := New("https://idp.example.com", "c", func(o *Options) { o.Store = newMemStore(); o.ClientSecret = "s" })
 	if err != nil || conf.authStyle != oauth2.AuthStyleInHeader {
 		t.Errorf("confidential client auth style = %v, %v", conf.authStyle, err)
 	}
@@ -112,8 +112,8 @@ func TestDefaultFileStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs, ok := src.store.(*FileStore)
-	dir, _ := DefaultStoreDir()
-	if !ok || fs.Dir() != dir || !strings.HasSuffix(dir, "/awsoidc/tokens") {
+	dir, _ := defaultStoreDir()
+	if !ok || fs.dir != dir || !strings.HasSuffix(dir, "/awsoidc/tokens") {
 		t.Fatalf("store = %T %v", src.store, src.store)
 	}
 	if _, err := os.Stat(filepath.Dir(dir)); !errors.Is(err, os.ErrNotExist) {
@@ -163,7 +163,7 @@ func TestNothingLeaks(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	secret := "client-secret-value"
 	src, _, store := newTestSource(t, idp, clk, func(o *Options) {
-		o.ClientSecret = secret
+		o.ClientSecret = Secret(secret)
 		o.Logger = logger
 		o.Interactive = false
 	})
@@ -175,9 +175,9 @@ func TestNothingLeaks(t *testing.T) {
 	cur, _, _ := store.Load(testCtx(t), src.key)
 	secrets := []string{secret, seeded.IDToken, seeded.RefreshToken, seeded.AccessToken, tok.Value, cur.RefreshToken, cur.AccessToken}
 
-	opts := Options{ClientSecret: secret}
+	opts := Options{ClientSecret: Secret(secret)}
 	tokErr := &TokenError{Grant: "refresh_token", ErrorCode: "invalid_grant", Err: &oauth2.RetrieveError{Body: []byte(seeded.RefreshToken)}}
-	values := []any{src, opts, &opts, cur, *cur, tokErr, &LoginRequiredError{Err: tokErr}, store}
+	values := []any{src, opts, &opts, opts.ClientSecret, cur, *cur, tokErr, src.loginRequired("the refresh token was rejected", tokErr)}
 	var outs []string
 	for _, v := range values {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {

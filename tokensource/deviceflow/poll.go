@@ -303,7 +303,7 @@ func (s *Source) wait(ctx context.Context, d time.Duration, pw *promptWatch) err
 // a transport error; the error codes server_error or temporarily_unavailable
 // (RFC 6749 §4.1.2.1); or an HTTP 5xx, 429 or 408 without an error code.
 func transient(err error, re *oauth2.RetrieveError) bool {
-	var insecure *InsecureURLError
+	var insecure *insecureURLError
 	if errors.As(err, &insecure) || errors.Is(err, errResponseTooLarge) {
 		return false
 	}

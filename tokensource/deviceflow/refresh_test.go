@@ -113,9 +113,8 @@ func TestRevokedRefreshTokenNotInteractive(t *testing.T) {
 	idp.set(func(i *fakeIdP) { delete(i.refresh, seeded.RefreshToken) }) // revoked
 	ctx := testCtx(t)
 	_, err := src.Token(ctx)
-	var le *LoginRequiredError
 	var te *TokenError
-	if !errors.As(err, &le) || !errors.Is(err, ErrLoginRequired) || !errors.As(err, &te) || te.ErrorCode != "invalid_grant" {
+	if !errors.Is(err, ErrLoginRequired) || !errors.As(err, &te) || te.ErrorCode != "invalid_grant" {
 		t.Fatalf("err = %v", err)
 	}
 	if !strings.Contains(err.Error(), "login required for issuer "+idp.issuer()) || !strings.Contains(err.Error(), "revoked") {
@@ -435,10 +434,10 @@ func TestCancelDuringFailedRefreshBacksOff(t *testing.T) {
 	}
 }
 
-// brokenStore is a MemoryStore whose Lock or Load fails while lockErr or
+// brokenStore is a memStore whose Lock or Load fails while lockErr or
 // loadErr is set, and that counts the calls of Lock.
 type brokenStore struct {
-	*MemoryStore
+	*memStore
 	mu               sync.Mutex
 	lockErr, loadErr error
 	locks            int
@@ -458,7 +457,7 @@ func (b *brokenStore) Lock(ctx context.Context, key string) (func() error, error
 	if err != nil {
 		return nil, err
 	}
-	return b.MemoryStore.Lock(ctx, key)
+	return b.memStore.Lock(ctx, key)
 }
 
 func (b *brokenStore) Load(ctx context.Context, key string) (*Tokens, bool, error) {
@@ -468,7 +467,7 @@ func (b *brokenStore) Load(ctx context.Context, key string) (*Tokens, bool, erro
 	if err != nil {
 		return nil, false, err
 	}
-	return b.MemoryStore.Load(ctx, key)
+	return b.memStore.Load(ctx, key)
 }
 
 func (b *brokenStore) lockCalls() int {
@@ -485,7 +484,7 @@ func TestStoreFailureServesCurrentToken(t *testing.T) {
 		t.Run(which, func(t *testing.T) {
 			clk := clock.NewFake(t0)
 			idp := newFakeIdP(t, clk)
-			store := &brokenStore{MemoryStore: NewMemoryStore()}
+			store := &brokenStore{memStore: newMemStore()}
 			var logs syncBuffer
 			src, _, _ := newTestSource(t, idp, clk, func(o *Options) {
 				o.Store = store
@@ -493,7 +492,7 @@ func TestStoreFailureServesCurrentToken(t *testing.T) {
 				o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 			})
 			src.retryBackoff.Rand = func() float64 { return 0.999 }
-			seeded := seed(t, idp, store.MemoryStore, t0.Add(2*time.Hour), t0)
+			seeded := seed(t, idp, store.memStore, t0.Add(2*time.Hour), t0)
 			ctx := testCtx(t)
 			if _, err := src.Token(ctx); err != nil {
 				t.Fatal(err)
@@ -520,9 +519,9 @@ func TestStoreFailureServesCurrentToken(t *testing.T) {
 			}
 			// Once it has expired, the store's error comes through.
 			clk.Advance(time.Minute)
-			var se *StoreError
-			if _, err := src.Token(ctx); !errors.As(err, &se) || se.Op != which {
-				t.Fatalf("after expiry: err = %v, want a StoreError of %s", err, which)
+			var se *storeError
+			if _, err := src.Token(ctx); !errors.As(err, &se) || se.op != which {
+				t.Fatalf("after expiry: err = %v, want a store error of %s", err, which)
 			}
 			if idp.count("refresh_token") != 0 {
 				t.Error("refreshed without the store")

@@ -46,7 +46,7 @@ func (s *Source) renew(ctx context.Context) (tokensource.Token, error) {
 		reason, cause = err.Error(), errors.Unwrap(err)
 	}
 	if !s.interactive {
-		return tokensource.Token{}, &LoginRequiredError{Issuer: s.issuer, ClientID: s.clientID, Reason: reason, Err: cause}
+		return tokensource.Token{}, s.loginRequired(reason, cause)
 	}
 	t, err := s.login(ctx, false, reason)
 	if t == nil {

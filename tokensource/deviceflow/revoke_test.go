@@ -75,7 +75,7 @@ func TestLogoutRevokesAtSTSTest(t *testing.T) {
 			e := newE2E(t, tc.client)
 			var logs syncBuffer
 			src, rec := e.source(t, func(o *Options) {
-				o.ClientSecret = tc.client.Secret
+				o.ClientSecret = Secret(tc.client.Secret)
 				o.AuthStyle = tc.style
 				o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			})
@@ -196,7 +196,7 @@ func TestLogoutInsecureRevocationEndpoint(t *testing.T) {
 		})
 	})
 	mux.HandleFunc("/", func(http.ResponseWriter, *http.Request) { mu.Lock(); revoked++; mu.Unlock() })
-	store := NewMemoryStore()
+	store := newMemStore()
 	var logs syncBuffer
 	src, err := New(srv.URL, "cli", func(o *Options) {
 		o.Store = store

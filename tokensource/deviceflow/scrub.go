@@ -24,8 +24,8 @@ func (s *Source) hold(values ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, v := range values {
-		if v != "" && !slices.Contains(s.held, v) {
-			s.held = append(s.held, v)
+		if v != "" && !slices.ContainsFunc(s.held, func(h redact.Secret) bool { return h.Reveal() == v }) {
+			s.held = append(s.held, redact.New(v))
 		}
 	}
 	if n := len(s.held) - maxHeld; n > 0 {
@@ -45,7 +45,12 @@ func (s *Source) holdTokens(t *Tokens) {
 func (s *Source) secrets() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]string{s.secret.Reveal()}, s.held...)
+	out := make([]string, 0, 1+len(s.held))
+	out = append(out, s.secret.Reveal())
+	for _, h := range s.held {
+		out = append(out, h.Reveal())
+	}
+	return out
 }
 
 // scrubText returns text, which came from the identity provider, with every

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/awsoidc/awsoidc/internal/redact"
@@ -43,8 +42,8 @@ type Tokens struct {
 	Obtained time.Time
 }
 
-// String returns a redacted description of t.
-func (t Tokens) String() string {
+// describe returns a redacted description of t.
+func (t Tokens) describe() string {
 	return fmt.Sprintf("deviceflow.Tokens{Issuer:%s ClientID:%s IDToken:%s IDTokenExpiry:%s AccessToken:%s AccessTokenExpiry:%s RefreshToken:%s Obtained:%s}",
 		t.Issuer, t.ClientID,
 		fingerprint(t.IDToken), fmtTime(t.IDTokenExpiry),
@@ -52,11 +51,8 @@ func (t Tokens) String() string {
 		fingerprint(t.RefreshToken), fmtTime(t.Obtained))
 }
 
-// GoString implements [fmt.GoStringer].
-func (t Tokens) GoString() string { return t.String() }
-
 // Format implements [fmt.Formatter]: every verb prints the redacted form.
-func (t Tokens) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(t.String())) }
+func (t Tokens) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(t.describe())) }
 
 // LogValue implements [slog.LogValuer].
 func (t Tokens) LogValue() slog.Value {
@@ -130,10 +126,10 @@ func storeKey(issuer, clientID string, o *Options) string {
 	key := issuer + " " + clientID
 	scopes := o.Scopes
 	if len(scopes) == 0 {
-		scopes = DefaultScopes
+		scopes = defaultScopes
 	}
 	sorted := slices.Compact(slices.Sorted(slices.Values(scopes)))
-	if !slices.Equal(sorted, slices.Sorted(slices.Values(DefaultScopes))) {
+	if !slices.Equal(sorted, slices.Sorted(slices.Values(defaultScopes))) {
 		key += " scope=" + strings.Join(sorted, " ")
 	}
 	params := make(url.Values, len(o.AuthParams))
@@ -149,90 +145,6 @@ func storeKey(issuer, clientID string, o *Options) string {
 		key += " access_token"
 	}
 	return key
-}
-
-// MemoryStore is a [TokenStore] that keeps tokens in memory, for tests and
-// for programs that want no file. The zero value is ready to use.
-type MemoryStore struct {
-	mu sync.Mutex // guards tokens and locks
-	// tokens holds private copies, by pointer: fmt prints the values of an
-	// unexported map by reflection, without calling Tokens.Format, but
-	// prints a pointer inside one as an address.
-	tokens map[string]*Tokens
-	locks  map[string]chan struct{}
-}
-
-// NewMemoryStore returns an empty [MemoryStore].
-func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
-
-// String describes m without any token.
-func (m *MemoryStore) String() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return fmt.Sprintf("deviceflow.MemoryStore{%d entries}", len(m.tokens))
-}
-
-// GoString implements [fmt.GoStringer].
-func (m *MemoryStore) GoString() string { return m.String() }
-
-// Format implements [fmt.Formatter]: every verb prints [MemoryStore.String],
-// never the tokens.
-func (m *MemoryStore) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(m.String())) }
-
-// Load implements [TokenStore].
-func (m *MemoryStore) Load(_ context.Context, key string) (*Tokens, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	t, ok := m.tokens[key]
-	if !ok {
-		return nil, false, nil
-	}
-	c := *t
-	return &c, true, nil
-}
-
-// Save implements [TokenStore].
-func (m *MemoryStore) Save(_ context.Context, key string, t *Tokens) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.tokens == nil {
-		m.tokens = make(map[string]*Tokens)
-	}
-	c := *t
-	m.tokens[key] = &c
-	return nil
-}
-
-// Delete implements [TokenStore].
-func (m *MemoryStore) Delete(_ context.Context, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.tokens, key)
-	return nil
-}
-
-// Lock implements [TokenStore].
-func (m *MemoryStore) Lock(ctx context.Context, key string) (func() error, error) {
-	m.mu.Lock()
-	if m.locks == nil {
-		m.locks = make(map[string]chan struct{})
-	}
-	sem, ok := m.locks[key]
-	if !ok {
-		sem = make(chan struct{}, 1)
-		m.locks[key] = sem
-	}
-	m.mu.Unlock()
-	select {
-	case sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	var once sync.Once
-	return func() error {
-		once.Do(func() { <-sem })
-		return nil
-	}, nil
 }
 
 // storeVersion is the version of the stored JSON format.

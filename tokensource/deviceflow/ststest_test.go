@@ -51,7 +51,7 @@ func (e *e2e) source(t *testing.T, optFns ...func(*Options)) (*Source, *promptRe
 	t.Helper()
 	rec := newPromptRecorder()
 	fns := append([]func(*Options){func(o *Options) {
-		o.Store = NewMemoryStore()
+		o.Store = newMemStore()
 		o.Clock = e.clk
 		o.HTTPClient = e.srv.HTTPClient()
 		o.Prompt = rec
@@ -256,7 +256,7 @@ func TestSTSTestRotationTwoSources(t *testing.T) {
 
 func TestSTSTestRevokedRefreshToken(t *testing.T) {
 	e := newE2E(t, ststest.Client{RotateRefreshTokens: true})
-	store := NewMemoryStore()
+	store := newMemStore()
 	src, rec := e.source(t, func(o *Options) { o.Store = store })
 	if r := e.login(t, src, rec, "erin"); r.err != nil {
 		t.Fatal(r.err)
