@@ -264,13 +264,13 @@ func newRig(t *testing.T, s *server, shared *capture, sec *secrets, o rigOptions
 		dev, err := deviceflow.New(s.srv.Issuer(), clientID, func(do *deviceflow.Options) {
 			do.Store = r.devMem
 			do.HTTPClient = s.srv.HTTPClient()
-			do.Clock = r.clk
 			do.Logger = log.logger("deviceflow")
 			do.Prompt = deviceflow.PromptFunc(func(context.Context, deviceflow.Prompt) error { return nil })
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
+		testhook.SetClock(dev, r.clk)
 		r.dev = dev
 		s.srv.AutoApprove("alice")
 		ctx, cancel := context.WithTimeout(context.Background(), guard)
@@ -282,14 +282,16 @@ func newRig(t *testing.T, s *server, shared *capture, sec *secrets, o rigOptions
 		r.collectDeviceTokens()
 		// The daemon is another process than the one that logged in: a
 		// new Source on the same store, which has not run discovery yet.
-		if src, err = deviceflow.New(s.srv.Issuer(), clientID, func(do *deviceflow.Options) {
+		daemon, err := deviceflow.New(s.srv.Issuer(), clientID, func(do *deviceflow.Options) {
 			do.Store = r.devMem
 			do.HTTPClient = s.srv.HTTPClient()
-			do.Clock = r.clk
 			do.Logger = log.logger("deviceflow")
-		}); err != nil {
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
+		testhook.SetClock(daemon, r.clk)
+		src = daemon
 	} else {
 		r.writeToken(r.mint(0))
 		src = tokensource.File(r.path)

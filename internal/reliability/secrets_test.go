@@ -364,7 +364,6 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	dopts := func(o *deviceflow.Options) {
 		o.Store = mem
 		o.HTTPClient = s.srv.HTTPClient()
-		o.Clock = clk
 		o.ClientSecret = deviceflow.Secret(plantedCS)
 		o.Prompt = deviceflow.PromptFunc(func(context.Context, deviceflow.Prompt) error { return nil })
 	}
@@ -373,6 +372,7 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	if err != nil {
 		t.Fatal(err)
 	}
+	testhook.SetClock(src, clk)
 	s.srv.AutoApprove("alice")
 	if err := src.Login(ctx); err != nil {
 		t.Fatal(err)
@@ -420,6 +420,7 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	if err != nil {
 		t.Fatal(err)
 	}
+	testhook.SetClock(fresh, clk)
 	_, err = fresh.Token(ctx)
 	var te *deviceflow.TokenError
 	if !errors.Is(err, deviceflow.ErrLoginRequired) || !errors.As(err, &te) {
@@ -432,6 +433,7 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	if err != nil {
 		t.Fatal(err)
 	}
+	testhook.SetClock(undiscovered, clk)
 	err = undiscovered.Login(ctx)
 	if err == nil || !strings.HasPrefix(err.Error(), "deviceflow: discovery of ") {
 		t.Fatalf("want a discovery error, got %v", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/awsoidc/awsoidc/cache"
 	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/internal/securefile"
+	"github.com/awsoidc/awsoidc/internal/testhook"
 	"github.com/awsoidc/awsoidc/tokensource/deviceflow"
 )
 
@@ -313,11 +314,11 @@ func TestDeviceFlowTokenResponseSizeLimit(t *testing.T) {
 	src, err := deviceflow.New(idp.URL, clientID, func(o *deviceflow.Options) {
 		o.Store = mem
 		o.HTTPClient = idp.Client()
-		o.Clock = clk
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	testhook.SetClock(src, clk)
 	_, err = src.Token(ctx)
 	// x/oauth2 reads at most 1 MiB of a token response itself (its own
 	// io.LimitReader), which is MaxResponseSize: the body is cut there and

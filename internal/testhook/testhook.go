@@ -1,6 +1,6 @@
 // Package testhook lets the module's tests set what a package keeps
 // unexported: the clock of a value whose package has no public clock option
-// (tokensource.File, tokensource.Reuse). Users' tests need none of this: a
+// (tokensource.File, tokensource.Reuse, deviceflow.Source). Users' tests need none of this: a
 // fake clock is public on provider.Options and cache.Options, and
 // testing/synctest drives the wall clock of code that no real socket
 // blocks.

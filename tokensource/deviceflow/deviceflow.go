@@ -86,7 +86,7 @@ type Source struct {
 	key              string
 	prompt           Prompter
 	http             *http.Client
-	clk              clock.Clock
+	clk              clock.Clock // the wall clock; tests set another through internal/testhook
 	log              *slog.Logger
 	pollBackoff      backoff.Policy // waits after failed polls
 	retryBackoff     backoff.Policy // waits after failed refreshes
@@ -158,14 +158,14 @@ func New(issuer, clientID string, optFns ...func(*Options)) (*Source, error) {
 		key:            storeKey(issuer, clientID, &o),
 		prompt:         o.Prompt,
 		http:           guardClient(o.HTTPClient),
-		clk:            clockutil.OrReal(o.Clock),
+		clk:            clockutil.Real(),
 		log:            orDiscard(o.Logger),
 		pollBackoff:    backoff.Policy{Min: time.Second, Max: 30 * time.Second},
 		retryBackoff:   backoff.Policy{Min: 5 * time.Second, Max: time.Minute},
 		renewing:       make(chan struct{}, 1),
 	}
 	if s.prompt == nil {
-		s.prompt = textPrompter{w: os.Stderr, now: s.clk.Now}
+		s.prompt = textPrompter{w: os.Stderr, now: func() time.Time { return s.clk.Now() }}
 	}
 	if s.store == nil {
 		dir, err := defaultStoreDir()

@@ -193,11 +193,11 @@ func TestRedirectToInsecureRefused(t *testing.T) {
 		o.Store = newMemStore()
 		o.HTTPClient = idp.srv.Client()
 		o.Interactive = true
-		o.Clock = clk
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	src.clk = clk
 	_, err = src.Token(testCtx(t))
 	var ie *insecureURLError
 	if !errors.As(err, &ie) {
@@ -221,11 +221,11 @@ func TestDiscoveryCancelled(t *testing.T) {
 		o.Store = newMemStore()
 		o.HTTPClient = idp.srv.Client()
 		o.Interactive = true
-		o.Clock = clk
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	src.clk = clk
 	ctx, cancel := context.WithCancel(testCtx(t))
 	res := tokenAsync(ctx, src)
 	cancel()

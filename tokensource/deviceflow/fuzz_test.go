@@ -44,12 +44,12 @@ func FuzzParseTokenResponse(f *testing.F) {
 			src, err := New("https://idp.example.com", testClientID, func(o *Options) {
 				o.Store = newMemStore()
 				o.HTTPClient = &http.Client{Transport: rt}
-				o.Clock = clock.NewFake(t0)
 				o.UseAccessToken = useAccess
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
+			src.clk = clock.NewFake(t0)
 			cfg := src.oauthConfig(oauth2.Endpoint{TokenURL: "https://idp.example.com/token", AuthStyle: oauth2.AuthStyleInParams})
 			tok, err := cfg.Exchange(src.httpContext(context.Background()), "",
 				oauth2.SetAuthURLParam("grant_type", deviceCodeGrant), oauth2.SetAuthURLParam("device_code", "d"))

@@ -433,7 +433,6 @@ func newTestSource(t *testing.T, idp *fakeIdP, clk clock.Clock, optFns ...func(*
 	store := newMemStore()
 	fns := append([]func(*Options){func(o *Options) {
 		o.Store = store
-		o.Clock = clk
 		o.HTTPClient = idp.srv.Client()
 		o.Prompt = rec
 		o.Interactive = true
@@ -442,6 +441,7 @@ func newTestSource(t *testing.T, idp *fakeIdP, clk clock.Clock, optFns ...func(*
 	if err != nil {
 		t.Fatal(err)
 	}
+	src.clk = clk
 	return src, rec, store
 }
 

@@ -12,7 +12,6 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/internal/redact"
 )
 
@@ -101,10 +100,6 @@ type Options struct {
 	// timeout per request. Its transport is wrapped to refuse non-https
 	// URLs (except on loopback) and to cap response bodies at 1 MiB.
 	HTTPClient *http.Client
-
-	// Clock tells the time for expiry decisions and polling waits. Nil means
-	// the wall clock.
-	Clock clock.Clock
 
 	// Logger receives debug and warning events; tokens appear only as
 	// fingerprints. Nil means no logging.

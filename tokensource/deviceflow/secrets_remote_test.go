@@ -133,7 +133,6 @@ func echoSource(t *testing.T, idp *echoIdP, clk clock.Clock, logger *slog.Logger
 	store := newMemStore()
 	fns := append([]func(*Options){func(o *Options) {
 		o.Store = store
-		o.Clock = clk
 		o.HTTPClient = idp.srv.Client()
 		o.Prompt = rec
 		o.ClientSecret = echoClientSecret
@@ -144,6 +143,7 @@ func echoSource(t *testing.T, idp *echoIdP, clk clock.Clock, logger *slog.Logger
 	if err != nil {
 		t.Fatal(err)
 	}
+	src.clk = clk
 	stored := &Tokens{
 		Issuer: idp.srv.URL, ClientID: testClientID,
 		IDToken: idToken(idp.srv.URL, "user-1", t0.Add(-time.Minute)), IDTokenExpiry: t0.Add(-time.Minute),

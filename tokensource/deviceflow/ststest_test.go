@@ -52,7 +52,6 @@ func (e *e2e) source(t *testing.T, optFns ...func(*Options)) (*Source, *promptRe
 	rec := newPromptRecorder()
 	fns := append([]func(*Options){func(o *Options) {
 		o.Store = newMemStore()
-		o.Clock = e.clk
 		o.HTTPClient = e.srv.HTTPClient()
 		o.Prompt = rec
 		o.Interactive = true
@@ -61,6 +60,7 @@ func (e *e2e) source(t *testing.T, optFns ...func(*Options)) (*Source, *promptRe
 	if err != nil {
 		t.Fatal(err)
 	}
+	src.clk = e.clk
 	return src, rec
 }
 
