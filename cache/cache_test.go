@@ -178,22 +178,15 @@ func TestMandatoryWindowDupSuppress(t *testing.T) {
 	release := p.block()
 	p.called = make(chan struct{}, 10)
 	const n = 1000
-	results := make(chan aws.Credentials, n)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results <- mustRetrieve(t, c)
-		}()
+	results := make([]<-chan retrieval, n)
+	for i := range results {
+		results[i] = goRetrieve(c)
 	}
 	<-p.called
 	waitFor(t, "1000 waiting callers", sig, func() bool { return c.in.waiting.Load() == n })
 	release()
-	wg.Wait()
-	close(results)
-	for creds := range results {
-		if creds.AccessKeyID != "AKID2" {
+	for _, r := range results {
+		if creds := (<-r).must(t); creds.AccessKeyID != "AKID2" {
 			t.Fatalf("a waiter got %s; want AKID2", creds.AccessKeyID)
 		}
 	}
@@ -280,11 +273,10 @@ func TestWaiterCancellation(t *testing.T) {
 
 				// The refresh goes on for the others: it did not see the
 				// caller's cancellation.
-				next := make(chan aws.Credentials, 1)
-				go func() { next <- mustRetrieve(t, c) }()
+				next := goRetrieve(c)
 				waitFor(t, "a second caller to wait", sig, func() bool { return c.in.waiting.Load() == 1 })
 				release()
-				if creds := <-next; creds.AccessKeyID != fmt.Sprintf("AKID%d", p.calls.Load()) {
+				if creds := (<-next).must(t); creds.AccessKeyID != fmt.Sprintf("AKID%d", p.calls.Load()) {
 					t.Errorf("second caller: %q; want the refreshed credentials", creds.AccessKeyID)
 				}
 				p.mu.Lock()

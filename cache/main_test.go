@@ -110,33 +110,40 @@ func (p *testProvider) block() (release func()) {
 // errSTSDown stands for any provider failure.
 var errSTSDown = errors.New("test provider: STS is down")
 
-// events collects RefreshEvents and lets a test wait for the n-th.
+// events collects RefreshEvents and lets a test wait for the next one. Its
+// hook never blocks: it appends to a list, which grows as needed.
 type events struct {
-	mu  sync.Mutex // guards evs
-	evs []RefreshEvent
-	ch  chan RefreshEvent
+	mu   sync.Mutex // guards evs and read
+	evs  []RefreshEvent
+	read int // evs[:read] were returned by next
+	sig  *signal
 }
 
-func newEvents() *events { return &events{ch: make(chan RefreshEvent, 1<<16)} }
+func newEvents() *events { return &events{sig: newSignal()} }
 
 func (r *events) hook(ev RefreshEvent) {
 	r.mu.Lock()
 	r.evs = append(r.evs, ev)
 	r.mu.Unlock()
-	r.ch <- ev
+	r.sig.notify()
 }
 
 // next waits for the next event, failing the test after a (generous)
 // real-time limit, which only a bug reaches.
 func (r *events) next(t *testing.T) RefreshEvent {
 	t.Helper()
-	select {
-	case ev := <-r.ch:
-		return ev
-	case <-time.After(10 * time.Second):
-		t.Fatal("no refresh event within 10s")
-		return RefreshEvent{}
-	}
+	var ev RefreshEvent
+	waitFor(t, "a refresh event", r.sig, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.read == len(r.evs) {
+			return false
+		}
+		ev = r.evs[r.read]
+		r.read++
+		return true
+	})
+	return ev
 }
 
 func (r *events) all() []RefreshEvent {
@@ -144,6 +151,12 @@ func (r *events) all() []RefreshEvent {
 	defer r.mu.Unlock()
 	return append([]RefreshEvent(nil), r.evs...)
 }
+
+// fullFigures reports whether AWSOIDC_FULL_FIGURES is set: the tests that
+// print the figures of docs/performance.md then run them at full size (CI
+// does), and otherwise at a size that keeps every assertion and takes a
+// fraction of the time.
+func fullFigures() bool { return os.Getenv("AWSOIDC_FULL_FIGURES") != "" }
 
 // fixedRand returns a Rand that always returns v.
 func fixedRand(v float64) func() float64 { return func() float64 { return v } }
@@ -165,16 +178,41 @@ func newTestCache(t *testing.T, clk clock.Clock, p aws.CredentialsProvider, optF
 }
 
 // mustRetrieve calls Retrieve with a generous real-time limit, which only a
-// bug reaches, and fails the test on error.
+// bug reaches, and fails the test on error. It calls t.Fatalf: call it from
+// the test's goroutine only, and goRetrieve from others.
 func mustRetrieve(t *testing.T, c *Cache) aws.Credentials {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	creds, err := c.Retrieve(ctx)
-	if err != nil {
-		t.Fatalf("Retrieve: %v", err)
+	return (<-goRetrieve(c)).must(t)
+}
+
+// retrieval is the outcome of one Retrieve.
+type retrieval struct {
+	creds aws.Credentials
+	err   error
+}
+
+// must returns the credentials, failing the test on error. Call it from the
+// test's goroutine.
+func (r retrieval) must(t *testing.T) aws.Credentials {
+	t.Helper()
+	if r.err != nil {
+		t.Fatalf("Retrieve: %v", r.err)
 	}
-	return creds
+	return r.creds
+}
+
+// goRetrieve calls Retrieve in a goroutine of its own, with the real-time
+// limit of mustRetrieve, and delivers the outcome on the returned channel,
+// for the test's goroutine to check.
+func goRetrieve(c *Cache) <-chan retrieval {
+	ch := make(chan retrieval, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		creds, err := c.Retrieve(ctx)
+		ch <- retrieval{creds, err}
+	}()
+	return ch
 }
 
 // signal is a broadcast that tests wait on instead of polling: notify wakes
