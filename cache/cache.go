@@ -3,49 +3,19 @@
 // lets a crowd of callers storm the provider, and keeps serving valid
 // credentials through provider outages.
 //
-// [New] wraps any provider (an awsoidc provider.Provider, or one of the
-// SDK's). The refresh policy, for credentials that really expire at E:
-//   - fresh, before the advisory window: Retrieve is an atomic load and a
-//     time compare, without lock or allocation;
-//   - advisory window (default min(15 min, lifetime/4) before E, jittered):
-//     Retrieve returns the cached credentials at once and starts one
-//     background refresh; failures are logged and retried with capped
-//     exponential backoff and full jitter;
-//   - mandatory window (default min(5 min, lifetime/10) before E): callers
-//     wait for the one refresh in flight, but at most [Options.MaxWait]
-//     (default 1 s; [NoWait]: not at all), and each may leave earlier
-//     through its ctx; a caller that stops waiting is served the
-//     still-valid credentials, and so are all callers if the refresh fails
-//     (static stability), until E. So a hanging provider never holds a
-//     caller longer than MaxWait while valid credentials are cached, even
-//     one whose ctx never ends (the SDK's wrapper passes such a ctx);
-//     the failure backoff never steps over the last moments before E
-//     (10 s, less for short-lived credentials), so that a provider back
-//     shortly before E is tried before E;
-//   - after E, with a refresh that started before E still in flight: a
-//     caller waits for it at most MaxWait too, and then gets an error
-//     matching [ErrRefreshInFlight], as does a caller whose wait began
-//     before E and outlived it;
-//   - after E, with the provider failing: Retrieve returns a
-//     [*RefreshError], and the provider is called at most once per backoff
-//     step whatever the number of callers; a refresh that starts after E
-//     (like one on a cold start) is waited for until it ends, and a caller
-//     that leaves through its ctx gets the ctx error.
+// For credentials that expire at E, [Cache.Retrieve] serves them from memory
+// until the advisory window before E (by default min(15 min, lifetime/4),
+// jittered), then starts one background refresh and keeps serving them. In
+// the mandatory window (by default min(5 min, lifetime/10)) callers wait for
+// that refresh, each at most [Options.MaxWait]. While the provider fails,
+// the cached credentials are served until E and the provider is retried
+// with capped, jittered backoff; after E, Retrieve returns a [*RefreshError].
 //
-// The SDK wraps every provider given to config.WithCredentialsProvider in an
-// aws.CredentialsCache that calls it only once the Expires it returned has
-// passed. So the Expires of the credentials a Cache returns is not the real
-// expiry but the moment the Cache next wants to be asked (the start of the
-// advisory window, never later than the mandatory window), and the SDK's
-// calls from then on find fresh credentials ready. While a refresh is in
-// flight in the advisory window it is a second away (capped by the mandatory
-// window), so that the wrapper serves its callers from memory during the
-// refresh and picks up the new credentials shortly after.
-//
-// A [Store] ([FileStore] on disk) shares credentials between processes, so
-// that many processes started at once call the provider once. [Cache.Start]
-// runs a background refresher for daemons that must stay fresh even when no
-// call comes.
+// Give a Cache to config.WithCredentialsProvider: the Expires it hands out
+// is the moment it next wants to be asked, so the SDK's own
+// aws.CredentialsCache, which wraps it, asks at the right time. A [Store]
+// ([FileStore] on disk) shares credentials between processes; [Cache.Start]
+// keeps them fresh in a daemon even when no call comes.
 package cache
 
 import (
@@ -168,7 +138,10 @@ func (c *Cache) clock() clock.Clock { return clockutil.OrReal(c.clk) }
 // Retrieve returns valid credentials, fetching or refreshing them as the
 // policy says (see the package documentation). The Expires of the returned
 // credentials is when the Cache next wants to be asked, not their real
-// expiry, and is never later than the real expiry.
+// expiry, and is never later than the real expiry: the start of the
+// advisory window, or, while a refresh is in flight, a second away (never
+// past the mandatory window), so that the SDK's wrapper serves its callers
+// from memory during the refresh and takes the new credentials soon after.
 //
 // While the credentials are fresh, Retrieve is one atomic load and one time
 // comparison. It blocks only when the cache has no valid credentials or they

@@ -71,10 +71,10 @@ type entry struct {
 // cycle (lifetime − advisory window + the jitter span), so a fleet started
 // at once gets its first refreshes spread evenly over one cycle, and every
 // minute of every later cycle has its share of the fleet. Spreading over
-// only part of it (three quarters, before) left a gap of the rest in every
-// cycle, which the jitter of later cycles took most of a day to fill. The
-// price is that a few caches refresh within moments of their start: still
-// one early refresh per start.
+// only part of it would leave a gap of the rest in every cycle, which the
+// jitter of later cycles takes most of a day to fill. The price is that a
+// few caches refresh within moments of their start: one early refresh per
+// start.
 func (p policy) plan(creds aws.Credentials, now time.Time, lifetime time.Duration, u1, u2 float64, spread bool) *entry {
 	now = now.Round(0)
 	if !creds.CanExpire {

@@ -19,8 +19,11 @@ import (
 type Action string
 
 const (
+	// ActionAssumeRoleWithWebIdentity is an STS AssumeRoleWithWebIdentity
+	// request.
 	ActionAssumeRoleWithWebIdentity Action = "AssumeRoleWithWebIdentity"
-	ActionGetCallerIdentity         Action = "GetCallerIdentity"
+	// ActionGetCallerIdentity is an STS GetCallerIdentity request.
+	ActionGetCallerIdentity Action = "GetCallerIdentity"
 	// ActionDiscovery is a GET of the OIDC discovery document.
 	ActionDiscovery Action = "Discovery"
 	// ActionJWKS is a GET of the issuer's key set. STS fetches discovery and
