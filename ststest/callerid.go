@@ -13,7 +13,7 @@ func (s *Server) getCallerIdentity(w http.ResponseWriter, req *stsRequest) {
 		s.fail(w, req, apiErr)
 		return
 	}
-	s.opts.Logger.Debug("ststest request", "action", req.action, "status", 200, "access_key_id", sess.AccessKeyID, "request_id", req.requestID)
+	s.opts.logger.Debug("ststest request", "action", req.action, "status", 200, "access_key_id", sess.AccessKeyID, "request_id", req.requestID)
 	writeXML(w, http.StatusOK, req.requestID, getCallerIdentityResponse{
 		Xmlns: stsNamespace,
 		Result: getCallerIdentityResult{

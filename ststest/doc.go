@@ -14,8 +14,7 @@
 // [Server.Hold], count requests with [Server.Calls] and [Server.WaitCalls],
 // and play the user of a device login with [Server.WaitUserCode] and
 // [Server.Approve]. Time comes from [Options.Now], so expiry follows a
-// test's fake clock. A Server never logs tokens, secret keys or session
-// tokens.
+// test's fake clock.
 //
 // ststest differs from AWS where AWS cannot be reproduced locally or would
 // make tests flaky: it does not check the SigV4 request time (a test's fake

@@ -243,7 +243,7 @@ func wait[T any](s *Server, w http.ResponseWriter, r *http.Request, ch <-chan T)
 
 // writeFault answers with f in the format of kind.
 func (s *Server) writeFault(w http.ResponseWriter, action Action, kind endpointKind, f Fault) {
-	s.opts.Logger.Debug("ststest fault", "action", action, "code", f.Code, "status", f.Status, "malformed", f.Malformed, "reset", f.Reset)
+	s.opts.logger.Debug("ststest fault", "action", action, "code", f.Code, "status", f.Status, "malformed", f.Malformed, "reset", f.Reset)
 	switch {
 	case f.Reset:
 		resetConnection(w)

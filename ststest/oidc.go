@@ -91,7 +91,7 @@ func (s *Server) getJSON(ctx context.Context, url string, v any) error {
 	if err != nil {
 		return err
 	}
-	client := s.opts.HTTPClient
+	client := s.opts.httpClient
 	if client == nil {
 		client = s.client
 	}

@@ -77,7 +77,7 @@ func (req *stsRequest) read(w http.ResponseWriter, maxBytes int64) *apiError {
 
 // fail writes an STS error and logs its code (never parameters).
 func (s *Server) fail(w http.ResponseWriter, req *stsRequest, e *apiError) {
-	s.opts.Logger.Debug("ststest request", "action", req.action, "status", e.Status, "code", e.Code, "request_id", req.requestID)
+	s.opts.logger.Debug("ststest request", "action", req.action, "status", e.Status, "code", e.Code, "request_id", req.requestID)
 	writeSTSError(w, req.requestID, e)
 }
 

@@ -53,20 +53,17 @@ type Options struct {
 	// [Server.HTTPClient] (or [Server.STSClient], [Server.Config]) to reach it.
 	TLS bool
 
-	// HTTPClient is what STS uses to fetch an issuer's discovery document
-	// and JWKS when validating a web identity token. Default: a client that
-	// trusts this server (see [Server.HTTPClient]).
-	HTTPClient *http.Client
-
 	// IDPTimeout bounds the fetch of an issuer's keys; a slower issuer makes
 	// AssumeRoleWithWebIdentity fail with IDPCommunicationError. Default 5s.
 	IDPTimeout time.Duration
 
-	// Logger receives one debug line per request (action, status, error
-	// code, request ID). It never receives tokens or secrets. Default: none.
-	Logger *slog.Logger
-
 	// Set by this package's tests:
+	// httpClient is what STS uses to fetch an issuer's discovery document
+	// and JWKS; default a client that trusts this server.
+	httpClient *http.Client
+	// logger receives one debug line per request (action, status, error
+	// code, request ID), never a token or a secret; default none.
+	logger       *slog.Logger
 	maxBodyBytes int64 // caps every request body; default 64 KiB
 	// packedPolicyLimit is the size, in bytes of DEFLATE-compressed session
 	// policy plus policy ARNs, that counts as 100% of the packed policy
@@ -81,7 +78,7 @@ type Server struct {
 	opts   Options
 	srv    *httptest.Server
 	keys   *keySet
-	client *http.Client // trusts srv; used when Options.HTTPClient is nil
+	client *http.Client // trusts srv; used when Options.httpClient is nil
 	done   chan struct{}
 
 	closeOnce sync.Once
@@ -137,8 +134,8 @@ func NewServer(optFns ...func(*Options)) *Server {
 	if o.packedPolicyLimit <= 0 {
 		o.packedPolicyLimit = 1024
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if o.logger == nil {
+		o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	keys, err := newKeySet()
 	if err != nil {

@@ -38,7 +38,7 @@ func (b *syncBuffer) String() string {
 func TestNoSecretsInLogsOrFormatting(t *testing.T) {
 	var logs syncBuffer
 	s, _ := newTestServer(t, func(o *Options) {
-		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		o.logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	tok := s.MintToken(Claims{})
 	creds := assumeCreds(t, s)

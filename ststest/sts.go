@@ -60,7 +60,7 @@ func (s *Server) assumeRoleWithWebIdentity(w http.ResponseWriter, req *stsReques
 		size := packedPolicySize(in.policy, in.policyARNs, s.opts.packedPolicyLimit)
 		res.PackedPolicySize = &size
 	}
-	s.opts.Logger.Debug("ststest request", "action", req.action, "status", 200, "role_arn", sess.RoleARN, "access_key_id", sess.AccessKeyID, "request_id", req.requestID)
+	s.opts.logger.Debug("ststest request", "action", req.action, "status", 200, "role_arn", sess.RoleARN, "access_key_id", sess.AccessKeyID, "request_id", req.requestID)
 	writeXML(w, 200, req.requestID, assumeRoleWithWebIdentityResponse{
 		Xmlns:            stsNamespace,
 		Result:           res,

@@ -70,7 +70,7 @@ func (s *Server) verifyToken(ctx context.Context, raw string) (*idToken, *apiErr
 
 	keys, err := s.issuerKeys(ctx, iss)
 	if err != nil {
-		s.opts.Logger.Debug("ststest: fetching issuer keys", "issuer", iss, "error", err)
+		s.opts.logger.Debug("ststest: fetching issuer keys", "issuer", iss, "error", err)
 		return nil, newError("IDPCommunicationError", "")
 	}
 	payload, apiErr := verifySignature(raw, h, keys)
