@@ -53,6 +53,7 @@ import (
 	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/internal/backoff"
 	"github.com/awsoidc/awsoidc/internal/clockutil"
+	"github.com/awsoidc/awsoidc/internal/flight"
 	"github.com/awsoidc/awsoidc/internal/redact"
 	"github.com/awsoidc/awsoidc/tokensource"
 )
@@ -61,16 +62,15 @@ import (
 // with [New].
 //
 // Token serves the token held in memory while it is valid, with no lock
-// and no I/O. Otherwise one goroutine at a time (per Source) renews it:
-// under the [TokenStore] lock of its [StoreKey], which excludes other
-// Sources and other processes, it re-loads the stored tokens (another
+// and no I/O. Otherwise one renewal at a time (per Source) runs for all its
+// callers: under the [TokenStore] lock of its [StoreKey], which excludes
+// other Sources and other processes, it re-loads the stored tokens (another
 // process may have renewed them already), else refreshes with the refresh
 // token and saves the result before it unlocks, so that a rotated refresh
-// token is never lost. Other callers wait for that renewal, each until its
-// own ctx is done. A refresh request, once sent, completes and is saved
-// even when the caller's ctx ends first (bounded by a timeout of its own):
-// an identity provider that rotates refresh tokens has spent the old one by
-// then.
+// token is never lost. Each caller waits for the renewal until its own ctx
+// is done. The renewal itself runs on, bounded by two minutes, when every
+// caller has given up: an identity provider that rotates refresh tokens
+// has spent the old one once the request is sent.
 //
 // A Source is safe for concurrent use.
 type Source struct {
@@ -91,9 +91,9 @@ type Source struct {
 	pollBackoff      backoff.Policy // waits after failed polls
 	retryBackoff     backoff.Policy // waits after failed refreshes
 
-	// renewing has capacity 1: holding its token is being the one goroutine
-	// that renews, logs in or logs out. Waiters select on their ctx.
-	renewing chan struct{}
+	// renewals runs one silent renewal at a time (lock, load, refresh,
+	// save) for the callers of Token, detached from their ctx.
+	renewals flight.Group[tokensource.Token]
 
 	mu        sync.Mutex       // guards the fields below; never held across I/O
 	ep        *oauth2.Endpoint // discovered endpoints, nil until discovery succeeds
@@ -104,11 +104,6 @@ type Source struct {
 	failures  int              // refreshes failed in a row (transient errors)
 	retryAt   time.Time        // no refresh before this while cur has not expired
 }
-
-// loginMu serializes device logins in this process, so that two [Source]s
-// never prompt the user at the same time. It is a channel so that waiters
-// can give up with their ctx.
-var loginMu = make(chan struct{}, 1)
 
 // discardLogger is the logger used when none is given.
 var discardLogger = slog.New(slog.DiscardHandler)
@@ -162,8 +157,8 @@ func New(issuer, clientID string, optFns ...func(*Options)) (*Source, error) {
 		log:            orDiscard(o.Logger),
 		pollBackoff:    backoff.Policy{Min: time.Second, Max: 30 * time.Second},
 		retryBackoff:   backoff.Policy{Min: 5 * time.Second, Max: time.Minute},
-		renewing:       make(chan struct{}, 1),
 	}
+	s.renewals.Timeout = renewTimeout
 	if s.prompt == nil {
 		s.prompt = textPrompter{w: os.Stderr, now: func() time.Time { return s.clk.Now() }}
 	}
@@ -189,7 +184,8 @@ func (s *Source) String() string {
 // Token implements [tokensource.Source]. It returns the stored token while
 // it is valid for longer than the expiry margin, else renews it with the
 // refresh token, else (when [Options] Interactive is set) starts a device
-// login and waits for the user, else returns a [*LoginRequiredError].
+// login and waits for the user, else returns an error matching
+// [ErrLoginRequired].
 //
 // When a refresh fails for a reason other than a rejected refresh token
 // (the identity provider is down) and the current token has not expired
@@ -198,33 +194,38 @@ func (s *Source) Token(ctx context.Context) (tokensource.Token, error) {
 	if t, ok := s.fresh(); ok {
 		return t, nil
 	}
-	if err := s.acquire(ctx); err != nil {
+	tok, err := s.renewals.Do(ctx, s.renew)
+	var ln *loginNeeded
+	if !errors.As(err, &ln) {
+		return tok, err
+	}
+	if !s.interactive {
+		return tokensource.Token{}, s.loginRequired(ln.reason, ln.err)
+	}
+	t, err := s.login(ctx, false, ln.reason)
+	if t == nil {
 		return tokensource.Token{}, err
 	}
-	defer s.release()
-	if t, ok := s.fresh(); ok { // renewed while we waited
-		return t, nil
+	if err != nil { // the caller gets its token all the same
+		s.log.Error("deviceflow: cannot save tokens; they are kept in memory only", "issuer", s.issuer, "err", err)
 	}
-	return s.renew(ctx)
+	return s.pick(t), nil
 }
 
 // Login starts a device login now, whatever tokens are stored and whatever
 // [Options] Interactive says, waits for the user to approve it (RFC 8628
 // §3.4, §3.5) and stores the tokens. It returns a [*TokenError] matching
 // [ErrAccessDenied] or [ErrExpiredToken] when the user denies the request or
-// lets the code expire. When the tokens cannot be saved, Login returns a
-// [*StoreError], and the Source still uses the new tokens.
+// lets the code expire, and ctx's error when ctx ends first, which ends the
+// login. When the tokens cannot be saved, Login returns the store's error,
+// and the Source still uses the new tokens.
 //
 // The [TokenStore] lock is not held while the user logs in, so other
 // processes keep renewing their tokens meanwhile; it is taken again to save.
 // The new tokens replace whatever another process saved during the login:
 // the user has just logged in explicitly. Another device login of the same
-// key, in any process, waits for this one to end.
+// key, in this process or another, waits for this one to end.
 func (s *Source) Login(ctx context.Context) error {
-	if err := s.acquire(ctx); err != nil {
-		return err
-	}
-	defer s.release()
 	_, err := s.login(ctx, true, "Login was called")
 	return err
 }
@@ -238,8 +239,8 @@ func (s *Source) Login(ctx context.Context) error {
 // 7009 §2.1, token_type_hint=refresh_token), or the access token when no
 // refresh token was stored, authenticating the client as at the token
 // endpoint. The request goes through the same HTTP client as the device
-// flow (https or loopback http only, response capped at [maxResponseSize]),
-// under ctx, after the store lock is released.
+// flow (https or loopback http only, response body capped at 1 MiB), under
+// ctx, after the store lock is released.
 //
 // Revocation is best effort: the local tokens are deleted first, whatever
 // happens next. When discovery or revocation fails, Logout logs a warning
@@ -250,21 +251,7 @@ func (s *Source) Login(ctx context.Context) error {
 // deleted (it still tries to revoke them then), or when ctx ends before it
 // starts.
 func (s *Source) Logout(ctx context.Context) error {
-	var gone *Tokens
-	err := s.exclusive(ctx, func() error {
-		t, lerr := s.load(ctx)
-		if lerr != nil {
-			s.log.Warn("deviceflow: cannot read the stored tokens to revoke them", "issuer", s.issuer, "err", lerr)
-		}
-		gone = t
-		s.mu.Lock()
-		s.cur, s.unsaved = nil, false
-		s.mu.Unlock()
-		if err := s.store.Delete(ctx, s.key); err != nil {
-			return wrapStoreError("delete", err)
-		}
-		return nil
-	})
+	gone, err := s.forget(ctx)
 	if gone != nil {
 		// Even when the delete failed: a revoked token left on disk is
 		// harmless.
@@ -273,32 +260,26 @@ func (s *Source) Logout(ctx context.Context) error {
 	return err
 }
 
-// exclusive runs fn as the one goroutine of s that renews, logs in or logs
-// out, holding the [TokenStore] lock of its [StoreKey]. Logout uses it.
-func (s *Source) exclusive(ctx context.Context, fn func() error) error {
-	if err := s.acquire(ctx); err != nil {
-		return err
-	}
-	defer s.release()
+// forget deletes the stored tokens, under the store lock, and the tokens in
+// memory. It returns the tokens it found, for revocation.
+func (s *Source) forget(ctx context.Context) (*Tokens, error) {
 	unlock, err := s.lockStore(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer s.unlockStore(unlock)
-	return fn()
-}
-
-// acquire waits to become the one goroutine that renews, or for ctx.
-func (s *Source) acquire(ctx context.Context) error {
-	select {
-	case s.renewing <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	gone, err := s.load(ctx)
+	if err != nil {
+		s.log.Warn("deviceflow: cannot read the stored tokens to revoke them", "issuer", s.issuer, "err", err)
 	}
+	s.mu.Lock()
+	s.cur, s.unsaved = nil, false
+	s.mu.Unlock()
+	if err := s.store.Delete(ctx, s.key); err != nil {
+		return gone, wrapStoreError("delete", err)
+	}
+	return gone, nil
 }
-
-func (s *Source) release() { <-s.renewing }
 
 // fresh returns the token held in memory when it is valid beyond the margin.
 //

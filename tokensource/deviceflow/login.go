@@ -7,18 +7,19 @@ import "context"
 const loginLockSuffix = " login"
 
 // login runs a device login and saves its tokens, for [Source.Login]
-// (forced) and for [Source.Token] (reason says why). It runs under
-// s.renewing, without the store lock.
+// (forced) and for [Source.Token] (reason says why), under the caller's
+// ctx: the user is prompted for somebody, and the login ends with ctx.
 //
 // The store lock is not held while the user is prompted and the token
 // endpoint polled, which lasts up to the device code's lifetime (often 10
-// minutes): silent renewals of the same key by other processes take it
-// meanwhile and must not wait that long. Device logins of one key are
-// serialized across processes by a lock of their own instead (the key +
-// [loginLockSuffix]), so that two processes never prompt for the same login
-// at once. Unless forced, the stored tokens are loaded again once that lock
-// is held: when another process has logged in meanwhile, its tokens are
-// used and the user is not prompted.
+// minutes): silent renewals of the same key, by this process and others,
+// take it meanwhile and must not wait that long. Device logins of one key
+// are serialized by a lock of their own instead (the key +
+// [loginLockSuffix]), in this process and across processes, so that the
+// user is never prompted twice for the same login. Unless forced, the
+// stored tokens are loaded again once that lock is held: when another
+// caller or process has logged in meanwhile, its tokens are used and the
+// user is not prompted.
 //
 // The store lock is taken again to save. Tokens another process saved while
 // the user was logging in (a refresh of the previous login) are replaced all
@@ -26,7 +27,7 @@ const loginLockSuffix = " login"
 // refresh's response, the new tokens are saved even when ctx ends after the
 // user approved, within [refreshTimeout].
 //
-// login returns the new tokens, and a [*StoreError] with them when they
+// login returns the new tokens, and the store's error with them when they
 // could not be saved: they are then current in memory only.
 func (s *Source) login(ctx context.Context, forced bool, reason string) (*Tokens, error) {
 	unlockLogin, err := s.lockKey(ctx, s.key+loginLockSuffix)

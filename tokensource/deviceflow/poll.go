@@ -19,6 +19,12 @@ import (
 // (RFC 8628 §3.4).
 const deviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code"
 
+// loginMu serializes device logins in this process, whatever the number of
+// Sources, so that the user never sees two prompts at once. It is a
+// semaphore rather than a flight: logins of different Sources share no
+// result. Waiters give up with their ctx.
+var loginMu = make(chan struct{}, 1)
+
 // maxInterval caps the polling interval a server may ask for.
 const maxInterval = 5 * time.Minute
 

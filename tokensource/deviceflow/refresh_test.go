@@ -228,6 +228,46 @@ func TestCancelDuringRefreshKeepsRotatedToken(t *testing.T) {
 	}
 }
 
+// TestConcurrentCallersShareRenewal: the callers of one Source that need a
+// renewal share one refresh; one that gives up leaves at once, and the
+// others get the token.
+func TestConcurrentCallersShareRenewal(t *testing.T) {
+	clk := clock.NewFake(t0)
+	idp := newFakeIdP(t, clk)
+	src, _, store := newTestSource(t, idp, clk, func(o *Options) { o.Interactive = false })
+	seed(t, idp, store, t0.Add(-time.Minute), t0.Add(-time.Hour))
+	hold := make(chan struct{})
+	idp.set(func(i *fakeIdP) { i.refreshHold = hold })
+	ctx := testCtx(t)
+	first := tokenAsync(ctx, src)
+	if err := idp.waitCalls(ctx, "refresh_token", 1); err != nil {
+		t.Fatal(err)
+	}
+	gone, cancel := context.WithCancel(ctx)
+	leaver := tokenAsync(gone, src)
+	var others []<-chan result
+	for range 8 {
+		others = append(others, tokenAsync(ctx, src))
+	}
+	cancel()
+	if r := await(t, leaver); !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("the caller that gave up: %v, want context.Canceled", r.err)
+	}
+	close(hold)
+	want := await(t, first)
+	if want.err != nil {
+		t.Fatal(want.err)
+	}
+	for _, res := range others {
+		if r := await(t, res); r.err != nil || r.tok != want.tok {
+			t.Fatalf("a waiter got %v, %v; want the renewal's token", r.tok, r.err)
+		}
+	}
+	if n := idp.count("refresh_token"); n != 1 {
+		t.Fatalf("refresh requests = %d, want 1", n)
+	}
+}
+
 // TestConcurrentRefreshSharedStore runs two Sources, as two processes
 // would, on one FileStore directory against an IdP with strict refresh
 // token rotation: one refresh only, and no refresh token is lost

@@ -12,14 +12,20 @@ import (
 	"github.com/awsoidc/awsoidc/tokensource"
 )
 
-// renew runs under s.renewing. It takes the store lock, then uses, in this
-// order: the stored tokens when another process renewed them already, a
-// refresh with the stored refresh token, a device login when allowed (run
-// without the store lock: see [Source.login]).
+// renew is the function of a renewal in s.renewals: it runs once for all
+// the callers of [Source.Token] that need it, under a ctx that none of them
+// can cancel, bounded by [renewTimeout]. Under the store lock it uses, in
+// this order: the token in memory when a renewal has just ended, the stored
+// tokens when another process renewed them already, a refresh with the
+// stored refresh token. When only a device login can help, it returns a
+// [*loginNeeded].
 //
 // When the store cannot be locked or read, the token in memory is served
 // while it has not expired (see [Source.serveCurrent]).
 func (s *Source) renew(ctx context.Context) (tokensource.Token, error) {
+	if t, ok := s.fresh(); ok { // a renewal ended since the caller looked
+		return t, nil
+	}
 	cand, unlock, ok, err := s.lockAndLoad(ctx)
 	if err != nil {
 		return s.serveCurrent(ctx, err)
@@ -27,35 +33,16 @@ func (s *Source) renew(ctx context.Context) (tokensource.Token, error) {
 	if ok {
 		return s.pick(cand), nil
 	}
-
-	var reason string
-	var cause error
 	switch {
 	case cand == nil:
-		reason = "no stored tokens"
 		s.unlockStore(unlock)
+		return tokensource.Token{}, &loginNeeded{reason: "no stored tokens"}
 	case cand.RefreshToken == "":
-		reason = "the token expired and there is no refresh token"
 		s.unlockStore(unlock)
-	default:
-		// refresh takes over the store lock.
-		tok, needLogin, err := s.refreshStored(ctx, cand, unlock)
-		if !needLogin {
-			return tok, err
-		}
-		reason, cause = err.Error(), errors.Unwrap(err)
+		return tokensource.Token{}, &loginNeeded{reason: "the token expired and there is no refresh token"}
 	}
-	if !s.interactive {
-		return tokensource.Token{}, s.loginRequired(reason, cause)
-	}
-	t, err := s.login(ctx, false, reason)
-	if t == nil {
-		return tokensource.Token{}, err
-	}
-	if err != nil { // the caller gets its token all the same
-		s.log.Error("deviceflow: cannot save tokens; they are kept in memory only", "issuer", s.issuer, "err", err)
-	}
-	return s.pick(t), nil
+	defer s.unlockStore(unlock)
+	return s.refreshStored(ctx, cand)
 }
 
 // lockAndLoad takes the store lock and loads the stored tokens. When they
@@ -82,8 +69,8 @@ func (s *Source) lockAndLoad(ctx context.Context) (cand *Tokens, unlock func() e
 // serveCurrent answers a renewal that could not lock or read the store
 // (err): it returns the token in memory while it has not expired, with a
 // warning, as after a failed refresh (static stability), and backs off
-// before the next attempt; else err. A ctx error is returned as is: the
-// caller gave up.
+// before the next attempt; else err. A ctx error (the renewal timed out) is
+// returned as is.
 func (s *Source) serveCurrent(ctx context.Context, err error) (tokensource.Token, error) {
 	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 		return tokensource.Token{}, err
@@ -104,12 +91,16 @@ func (s *Source) serveCurrent(ctx context.Context, err error) (tokensource.Token
 	return tok, nil
 }
 
-// refreshTimeout bounds a refresh once started: it is not cancelled with
-// the caller's ctx (see [Source.refreshStored]).
+// renewTimeout bounds a renewal: waiting for the store lock, which another
+// process holds for at most its own refresh, then refreshing and saving.
+const renewTimeout = 2 * time.Minute
+
+// refreshTimeout bounds the save of a login's tokens once the user has
+// approved it: it is not cancelled with the caller's ctx.
 const refreshTimeout = time.Minute
 
-// loginNeeded is the error refreshStored returns when only a new login can
-// help: its message is the reason, its cause the token endpoint's error.
+// loginNeeded is the error of a renewal when only a device login can help:
+// its message is the reason, its cause the token endpoint's error.
 type loginNeeded struct {
 	reason string
 	err    error
@@ -118,70 +109,48 @@ type loginNeeded struct {
 func (e *loginNeeded) Error() string { return e.reason }
 func (e *loginNeeded) Unwrap() error { return e.err }
 
-// refreshStored renews cand with its refresh token and saves the result,
-// holding the store lock until the save is done; it owns unlock.
+// refreshStored renews cand with its refresh token and saves the result;
+// the caller holds the store lock. It runs in a renewal, whose ctx no
+// caller cancels: once the refresh request is sent, an identity provider
+// that rotates refresh tokens has already spent the old one, so the
+// response must be saved even if every caller has given up, or the login
+// would be lost.
 //
-// The refresh and the save run in a goroutine of their own, under
-// context.WithoutCancel(ctx) and [refreshTimeout]: once the refresh request
-// is sent, an identity provider that rotates refresh tokens has already
-// spent the old one, so the response must be saved even if the caller gives
-// up (ctx done), or the login would be lost. The caller still returns at
-// once when ctx is done.
-//
-// needLogin reports that the refresh token was rejected (RFC 6749 §5.2
-// invalid_grant; it is then removed from the store) or that the response
-// held no usable token; err is then a *loginNeeded.
-func (s *Source) refreshStored(ctx context.Context, cand *Tokens, unlock func() error) (tok tokensource.Token, needLogin bool, err error) {
-	type outcome struct {
-		next *Tokens
-		err  error
+// When the refresh token is rejected (RFC 6749 §5.2 invalid_grant; it is
+// then removed from the store) or the response holds no usable token, it
+// returns a [*loginNeeded].
+func (s *Source) refreshStored(ctx context.Context, cand *Tokens) (tokensource.Token, error) {
+	next, err := s.refresh(ctx, cand)
+	switch {
+	case err == nil:
+		s.saveQuietly(ctx, next)
+	case isInvalidGrant(err):
+		s.dropRefreshToken(ctx, cand)
 	}
-	done := make(chan outcome, 1)
-	go func() {
-		defer s.unlockStore(unlock)
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
-		defer cancel()
-		next, err := s.refresh(rctx, cand)
-		switch {
-		case err == nil:
-			s.saveQuietly(rctx, next)
-		case isInvalidGrant(err):
-			s.dropRefreshToken(rctx, cand)
-		}
-		// Here, not in the caller, who may have left already: the backoff
-		// must hold for the next caller all the same.
-		s.noteRefresh(err)
-		done <- outcome{next, err}
-	}()
-	var o outcome
-	select {
-	case o = <-done:
-	case <-ctx.Done():
-		return tokensource.Token{}, false, ctx.Err()
-	}
+	s.noteRefresh(err)
 
-	if o.err == nil {
-		if s.usable(o.next, s.clk.Now()) {
-			return s.pick(o.next), false, nil
+	if err == nil {
+		if s.usable(next, s.clk.Now()) {
+			return s.pick(next), nil
 		}
 		reason := "the refresh response had no new, valid token"
 		if !s.useAccessToken {
 			reason = "the refresh response had no new ID token (OpenID Connect Core §12.2)"
 		}
-		return tokensource.Token{}, true, &loginNeeded{reason: reason}
+		return tokensource.Token{}, &loginNeeded{reason: reason}
 	}
-	if isInvalidGrant(o.err) {
-		return tokensource.Token{}, true, &loginNeeded{reason: "the refresh token was rejected (expired or revoked)", err: o.err}
+	if isInvalidGrant(err) {
+		return tokensource.Token{}, &loginNeeded{reason: "the refresh token was rejected (expired or revoked)", err: err}
 	}
 	// The identity provider may be down: keep serving the current token
 	// while it has not expired (static stability).
 	if cur := s.pick(cand); cur.Value != "" && !cur.Expiry.IsZero() && s.clk.Now().Before(cur.Expiry) {
 		s.log.Warn("deviceflow: refresh failed; serving the current token until it expires",
-			"issuer", s.issuer, "expiry", cur.Expiry, "err", o.err)
+			"issuer", s.issuer, "expiry", cur.Expiry, "err", err)
 		s.setCurrent(cand)
-		return cur, false, nil
+		return cur, nil
 	}
-	return tokensource.Token{}, false, o.err
+	return tokensource.Token{}, err
 }
 
 // noteRefresh records the outcome of a refresh, or a store failure
