@@ -95,21 +95,15 @@ func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
 func (a *app) rootCommand() *cobra.Command {
+	var showVersion bool
 	root := &cobra.Command{
 		Use:   "awsoidc",
 		Short: "AWS credentials from OpenID Connect tokens, for the AWS CLI, SDKs and shells",
-		Long: `awsoidc trades a web identity token (an OpenID Connect ID token, or an OAuth 2.0
-access token STS accepts) for AWS credentials through STS AssumeRoleWithWebIdentity,
-keeps them in a cache on disk and hands them to AWS tools:
-
-  credential-process  the JSON of the AWS CLI's and every SDK's credential_process
-  env                 export lines for sh, fish or PowerShell, or JSON
-  serve               a loopback container-credentials endpoint for many processes
-  login, logout       sign in once with the OAuth 2.0 device flow, sign out
-
-The token comes from a file (--token-file, or AWS_WEB_IDENTITY_TOKEN_FILE), an
-environment variable (--token-env), or a device-flow login (--issuer and --client-id).
-Flags take precedence over the AWS_* environment variables the SDKs define.`,
+		Long: `awsoidc trades an OpenID Connect token for AWS credentials (STS
+AssumeRoleWithWebIdentity), keeps them in a cache on disk and hands them to the
+AWS CLI, the SDKs and shells. The token comes from a file (--token-file), an
+environment variable (--token-env) or a device-flow login (--issuer and
+--client-id). Flags take precedence over the AWS_* variables the SDKs read.`,
 		Example: `  # In ~/.aws/config:
   #   [profile ci]
   #   credential_process = awsoidc credential-process --role-arn arn:aws:iam::123456789012:role/ci --token-file /var/run/secrets/token
@@ -118,7 +112,6 @@ Flags take precedence over the AWS_* environment variables the SDKs define.`,
   # Sign in once, then use the login from a shell.
   awsoidc login --issuer https://idp.example.com --client-id awscli
   eval "$(awsoidc env --role-arn arn:aws:iam::123456789012:role/dev --issuer https://idp.example.com --client-id awscli)"`,
-		Version:           versionString(),
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
@@ -130,8 +123,15 @@ Flags take precedence over the AWS_* environment variables the SDKs define.`,
 			a.started = true
 			return nil
 		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !showVersion {
+				return cmd.Help()
+			}
+			a.printVersion()
+			return nil
+		},
 	}
-	root.SetVersionTemplate("{{.Version}}\n")
+	root.Flags().BoolVar(&showVersion, "version", false, "print the version of awsoidc (with --verbose, also the modules built in)")
 	pf := root.PersistentFlags()
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "print nothing on stderr but errors")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log what happens on stderr (tokens and secrets are never logged)")
@@ -142,7 +142,6 @@ Flags take precedence over the AWS_* environment variables the SDKs define.`,
 		a.serveCommand(),
 		a.loginCommand(),
 		a.logoutCommand(),
-		a.versionCommand(),
 	)
 	return root
 }

@@ -13,10 +13,10 @@ import (
 )
 
 // A process start costs what the machine makes it cost (17-28 ms for
-// "awsoidc version" on some machines, a few ms on others), so the
+// "awsoidc --version" on some machines, a few ms on others), so the
 // benchmarks below measure a warm credential-process call against two
 // references run in the same way: an empty Go program, and the binary's
-// own start (awsoidc version). BenchmarkWarmCallRatio runs the three
+// own start (awsoidc --version). BenchmarkWarmCallRatio runs the three
 // interleaved and reports the ratios, which carry from one machine to
 // another better than milliseconds do:
 //
@@ -101,22 +101,22 @@ func BenchmarkStartEmptyGoProgram(b *testing.B) {
 }
 
 // BenchmarkStartVersion measures the binary's own start: "awsoidc
-// version" reads no file and makes no request.
+// --version" reads no file and makes no request.
 func BenchmarkStartVersion(b *testing.B) {
 	f := newFixture(b)
-	run := benchRunner(b, f.env(), bin, "version")
+	run := benchRunner(b, f.env(), bin, "--version")
 	for b.Loop() {
 		run()
 	}
 }
 
-// BenchmarkWarmCallRatio runs an empty Go program, "awsoidc version" and a
+// BenchmarkWarmCallRatio runs an empty Go program, "awsoidc --version" and a
 // warm credential-process in turn, in a rotating order, so that whatever
 // load the machine has falls on the three alike, and reports the ratios of
 // their median times:
 //
-//	warm/start   warm credential-process / awsoidc version
-//	start/empty  awsoidc version / an empty Go program
+//	warm/start   warm credential-process / awsoidc --version
+//	start/empty  awsoidc --version / an empty Go program
 //
 // and each median in milliseconds (empty-ms, start-ms, warm-ms). ns/op is
 // the time of one round of three runs.
@@ -124,7 +124,7 @@ func BenchmarkWarmCallRatio(b *testing.B) {
 	f := newFixture(b)
 	runs := []func(){
 		benchRunner(b, []string{}, benchBuildEmptyProgram(b)),
-		benchRunner(b, f.env(), bin, "version"),
+		benchRunner(b, f.env(), bin, "--version"),
 		benchWarmCredentialProcess(b, f),
 	}
 	var times [3][]time.Duration

@@ -50,14 +50,19 @@ type deviceFlags struct {
 	issuer, clientID string
 	scopes           []string
 	useAccessToken   bool
-	openBrowser      bool
+	openBrowser      bool // not a flag of logout, which starts no login
 }
 
+// register adds the flags that name a login. The commands that may start
+// one add --open-browser with registerBrowser.
 func (f *deviceFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.issuer, "issuer", "", "OpenID Connect issuer URL of the device-flow login (https; http only on loopback)")
 	fs.StringVar(&f.clientID, "client-id", "", "OAuth 2.0 client ID of the device-flow login")
 	fs.StringSliceVar(&f.scopes, "scope", nil, "scope of the device-flow login, repeatable (default openid,offline_access)")
 	fs.BoolVar(&f.useAccessToken, "use-access-token", false, "send the login's access token to STS instead of its ID token (for IdPs that issue JWT access tokens)")
+}
+
+func (f *deviceFlags) registerBrowser(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.openBrowser, "open-browser", false, "open the verification page in a browser when a login starts")
 }
 
@@ -90,6 +95,7 @@ func (f *credFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.tokenFile, "token-file", "", "read the web identity token from this file, again on every refresh (env "+envTokenFile+")")
 	fs.StringVar(&f.tokenEnv, "token-env", "", "read the web identity token from this environment variable")
 	f.device.register(fs)
+	f.device.registerBrowser(fs)
 	fs.BoolVar(&f.allowPrompt, "allow-prompt", false, "with --issuer: when no login is stored, start one and prompt on the terminal (/dev/tty, else stderr) instead of failing")
 	fs.StringVar(&f.cacheDir, "cache-dir", "", "directory of stored credentials and tokens (default: the user cache directory + /awsoidc)")
 	fs.BoolVar(&f.noCache, "no-cache", false, "neither read nor write stored credentials: every call asks STS")

@@ -416,7 +416,8 @@ func TestExitStatus(t *testing.T) {
 		{"sts refuses", f.args("credential-process", "--no-cache", "--role-arn", "arn:aws:iam::123456789012:role/not-there"), exitError},
 		{"token file missing", f.args("credential-process", "--no-cache", "--token-file", filepath.Join(t.TempDir(), "missing")), exitError},
 		{"help", []string{"--help"}, exitOK},
-		{"version", []string{"version"}, exitOK},
+		{"version", []string{"--version"}, exitOK},
+		{"logout takes no --open-browser", []string{"logout", "--issuer", "https://idp.example.com", "--client-id", "c", "--open-browser"}, exitUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -33,13 +33,11 @@ func (a *app) envCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "env",
 		Short: "Print credentials as shell export lines",
-		Long: `env prints AWS credentials as environment variables for a shell to evaluate:
-AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION
-(the real expiry, RFC 3339) and, when known, AWS_ACCOUNT_ID.
-
---format sh (bash, zsh, dash, ksh), fish or powershell prints commands with every
-value quoted for that shell; --format json prints an object of names to values.
-Credentials come from the cache directory as for credential-process.`,
+		Long: `env prints AWS credentials as environment variables for a shell to evaluate
+(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+AWS_CREDENTIAL_EXPIRATION and, when known, AWS_ACCOUNT_ID), quoted for --format
+sh, fish or powershell, or as a JSON object with --format json. Credentials are
+shared on disk with credential-process.`,
 		Example: `  # bash, zsh
   eval "$(awsoidc env --role-arn arn:aws:iam::123456789012:role/dev --token-file ./token)"
 

@@ -13,23 +13,11 @@ func (a *app) loginCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Sign in with the OAuth 2.0 device flow, once",
-		Long: `login signs you in to an OpenID Connect identity provider with the OAuth 2.0 device
-authorization grant (RFC 8628): it shows a URL and a code on stderr (and a QR code
-when stderr is a terminal), waits until you approve the request in a browser, and
-stores the tokens, the refresh token included, in a 0600 file under the cache
-directory.
-
-After that, credential-process, env and serve with the same --issuer,
---client-id, --scope and --use-access-token renew the token silently with the
-refresh token, without a prompt, until the identity provider ends the session.
-A login with other scopes, or for the access token, is another login, stored
-apart. Run login again to start over.
-
-A successful login also removes every set of AWS credentials stored in the cache
-directory, as logout does: the credentials of a device-flow login are kept for
-its issuer, client and scopes, not for the user, so those of an earlier login,
-perhaps as someone else, must not be served after it. The next credential-process, env
-or serve asks STS again.`,
+		Long: `login signs you in with the OAuth 2.0 device flow (RFC 8628): it shows a URL and
+a code (and a QR code on a terminal), waits for your approval in a browser and
+stores the tokens, the refresh token included, in the cache directory. The other
+commands with the same --issuer, --client-id, --scope and --use-access-token then
+renew them silently. login also removes the AWS credentials of earlier logins.`,
 		Example: `  awsoidc login --issuer https://idp.example.com --client-id awscli
 
   # An identity provider that issues JWT access tokens for an API:
@@ -80,6 +68,7 @@ or serve asks STS again.`,
 		},
 	}
 	d.register(cmd.Flags())
+	d.registerBrowser(cmd.Flags())
 	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "directory of stored credentials and tokens (default: the user cache directory + /awsoidc)")
 	return cmd
 }

@@ -22,23 +22,11 @@ func (a *app) logoutCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logout",
 		Short: "Forget a device-flow login and every stored credential",
-		Long: `logout deletes the tokens that login stored for --issuer and --client-id, whatever
-the login's --scope and --use-access-token (every login's with --all), and every
-set of AWS credentials stored in the cache directory, so that no session
-obtained with the login outlives it on disk. The next credential-process, env or
-serve then asks STS again, and a device-flow source needs a new login.
-
-When the identity provider advertises a revocation endpoint (RFC 7009), logout
-also revokes there the refresh token of the login of these --scope and
---use-access-token, best effort: the local tokens are deleted even when
-revocation fails, and the failure is logged as a warning. The other logins it
-removes (other --scope, or --all) are only deleted. AWS credentials already
-handed out are not revoked (they expire on their own, within their session
-duration).
-
-logout also removes the temporary files that a process killed while it was
-saving tokens or credentials left in the cache directory (they may hold a
-refresh token or a secret key), never one that a running process is writing.`,
+		Long: `logout deletes the tokens login stored for --issuer and --client-id, whatever
+their --scope (every login's with --all), and every set of AWS credentials in the
+cache directory. When the identity provider has a revocation endpoint (RFC 7009),
+logout also revokes the refresh token there, best effort. Credentials already
+handed out stay valid until they expire.`,
 		Example: `  awsoidc logout --issuer https://idp.example.com --client-id awscli
   awsoidc logout --all`,
 		Args: noArgs,

@@ -17,22 +17,25 @@ func runInProcess(t *testing.T, env map[string]string, args ...string) result {
 	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
 }
 
+// TestRunVersion checks --version, and --version --verbose with the modules
+// built in. There is no version subcommand.
 func TestRunVersion(t *testing.T) {
-	for _, args := range [][]string{{"version"}, {"--version"}} {
-		r := runInProcess(t, nil, args...)
-		if r.code != 0 || !strings.HasPrefix(r.stdout, "awsoidc ") || !strings.Contains(r.stdout, "go1.") {
-			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
-		}
+	r := runInProcess(t, nil, "--version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "awsoidc ") || !strings.Contains(r.stdout, "go1.") || strings.Count(r.stdout, "\n") != 1 {
+		t.Errorf("--version: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
-	r := runInProcess(t, nil, "version", "--verbose")
-	if r.code != 0 || !strings.Contains(r.stdout, "github.com/spf13/cobra") {
-		t.Errorf("version --verbose: exit %d, stdout:\n%s", r.code, r.stdout)
+	r = runInProcess(t, nil, "--version", "--verbose")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "awsoidc ") || !strings.Contains(r.stdout, "github.com/spf13/cobra") {
+		t.Errorf("--version --verbose: exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+	if r := runInProcess(t, nil, "version"); r.code != exitUsage || !strings.Contains(r.stderr, `unknown command "version"`) {
+		t.Errorf("version: exit %d, stderr %q; want an unknown command", r.code, r.stderr)
 	}
 }
 
 // TestHelpHasExamples checks that every subcommand's help has examples.
 func TestHelpHasExamples(t *testing.T) {
-	for _, cmd := range []string{"", "credential-process", "env", "serve", "login", "logout", "version"} {
+	for _, cmd := range []string{"", "credential-process", "env", "serve", "login", "logout"} {
 		args := []string{"--help"}
 		if cmd != "" {
 			args = []string{cmd, "--help"}
@@ -40,6 +43,18 @@ func TestHelpHasExamples(t *testing.T) {
 		r := runInProcess(t, nil, args...)
 		if r.code != 0 || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "awsoidc "+cmd) {
 			t.Errorf("awsoidc %s --help: exit %d, no examples:\n%s", cmd, r.code, r.stdout)
+		}
+	}
+}
+
+// TestHelpIsShort checks that every command's description (its Long help)
+// takes 5 lines or fewer: the depth is in the README and docs/cli.md.
+func TestHelpIsShort(t *testing.T) {
+	a := &app{secrets: &scrubber{}}
+	root := a.rootCommand()
+	for _, cmd := range append(root.Commands(), root) {
+		if n := strings.Count(strings.TrimSpace(cmd.Long), "\n") + 1; cmd.Long == "" || n > 5 {
+			t.Errorf("%s: Long help of %d lines, want 1 to 5", cmd.CommandPath(), n)
 		}
 	}
 }

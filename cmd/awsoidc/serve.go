@@ -57,13 +57,11 @@ func (a *app) serveCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve credentials to other processes from a loopback container-credentials endpoint",
-		Long: `serve runs an HTTP endpoint on 127.0.0.1 that hands out AWS credentials as the ECS
-and EKS container-credentials endpoints do, refreshed in the background, with their
-real expiry. Once it listens, it prints the variables the AWS CLI and every SDK read:
-AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, a 0600
-file holding the random token every request must send. With --background it runs
-detached, as ssh-agent does, and the variables include AWSOIDC_SERVE_PID.
-Unset AWS_ACCESS_KEY_ID and AWS_PROFILE where the endpoint should be used.`,
+		Long: `serve runs a container-credentials endpoint on 127.0.0.1, as ECS and EKS do, with
+credentials refreshed in the background and their real expiry. It prints
+AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE for
+the AWS CLI and the SDKs; --background detaches it, as ssh-agent does, and adds
+AWSOIDC_SERVE_PID. Unset AWS_ACCESS_KEY_ID and AWS_PROFILE where it is used.`,
 		Example: `  # In a script or a shell: no race, no secret on stdout.
   eval "$(awsoidc serve --background --role-arn arn:aws:iam::123456789012:role/ci --token-file ./token)"
   aws sts get-caller-identity

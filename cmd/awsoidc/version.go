@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
-
-	"github.com/spf13/cobra"
 )
 
 // versionString describes the build: the module version ("(devel)" for a
@@ -34,32 +32,21 @@ func versionString() string {
 	return fmt.Sprintf("awsoidc %s (%s%s, %s/%s)", version, runtime.Version(), extra, runtime.GOOS, runtime.GOARCH)
 }
 
-func (a *app) versionCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version of awsoidc",
-		Long: `version prints the module version (as go install recorded it), the commit when
-built from a checkout, and the Go version. With --verbose it also lists the modules
-built in.`,
-		Example: `  awsoidc version
-  awsoidc version --verbose`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(a.stdout, versionString())
-			if !a.verbose {
-				return nil
+// printVersion prints versionString and, with --verbose, the modules built
+// in, for --version.
+func (a *app) printVersion() {
+	fmt.Fprintln(a.stdout, versionString())
+	if !a.verbose {
+		return
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		fmt.Fprintf(a.stdout, "module %s\n", bi.Main.Path)
+		for _, d := range bi.Deps {
+			v := d.Version
+			if d.Replace != nil {
+				v += " => " + d.Replace.Path + " " + d.Replace.Version
 			}
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				fmt.Fprintf(a.stdout, "module %s\n", bi.Main.Path)
-				for _, d := range bi.Deps {
-					v := d.Version
-					if d.Replace != nil {
-						v += " => " + d.Replace.Path + " " + d.Replace.Version
-					}
-					fmt.Fprintf(a.stdout, "dep    %s %s\n", d.Path, v)
-				}
-			}
-			return nil
-		},
+			fmt.Fprintf(a.stdout, "dep    %s %s\n", d.Path, v)
+		}
 	}
 }
