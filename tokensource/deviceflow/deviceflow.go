@@ -1,38 +1,11 @@
-// Package deviceflow is a [tokensource.Source] for people at a terminal: it
-// signs the user in with the OAuth 2.0 device authorization grant (RFC
-// 8628) of an OpenID Connect issuer, and supplies the ID token (or, for
-// identity providers that issue JWT access tokens, the access token) that
-// STS AssumeRoleWithWebIdentity takes.
+// Package deviceflow is a [tokensource.Source] for people at a terminal. It
+// signs the user in once with the OAuth 2.0 device authorization grant (RFC
+// 8628) of an OpenID Connect issuer, keeps the tokens in a [TokenStore], and
+// renews the ID token (or a JWT access token, with [Options] UseAccessToken)
+// silently with the refresh token, in this process and the next ones.
 //
-// A login happens once: the tokens, the refresh token included, are kept in
-// a [TokenStore] (by default a 0600 file under the user's cache directory),
-// and [Source.Token] renews the ID token silently with the refresh token
-// (RFC 6749 §6) before it expires, in this process and in the next ones.
-//
-// The endpoints come from the issuer's /.well-known/openid-configuration
-// (OpenID Connect Discovery 1.0; device_authorization_endpoint is defined by
-// RFC 8628 §4), read with github.com/coreos/go-oidc/v3 on first use. The
-// device authorization request and the token requests go through
-// golang.org/x/oauth2; the polling loop is this package's own, because
-// oauth2's Config.DeviceAccessToken waits a whole interval before its first
-// poll (golang/oauth2#775) and gives up on the first network error or 5xx.
-//
-// Only one device login runs at a time in a process, whatever the number of
-// Sources (a package-level lock, taken with the caller's ctx), so that the
-// user never sees two prompts at once. Across processes, the [TokenStore]
-// lock of a [StoreKey] serializes the renewals of its tokens, and a second
-// lock serializes its device logins, which run without holding the first:
-// a login that waits for the user blocks no other process's renewal.
-//
-// Every URL the device flow uses must be https, or plain http on a loopback
-// host (for tests and local identity providers); every response body is
-// capped at [maxResponseSize]. Tokens never appear in errors, logs or in the
-// fmt output of this package's types. Nor do they when the identity provider
-// echoes them: every error and log line built from what it answers (the
-// RFC 6749 §5.2 error fields, a response body or status line, a URL in a
-// transport error, the discovery document) has the secrets the Source holds
-// (the client secret, the stored and new tokens, the device code) replaced
-// by "[REDACTED]".
+// Tokens never appear in errors, logs or the fmt output of this package's
+// types, even when the identity provider echoes them.
 package deviceflow
 
 import (
@@ -71,6 +44,17 @@ import (
 // is done. The renewal itself runs on, bounded by two minutes, when every
 // caller has given up: an identity provider that rotates refresh tokens
 // has spent the old one once the request is sent.
+//
+// Device logins run one at a time in the process, whatever the number of
+// Sources, so that the user never sees two prompts at once; across
+// processes, the [TokenStore] lock of the key + " login" serializes the
+// logins of one key.
+//
+// Every URL the Source uses must be https, or plain http on a loopback host
+// (for tests and local identity providers). Every error and log line built
+// from what the identity provider answers has the secrets the Source holds
+// (the client secret, the tokens, the device code) replaced by
+// "[REDACTED]".
 //
 // A Source is safe for concurrent use.
 type Source struct {
@@ -116,8 +100,9 @@ func orDiscard(l *slog.Logger) *slog.Logger {
 }
 
 // New returns a [Source] that signs in to issuer as the OAuth 2.0 client
-// clientID. It checks its arguments and options, and makes no network call:
-// discovery happens on first use.
+// clientID. It checks its arguments and options, and makes no network call
+// and no directory: the issuer's endpoints are discovered from its
+// /.well-known/openid-configuration on first use.
 //
 // issuer must be an https URL (plain http only on a loopback host, for
 // tests), exactly as the issuer writes it in its "iss" claim. clientID must

@@ -86,6 +86,8 @@ type TokenError struct {
 	Err error
 }
 
+// Error says what failed, with the error code, the HTTP status and the
+// description; never the response body.
 func (e *TokenError) Error() string {
 	var b strings.Builder
 	b.WriteString("deviceflow: ")

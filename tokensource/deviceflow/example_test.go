@@ -10,11 +10,12 @@ import (
 	"github.com/awsoidc/awsoidc/tokensource/deviceflow"
 )
 
-// A command-line program signs the user in once; later runs, and other
-// processes, renew the ID token silently with the stored refresh token.
-func ExampleNew() {
+// A command-line program signs the user in once, with a prompt on stderr;
+// later runs, and other processes, renew the ID token silently with the
+// stored refresh token.
+func Example() {
 	src, err := deviceflow.New("https://login.example.com/realms/dev", "awsoidc-cli", func(o *deviceflow.Options) {
-		o.Interactive = true // prompt on stderr when no refresh token works
+		o.Interactive = true // prompt when no refresh token works
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -26,8 +27,8 @@ func ExampleNew() {
 	fmt.Println("ID token valid until", tok.Expiry)
 }
 
-// A program that must never prompt (a credential_process helper) reports
-// that the user has to log in first.
+// A program that must never prompt (a credential_process helper) tells the
+// user which login to run.
 func ExampleErrLoginRequired() {
 	src, err := deviceflow.New("https://login.example.com/realms/dev", "awsoidc-cli")
 	if err != nil {
@@ -39,8 +40,8 @@ func ExampleErrLoginRequired() {
 	}
 }
 
-// Login forces a new device login, for an "awsoidc login" command, and
-// tells a denied request from an expired code.
+// Login forces a new device login, for a "login" command, and tells a
+// denied request from an expired code.
 func ExampleSource_Login() {
 	src, err := deviceflow.New("https://login.example.com/realms/dev", "awsoidc-cli")
 	if err != nil {
@@ -56,10 +57,15 @@ func ExampleSource_Login() {
 	}
 }
 
-// A custom Prompter shows the code its own way.
+// A Prompter shows the code its own way: here one line, with the link that
+// includes the code when the identity provider gives one.
 func ExamplePromptFunc() {
 	prompt := deviceflow.PromptFunc(func(ctx context.Context, p deviceflow.Prompt) error {
-		_, err := fmt.Fprintf(os.Stderr, "Go to %s and enter %s\n", p.VerificationURI, p.UserCode)
+		uri := p.VerificationURIComplete
+		if uri == "" {
+			uri = p.VerificationURI
+		}
+		_, err := fmt.Fprintf(os.Stderr, "Open %s and check that it shows %s\n", uri, p.UserCode)
 		return err
 	})
 	_, err := deviceflow.New("https://login.example.com/realms/dev", "awsoidc-cli", func(o *deviceflow.Options) {
@@ -69,4 +75,12 @@ func ExamplePromptFunc() {
 	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// A confidential client authenticates with its secret, which prints
+// redacted wherever the Options are printed or logged.
+func ExampleSecret() {
+	opts := deviceflow.Options{ClientSecret: deviceflow.Secret("s3cr3t-value")}
+	fmt.Printf("%v\n", opts.ClientSecret)
+	// Output: [REDACTED]
 }

@@ -77,8 +77,8 @@ func safeURL(u *url.URL) string {
 // limitedBody returns errResponseTooLarge instead of reading past n bytes,
 // and closes the underlying body as soon as a read fails or reaches its end.
 //
-// The early close is for golang.org/x/oauth2 v0.37.0, whose DeviceAuth reads
-// the device authorization response and never closes it: with a client
+// The early close is for golang.org/x/oauth2 (v0.38.0), whose DeviceAuth
+// reads the device authorization response and never closes it: with a client
 // timeout set, net/http's cancel goroutine would outlive every login.
 type limitedBody struct {
 	rc     io.ReadCloser

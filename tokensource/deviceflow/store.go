@@ -110,9 +110,8 @@ type TokenStore interface {
 // holds the scopes (sorted, without duplicates), the [Options] AuthParams
 // (sorted) and UseAccessToken, so that a login with another scope or
 // audience is never served the tokens of this one. With the default scopes,
-// no AuthParams and the ID token, the key is "issuer clientID", as before
-// these were part of it, so that the logins stored then are still found.
-// The other options do not change the key.
+// no AuthParams and the ID token, the key is "issuer clientID". The other
+// options do not change the key.
 func StoreKey(issuer, clientID string, optFns ...func(*Options)) string {
 	var o Options
 	for _, fn := range optFns {

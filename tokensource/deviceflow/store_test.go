@@ -11,16 +11,16 @@ import (
 
 func TestStoreKey(t *testing.T) {
 	const iss, client = "https://idp.example.com", "cli"
-	legacy := iss + " " + client
+	plain := iss + " " + client
 	key := func(fn func(*Options)) string { return StoreKey(iss, client, fn) }
 	same := []struct {
 		name string
 		a, b string
 	}{
-		{"no options is the key of earlier versions", StoreKey(iss, client), legacy},
-		{"the default scopes, given", key(func(o *Options) { o.Scopes = []string{"offline_access", "openid"} }), legacy},
-		{"other options do not count", key(func(o *Options) { o.Interactive = true; o.ClientSecret = "s"; o.ExpiryMargin = time.Hour }), legacy},
-		{"an AuthParams parameter without a value is not sent", key(func(o *Options) { o.AuthParams = url.Values{"audience": nil} }), legacy},
+		{"no options: issuer and client", StoreKey(iss, client), plain},
+		{"the default scopes, given", key(func(o *Options) { o.Scopes = []string{"offline_access", "openid"} }), plain},
+		{"other options do not count", key(func(o *Options) { o.Interactive = true; o.ClientSecret = "s"; o.ExpiryMargin = time.Hour }), plain},
+		{"an AuthParams parameter without a value is not sent", key(func(o *Options) { o.AuthParams = url.Values{"audience": nil} }), plain},
 		{"scope order and duplicates", key(func(o *Options) { o.Scopes = []string{"profile", "openid", "profile"} }), key(func(o *Options) { o.Scopes = []string{"openid", "profile"} })},
 		{"parameter order", key(func(o *Options) { o.AuthParams = url.Values{"b": {"2"}, "a": {"1"}} }), key(func(o *Options) { o.AuthParams = url.Values{"a": {"1"}, "b": {"2"}} })},
 	}
@@ -30,7 +30,7 @@ func TestStoreKey(t *testing.T) {
 		}
 	}
 	distinct := map[string]string{
-		"default":         legacy,
+		"default":         plain,
 		"another scope":   key(func(o *Options) { o.Scopes = []string{"openid", "offline_access", "profile"} }),
 		"fewer scopes":    key(func(o *Options) { o.Scopes = []string{"openid"} }),
 		"an audience":     key(func(o *Options) { o.AuthParams = url.Values{"audience": {"api-a"}} }),
