@@ -26,7 +26,7 @@ import (
 // not given. Flags always win.
 const (
 	envRoleARN         = "AWS_ROLE_ARN"                // --role-arn
-	envTokenFile       = "AWS_WEB_IDENTITY_TOKEN_FILE" // --token-file
+	envTokenFile       = "AWS_WEB_IDENTITY_TOKEN_FILE" //nolint:gosec // G101: a variable's name, not a credential; --token-file
 	envRoleSessionName = "AWS_ROLE_SESSION_NAME"       // --role-session-name
 	envRegion          = "AWS_REGION"                  // --region
 	envDefaultRegion   = "AWS_DEFAULT_REGION"          // --region, when AWS_REGION is unset
