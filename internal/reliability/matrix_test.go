@@ -521,7 +521,7 @@ func matrixRows() []row {
 			cold:   outcome{is: deviceflow.ErrLoginRequired, class: "token-source", hint: "login required"}, warm: kept(0)},
 		{stage: "device flow", fault: "discovery down (new process)", opts: rigOptions{device: true},
 			inject: deviceExpired(fail(ststest.ActionDiscovery, ststest.Fault{Times: -1})),
-			cold:   outcome{class: "token-source", hint: "deviceflow: discovery of"}, warm: kept(0)},
+			cold:   outcome{class: "token-source", hint: "openid-configuration"}, warm: kept(0)},
 	}
 	return rows
 }
