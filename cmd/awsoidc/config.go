@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/pflag"
 
+	"github.com/awsoidc/awsoidc/internal/partition"
 	"github.com/awsoidc/awsoidc/internal/tokenid"
 	"github.com/awsoidc/awsoidc/provider"
 	"github.com/awsoidc/awsoidc/tokensource"
@@ -254,7 +255,7 @@ func (f *credFlags) resolve(fs *pflag.FlagSet, getenv func(string) string) (*cre
 		return nil, err
 	}
 	if c.region == "" {
-		c.region = partitionRegion(c.roleARN)
+		c.region = partition.Region(c.roleARN)
 	}
 	return c, nil
 }
@@ -466,20 +467,6 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, errors.New("must be a duration such as 1h or a number of seconds such as 3600")
 	}
 	return d, nil
-}
-
-// partitionRegion returns the usual STS region of the role ARN's partition.
-func partitionRegion(roleARN string) string {
-	parts := strings.SplitN(roleARN, ":", 3)
-	if len(parts) == 3 {
-		switch parts[1] {
-		case "aws-cn":
-			return "cn-north-1"
-		case "aws-us-gov":
-			return "us-gov-west-1"
-		}
-	}
-	return "us-east-1"
 }
 
 // readSmallFile reads a file of at most max bytes. It reads to the end

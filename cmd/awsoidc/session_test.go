@@ -18,19 +18,6 @@ func TestParseDuration(t *testing.T) {
 	}
 }
 
-func TestPartitionRegion(t *testing.T) {
-	for arn, want := range map[string]string{
-		"arn:aws:iam::123456789012:role/x":        "us-east-1",
-		"arn:aws-cn:iam::123456789012:role/x":     "cn-north-1",
-		"arn:aws-us-gov:iam::123456789012:role/x": "us-gov-west-1",
-		"arn:minio:iam:::role/x":                  "us-east-1",
-	} {
-		if got := partitionRegion(arn); got != want {
-			t.Errorf("partitionRegion(%q) = %q, want %q", arn, got, want)
-		}
-	}
-}
-
 func TestLoopbackAddr(t *testing.T) {
 	ok := map[string]string{
 		"127.0.0.1:0":    "127.0.0.1:0",
