@@ -33,9 +33,9 @@ func WithWebIdentity(roleARN string, src tokensource.Source, optFns ...func(*Opt
 		}
 		client := o.STSClient
 		if client == nil {
-			client = newLazySTS(lo, roleARN)
+			client = newLazySTS(lo, roleARN, o)
 		}
-		p, err := provider.New(client, roleARN, src, o.Provider...)
+		p, err := provider.New(client, roleARN, src, o.providerOptions()...)
 		if err != nil {
 			return fmt.Errorf("awsoidc: %w", err)
 		}
@@ -65,9 +65,9 @@ func WithIRSA(optFns ...func(*Options)) config.LoadOptionsFunc {
 		}
 		client := o.STSClient
 		if client == nil {
-			client = newLazySTS(lo, "")
+			client = newLazySTS(lo, "", o)
 		}
-		p, err := provider.FromEnvironment(client, o.Provider...)
+		p, err := provider.FromEnvironment(client, o.providerOptions()...)
 		if err != nil {
 			return fmt.Errorf("awsoidc: %w", err)
 		}
@@ -82,7 +82,10 @@ func WithIRSA(optFns ...func(*Options)) config.LoadOptionsFunc {
 // that processes sharing the store never serve one identity's credentials
 // to another.
 func newCache(p *provider.Provider, o Options) *cache.Cache {
-	fns := make([]func(*cache.Options), 0, len(o.Cache)+1)
+	fns := make([]func(*cache.Options), 0, len(o.Cache)+2)
+	fns = append(fns, func(co *cache.Options) {
+		co.MeterProvider, co.TracerProvider = o.MeterProvider, o.TracerProvider
+	})
 	fns = append(fns, o.Cache...)
 	fns = append(fns, func(co *cache.Options) {
 		if co.StoreKey == "" && co.StoreKeyFunc == nil {
@@ -90,4 +93,14 @@ func newCache(p *provider.Provider, o Options) *cache.Cache {
 		}
 	})
 	return cache.New(p, fns...)
+}
+
+// providerOptions returns the options of the provider: the meter and
+// tracer providers of o, then o.Provider, which may override them.
+func (o Options) providerOptions() []func(*provider.Options) {
+	fns := make([]func(*provider.Options), 0, len(o.Provider)+1)
+	fns = append(fns, func(po *provider.Options) {
+		po.MeterProvider, po.TracerProvider = o.MeterProvider, o.TracerProvider
+	})
+	return append(fns, o.Provider...)
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/metrics"
+	"github.com/aws/smithy-go/tracing"
 
 	"github.com/awsoidc/awsoidc/internal/flight"
 	"github.com/awsoidc/awsoidc/internal/partition"
@@ -25,8 +27,10 @@ import (
 //
 // A failed build is not kept: the next call tries again.
 type lazySTS struct {
-	lo      *config.LoadOptions // read on each build, after LoadDefaultConfig applied every option
-	roleARN string              // picks the partition's STS region when none is configured; may be empty
+	lo      *config.LoadOptions    // read on each build, after LoadDefaultConfig applied every option
+	roleARN string                 // picks the partition's STS region when none is configured; may be empty
+	mp      metrics.MeterProvider  // the client's MeterProvider; nil leaves the SDK's default
+	tp      tracing.TracerProvider // the client's TracerProvider; nil leaves the SDK's default
 
 	building flight.Group[*sts.Client]  // runs one build at a time; waiters leave with their ctx
 	client   atomic.Pointer[sts.Client] // nil until a build succeeds
@@ -35,8 +39,8 @@ type lazySTS struct {
 // buildTimeout bounds one build, which runs on when its callers leave.
 const buildTimeout = time.Minute
 
-func newLazySTS(lo *config.LoadOptions, roleARN string) *lazySTS {
-	l := &lazySTS{lo: lo, roleARN: roleARN}
+func newLazySTS(lo *config.LoadOptions, roleARN string, o Options) *lazySTS {
+	l := &lazySTS{lo: lo, roleARN: roleARN, mp: o.MeterProvider, tp: o.TracerProvider}
 	l.building.Timeout = buildTimeout
 	return l
 }
@@ -77,7 +81,14 @@ func (l *lazySTS) build(ctx context.Context) (*sts.Client, error) {
 		}
 		cfg.Region = partition.Region(roleARN)
 	}
-	c := provider.NewSTSClient(cfg)
+	c := provider.NewSTSClient(cfg, func(so *sts.Options) {
+		if l.mp != nil {
+			so.MeterProvider = l.mp
+		}
+		if l.tp != nil {
+			so.TracerProvider = l.tp
+		}
+	})
 	l.client.Store(c)
 	return c, nil
 }

@@ -40,7 +40,7 @@ func isolate(t *testing.T) (configFile string) {
 func TestLazySTSRetriesAFailedBuild(t *testing.T) {
 	isolate(t)
 	lo := &config.LoadOptions{SharedConfigProfile: "missing"}
-	l := newLazySTS(lo, "arn:aws-cn:iam::123456789012:role/x")
+	l := newLazySTS(lo, "arn:aws-cn:iam::123456789012:role/x", Options{})
 	if _, err := l.get(context.Background()); err == nil {
 		t.Fatal("get() with a missing profile succeeded")
 	}
@@ -61,7 +61,7 @@ func TestLazySTSRetriesAFailedBuild(t *testing.T) {
 // build goes on, and callers that wait get its client.
 func TestLazySTSWaiterCancellation(t *testing.T) {
 	isolate(t)
-	l := newLazySTS(&config.LoadOptions{}, "")
+	l := newLazySTS(&config.LoadOptions{}, "", Options{})
 	release := make(chan struct{})
 	l.building.Start(context.Background(), func(ctx context.Context) (*sts.Client, error) {
 		<-release // another caller's build, slow
@@ -92,7 +92,7 @@ func TestLazySTSCarriesOverLoadOptions(t *testing.T) {
 		BaseEndpoint:         "http://127.0.0.1:1",
 		UseFIPSEndpoint:      aws.FIPSEndpointStateEnabled,
 		UseDualStackEndpoint: aws.DualStackEndpointStateEnabled,
-	}, "")
+	}, "", Options{})
 	c, err := l.get(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestLazySTSCarriesOverLoadOptions(t *testing.T) {
 		t.Errorf("credentials = %T, want none", o.Credentials)
 	}
 
-	l = newLazySTS(&config.LoadOptions{DefaultRegion: "ap-south-1"}, "")
+	l = newLazySTS(&config.LoadOptions{DefaultRegion: "ap-south-1"}, "", Options{})
 	if c, err = l.get(context.Background()); err != nil {
 		t.Fatal(err)
 	}

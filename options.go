@@ -1,6 +1,9 @@
 package awsoidc
 
 import (
+	"github.com/aws/smithy-go/metrics"
+	"github.com/aws/smithy-go/tracing"
+
 	"github.com/awsoidc/awsoidc/cache"
 	"github.com/awsoidc/awsoidc/provider"
 )
@@ -22,4 +25,14 @@ type Options struct {
 	// (ststest.Server.STSClient in tests, say). When nil, an anonymous STS
 	// client is built from the configuration being loaded, on first use.
 	STSClient provider.STSClient
+
+	// MeterProvider and TracerProvider receive the metrics and traces of
+	// the provider and the cache (docs/metrics.md), and those of the STS
+	// client built from the configuration being loaded: give them the
+	// OpenTelemetry adapter the program gives its SDK clients. Neither
+	// aws.Config nor config.LoadOptions carries one (only each client's
+	// Options does), hence these fields. A MeterProvider or TracerProvider
+	// set in Provider or Cache wins over these. Nil means none.
+	MeterProvider  metrics.MeterProvider
+	TracerProvider tracing.TracerProvider
 }

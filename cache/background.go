@@ -105,5 +105,6 @@ func (c *Cache) Close() error {
 	in.closeFn()
 	in.wg.Wait()
 	in.flights.Wait()
+	in.tel.stopExpiry()
 	return nil
 }

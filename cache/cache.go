@@ -60,6 +60,7 @@ type inner struct {
 	pol      policy
 	backoff  backoff.Policy
 	log      *slog.Logger
+	tel      *instruments           // metrics and tracer
 	flights  flight.Group[struct{}] // runs the refreshes, one at a time
 
 	closeCtx context.Context    // done when Close is called
@@ -121,6 +122,7 @@ func New(p aws.CredentialsProvider, optFns ...func(*Options)) *Cache {
 		c.clk = o.Clock
 	}
 	in.flights.Timeout, in.flights.Clock = o.RefreshTimeout, c.clk
+	in.tel = newInstruments(c, &o)
 	return c
 }
 
@@ -186,8 +188,10 @@ func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
 	}
 	switch decide(now, e, in.nextAttempt, in.inflight != nil) {
 	case actServe:
-		defer in.mu.Unlock()
-		return e.handout(now, in.nextAttempt, in.inflight != nil), nil
+		creds := e.handout(now, in.nextAttempt, in.inflight != nil)
+		in.mu.Unlock()
+		in.tel.servedStale(ctx, now, e, staleFailed)
+		return creds, nil
 	case actServeRefresh:
 		defer in.mu.Unlock()
 		c.startLocked(ctx)
@@ -212,6 +216,9 @@ func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
 			if warn {
 				c.warnServed(nil, e)
 			}
+			if err == nil {
+				in.tel.servedStale(ctx, now, e, staleSlow)
+			}
 			return creds, err
 		}
 		t := c.clock().NewTimer(in.opts.MaxWait)
@@ -222,6 +229,7 @@ func (c *Cache) retrieveSlow(ctx context.Context) (aws.Credentials, error) {
 
 	in.waited.Add(1)
 	in.waiting.Add(1)
+	in.tel.waiters.Add(ctx, 1)
 	in.changed()
 wait:
 	for {
@@ -250,6 +258,9 @@ wait:
 			if warn {
 				c.warnServed(nil, cur)
 			}
+			if err == nil {
+				in.tel.servedStale(ctx, now, cur, staleSlow)
+			}
 			in.waiting.Add(-1)
 			in.changed()
 			return creds, err
@@ -261,6 +272,7 @@ wait:
 	cur := c.cur.Load()
 	switch {
 	case cur.valid(now):
+		in.tel.servedStale(ctx, now, cur, staleFailed)
 		return cur.handout(now, in.nextAttempt, in.inflight != nil), nil
 	case in.closed:
 		// A refresh cancelled by Close failed with context.Canceled:
@@ -292,6 +304,7 @@ func (c *Cache) gaveUp(ctx context.Context) (aws.Credentials, error) {
 	if warn {
 		c.warnServed(ctx.Err(), cur)
 	}
+	in.tel.servedStale(ctx, now, cur, staleSlow)
 	return creds, nil
 }
 

@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/aws/smithy-go/metrics"
+	"github.com/aws/smithy-go/tracing"
+
 	"github.com/awsoidc/awsoidc/clock"
 )
 
@@ -179,6 +182,22 @@ type Options struct {
 	// only once OnRefresh and the refresh's log record have returned. It
 	// must not call the cache's Retrieve or Close.
 	OnRefresh func(RefreshEvent)
+
+	// MeterProvider receives the cache's metrics (refreshes by outcome and
+	// error class, refresh duration, seconds until expiry, callers that
+	// waited, stale credentials served, store loads and lock waits; see
+	// docs/metrics.md), as sts.Options.MeterProvider does the SDK's: give
+	// both the same OpenTelemetry adapter. They are recorded on the slow
+	// path and in refreshes only, never while Retrieve serves fresh
+	// credentials. The time-to-expiry gauge is asynchronous: it holds the
+	// cache until [Cache.Close]. Nil means metrics.NopMeterProvider.
+	MeterProvider metrics.MeterProvider
+
+	// TracerProvider receives a span per refresh, "awsoidc.cache.refresh",
+	// inside which the provider's own spans (STS attempts) nest. Its parent
+	// is the span, if any, of the Retrieve call that started the refresh.
+	// Nil means tracing.NopTracerProvider.
+	TracerProvider tracing.TracerProvider
 }
 
 // normalize fills in defaults and clamps out-of-range values.

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/smithy-go/tracing"
+
+	"github.com/awsoidc/awsoidc/internal/telemetry"
 )
 
 // startLocked starts a refresh, or joins the one in flight, and returns the
@@ -48,6 +51,7 @@ func (c *Cache) refresh(ctx context.Context) {
 	defer cancel()
 	stop := context.AfterFunc(in.closeCtx, cancel)
 	defer stop()
+	ctx, span := in.tel.tracer.StartSpan(ctx, "awsoidc.cache.refresh", telemetry.Kind(tracing.SpanKindInternal))
 
 	in.mu.Lock()
 	prev := c.cur.Load()
@@ -108,6 +112,9 @@ func (c *Cache) refresh(ctx context.Context) {
 	}
 	in.events = append(in.events, ev)
 	in.mu.Unlock()
+	in.tel.recordRefresh(ctx, ev)
+	span.SetProperty(telemetry.KeyOutcome, ev.Outcome.String())
+	telemetry.End(span, ev.ErrorClass, ev.Err)
 	in.changed()
 	c.flushEvents()
 }
@@ -153,7 +160,9 @@ func (c *Cache) fetch(ctx context.Context, prev *entry, revoked string, last tim
 	if creds, ok := c.load(ctx, key, prev, revoked, last); ok {
 		return creds, true, nil
 	}
+	lockStart := c.now()
 	unlock, err := st.Lock(ctx, key)
+	in.tel.lockWait(ctx, c.now().Sub(lockStart), err)
 	if err != nil {
 		if ctx.Err() != nil {
 			return aws.Credentials{}, false, fmt.Errorf("cache: waiting for the credentials store lock: %w", err)
@@ -189,13 +198,16 @@ func (c *Cache) load(ctx context.Context, key string, prev *entry, revoked strin
 	in := c.in
 	creds, ok, err := in.opts.Store.Load(ctx, key)
 	if err != nil {
+		in.tel.storeLoad(ctx, "error")
 		in.log.Warn("cache: cannot load credentials from the store", slog.Any("error", err))
 		return aws.Credentials{}, false
 	}
 	now := c.now()
 	if !ok || !in.pol.usableFromStore(creds, now, storeLifetime(creds, now, last), prev, revoked) {
+		in.tel.storeLoad(ctx, "miss")
 		return aws.Credentials{}, false
 	}
+	in.tel.storeLoad(ctx, "hit")
 	return creds, true
 }
 

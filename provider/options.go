@@ -4,6 +4,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/aws/smithy-go/metrics"
+	"github.com/aws/smithy-go/tracing"
+
 	"github.com/awsoidc/awsoidc/clock"
 )
 
@@ -126,4 +129,17 @@ type Options struct {
 	// the error class, code and message (a token that STS echoes replaced by
 	// a placeholder); never a token or credential. Nil discards.
 	Logger *slog.Logger
+
+	// MeterProvider receives the histogram awsoidc.provider.attempts, the
+	// STS calls each Retrieve made (see docs/metrics.md), as
+	// sts.Options.MeterProvider does the SDK's metrics. Nil means
+	// metrics.NopMeterProvider.
+	MeterProvider metrics.MeterProvider
+
+	// TracerProvider receives a span per STS call,
+	// "awsoidc.provider.attempt", a child of the span in Retrieve's ctx (the
+	// cache's refresh span); the SDK's own span of the call nests inside it
+	// when the STS client has the same TracerProvider. Nil means
+	// tracing.NopTracerProvider.
+	TracerProvider tracing.TracerProvider
 }

@@ -30,11 +30,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go/metrics"
+	"github.com/aws/smithy-go/tracing"
 
 	"github.com/awsoidc/awsoidc/clock"
 	"github.com/awsoidc/awsoidc/internal/backoff"
 	"github.com/awsoidc/awsoidc/internal/clockutil"
 	"github.com/awsoidc/awsoidc/internal/redact"
+	"github.com/awsoidc/awsoidc/internal/telemetry"
 	"github.com/awsoidc/awsoidc/tokensource"
 )
 
@@ -52,6 +55,9 @@ type STSClientFunc func(ctx context.Context, params *sts.AssumeRoleWithWebIdenti
 func (f STSClientFunc) AssumeRoleWithWebIdentity(ctx context.Context, params *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
 	return f(ctx, params, optFns...)
 }
+
+// scope names the meter and the tracer of the provider.
+const scope = "github.com/awsoidc/awsoidc/provider"
 
 // Provider retrieves AWS credentials with STS AssumeRoleWithWebIdentity,
 // using a token from a [tokensource.Source]. Build it with [New] or
@@ -71,6 +77,8 @@ type Provider struct {
 	backoff  backoff.Policy
 	clock    clock.Clock
 	log      *slog.Logger
+	attempts metrics.Int64Histogram // STS calls per Retrieve
+	tracer   tracing.Tracer
 
 	last       atomic.Pointer[Metadata] // metadata of the latest successful Retrieve
 	skewWarned atomic.Bool              // a skew left uncorrected has been logged at Warn
@@ -113,6 +121,9 @@ func New(client STSClient, roleARN string, src tokensource.Source, optFns ...fun
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
+	p.attempts = telemetry.IntHistogram(telemetry.Meter(o.MeterProvider, scope), "awsoidc.provider.attempts", "{attempt}",
+		"STS AssumeRoleWithWebIdentity calls made by one Retrieve, retries included, by outcome and error class.")
+	p.tracer = telemetry.Tracer(o.TracerProvider, scope)
 	for _, a := range o.PolicyARNs {
 		p.arns = append(p.arns, types.PolicyDescriptorType{Arn: aws.String(a)})
 	}
@@ -149,8 +160,14 @@ func (p *Provider) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	r := &retrieval{p: p}
 	creds, md, err := r.run(ctx)
 	if err != nil {
+		var class string
+		if re, ok := errors.AsType[*RetrieveError](err); ok {
+			class = string(re.Class)
+		}
+		p.attempts.Record(ctx, int64(r.attempts), telemetry.Attrs(telemetry.KeyOutcome, "failure", telemetry.KeyErrorType, class))
 		return aws.Credentials{}, err
 	}
+	p.attempts.Record(ctx, int64(r.attempts), telemetry.Attrs(telemetry.KeyOutcome, "success"))
 	p.last.Store(&md)
 	return creds, nil
 }
@@ -200,8 +217,11 @@ func (r *retrieval) run(ctx context.Context) (aws.Credentials, Metadata, error) 
 		p.log.LogAttrs(ctx, slog.LevelDebug, "provider: calling STS AssumeRoleWithWebIdentity",
 			slog.String("role_arn", p.roleARN), slog.Int("attempt", r.attempts),
 			slog.String("token", redact.Fingerprint(r.token.Reveal())))
-		out, err := p.client.AssumeRoleWithWebIdentity(ctx, in, noSDKRetries)
+		actx, span := p.tracer.StartSpan(ctx, "awsoidc.provider.attempt", telemetry.Kind(tracing.SpanKindClient))
+		span.SetProperty(telemetry.KeyAttempt, r.attempts)
+		out, err := p.client.AssumeRoleWithWebIdentity(actx, in, noSDKRetries)
 		if err == nil {
+			telemetry.End(span, "", nil)
 			creds, md, err := result(out)
 			if err != nil {
 				return r.fail(ClassPermanent, "", err)
@@ -216,9 +236,18 @@ func (r *retrieval) run(ctx context.Context) (aws.Credentials, Metadata, error) 
 			return creds, md, nil
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
+			telemetry.End(span, string(ClassCanceled), err)
 			return r.fail(ClassCanceled, "", fmt.Errorf("%w (last error: %w)", ctxErr, err))
 		}
 		class, code := classify(err)
+		if code != "" {
+			span.SetProperty(telemetry.KeyErrorCode, code)
+		}
+		spanClass := class
+		if class == classRefresh {
+			spanClass = ClassTokenRejected
+		}
+		telemetry.End(span, string(spanClass), err)
 		attrs := []slog.Attr{slog.String("role_arn", p.roleARN), slog.Int("attempt", r.attempts),
 			slog.String("class", string(class)), slog.String("code", code), slog.Duration("elapsed", p.clock.Now().Sub(start)),
 			slog.String("error", scrub(err.Error(), r.token.Reveal()))}

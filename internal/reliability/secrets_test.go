@@ -34,6 +34,7 @@ import (
 	"github.com/awsoidc/awsoidc/internal/flight"
 	"github.com/awsoidc/awsoidc/internal/redact"
 	"github.com/awsoidc/awsoidc/internal/securefile"
+	"github.com/awsoidc/awsoidc/internal/telemetrytest"
 	"github.com/awsoidc/awsoidc/internal/testhook"
 	"github.com/awsoidc/awsoidc/internal/tokenid"
 	"github.com/awsoidc/awsoidc/provider"
@@ -311,6 +312,31 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	}
 	add(creds)
 	add(awsoidc.Options{STSClient: stsOK}, "awsoidc.Options")
+
+	// telemetrytest: a Recorder that saw a refresh through the root's
+	// options, and what it recorded.
+	rec := &telemetrytest.Recorder{}
+	var recLO config.LoadOptions
+	if err := awsoidc.WithWebIdentity("arn:aws:iam::123456789012:role/r", static, func(o *awsoidc.Options) {
+		o.STSClient, o.MeterProvider, o.TracerProvider = stsOK, rec, rec
+	})(&recLO); err != nil {
+		t.Fatal(err)
+	}
+	recCache := recLO.Credentials.(*cache.Cache)
+	defer func() { _ = recCache.Close() }()
+	if _, err := recCache.Retrieve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec.Collect(ctx)
+	points, spans := rec.All(), rec.Spans("")
+	if len(points) == 0 || len(spans) == 0 {
+		t.Fatalf("the recorder saw %d points and %d spans, want some", len(points), len(spans))
+	}
+	add(rec, "telemetrytest.Recorder")
+	add(points, "telemetrytest.Point")
+	add(spans, "telemetrytest.Span")
+	add(telemetrytest.Event{Name: "event", Props: map[string]any{"k": "v"}}, "telemetrytest.Event")
+	add(awsoidc.Options{STSClient: stsOK, MeterProvider: rec, TracerProvider: rec})
 
 	// clock, backoff, redact, securefile.
 	add(clk, "clock.Fake", "clock.Clock")
