@@ -142,6 +142,7 @@ environment variable (--token-env) or a device-flow login (--issuer and
 		a.serveCommand(),
 		a.loginCommand(),
 		a.logoutCommand(),
+		a.doctorCommand(),
 	)
 	return root
 }
