@@ -241,8 +241,9 @@ type rig struct {
 
 	mu       sync.Mutex
 	events   []cache.RefreshEvent
-	changed  chan struct{} // closed and replaced on every event
-	releases []func()      // of Hold, called by releaseHolds and at cleanup
+	changed  chan struct{}      // closed and replaced on every event
+	releases []func()           // of Hold, called by releaseHolds and at cleanup
+	daemon   *deviceflow.Source // the device-flow source the provider reads, if any
 }
 
 func newRig(t *testing.T, s *server, shared *capture, sec *secrets, o rigOptions) *rig {
@@ -253,6 +254,14 @@ func newRig(t *testing.T, s *server, shared *capture, sec *secrets, o rigOptions
 		changed: make(chan struct{})}
 	t.Cleanup(func() {
 		r.releaseHolds()
+		// A device-flow renewal runs on, detached, after the caller that
+		// started it gave up (a held token endpoint): wait for it to end
+		// (Token joins it) before the store's directory is removed.
+		if r.daemon != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), guard)
+			_, _ = r.daemon.Token(ctx)
+			cancel()
+		}
 		_, _ = shared.Write([]byte(log.String()))
 	})
 	s.setClock(r.clk, o.offset)
@@ -291,6 +300,7 @@ func newRig(t *testing.T, s *server, shared *capture, sec *secrets, o rigOptions
 			t.Fatal(err)
 		}
 		testhook.SetClock(daemon, r.clk)
+		r.daemon = daemon
 		src = daemon
 	} else {
 		r.writeToken(r.mint(0))
