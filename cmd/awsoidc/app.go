@@ -140,6 +140,7 @@ environment variable (--token-env) or a device-flow login (--issuer and
 		a.credentialProcessCommand(),
 		a.envCommand(),
 		a.serveCommand(),
+		a.execCommand(),
 		a.loginCommand(),
 		a.logoutCommand(),
 		a.doctorCommand(),
