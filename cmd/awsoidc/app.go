@@ -73,6 +73,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return exitOK
 	}
+	var status *exitStatus
+	if errors.As(err, &status) {
+		return status.code // reported already, or the exit status of exec's command
+	}
 	for _, line := range strings.Split(a.secrets.scrub(err.Error()), "\n") {
 		if !strings.HasPrefix(line, "awsoidc: ") {
 			line = "awsoidc: " + line
@@ -86,6 +90,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	return exitError
 }
+
+// exitStatus ends the run with code and prints nothing more: the exit
+// status of the command exec ran, or a failure exec reported itself.
+type exitStatus struct{ code int }
+
+func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // usageError is a command line that cobra parsed but that makes no sense,
 // such as an unexpected argument.

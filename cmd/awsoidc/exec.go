@@ -70,7 +70,7 @@ variables instead, for tools without endpoint support: they are not refreshed.`,
 					code = exitCannotExecute
 				}
 				fmt.Fprintln(a.stderr, a.secrets.scrub("awsoidc: exec: "+err.Error()))
-				os.Exit(code)
+				return &exitStatus{code}
 			}
 			var code int
 			if plainEnv {
@@ -82,9 +82,7 @@ variables instead, for tools without endpoint support: they are not refreshed.`,
 				return err
 			}
 			if code != exitOK {
-				// The status is the child's, which run's 0, 1 and 2 cannot
-				// carry; everything exec opened is closed by now.
-				os.Exit(code)
+				return &exitStatus{code} // the child's, which run returns as it is
 			}
 			return nil
 		},
@@ -258,14 +256,14 @@ func (a *app) runChild(ctx context.Context, path string, args []string, env []st
 			if err != nil && !errors.As(err, &ee) {
 				return 0, fmt.Errorf("exec: %w", err)
 			}
-			return exitStatus(child.ProcessState), nil
+			return childStatus(child.ProcessState), nil
 		}
 	}
 }
 
-// exitStatus is the status a shell reports for ps: the exit code, or
+// childStatus is the status a shell reports for ps: the exit code, or
 // 128+N for a death by signal N.
-func exitStatus(ps *os.ProcessState) int {
+func childStatus(ps *os.ProcessState) int {
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return exitSignalBase + int(ws.Signal())
 	}

@@ -445,3 +445,23 @@ func TestChildEnv(t *testing.T) {
 		t.Errorf("childEnv = %q, want %q", got, want)
 	}
 }
+
+// TestExecStatusInProcess runs exec in this process, as main does: run
+// returns the command's own exit status (no os.Exit inside the command).
+func TestExecStatusInProcess(t *testing.T) {
+	f := newFixture(t)
+	env := map[string]string{"PATH": os.Getenv("PATH"), "HOME": f.home}
+	for _, tc := range []struct {
+		argv []string
+		want int
+	}{
+		{[]string{"sh", "-c", "exit 3"}, 3},
+		{[]string{"sh", "-c", "exit 0"}, 0},
+		{[]string{"awsoidc-no-such-command"}, exitNotFound},
+	} {
+		r := runInProcess(t, env, append(f.args("exec", "--"), tc.argv...)...)
+		if r.code != tc.want {
+			t.Errorf("exec %v: run returned %d, want %d\nstderr:\n%s", tc.argv, r.code, tc.want, r.stderr)
+		}
+	}
+}
