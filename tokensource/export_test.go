@@ -10,3 +10,9 @@ var (
 	ErrNotJWT   = jwt.ErrNotJWT
 	ErrNoExpiry = errNoExpiry
 )
+
+// WithMaxFileSize lowers the largest file a File source reads, for tests.
+func WithMaxFileSize(src Source, n int64) Source {
+	src.(*fileSource).maxSize = n
+	return src
+}

@@ -30,12 +30,6 @@ var fileRetry = backoff.Policy{Min: 10 * time.Millisecond, Max: 250 * time.Milli
 
 // FileOptions configures [File].
 type FileOptions struct {
-	// MaxSize is the largest token file accepted, in bytes. A larger file is
-	// an error wrapping [ErrMalformed] that names the path and the limit.
-	// Zero or less means 64 KiB, far above any real token (a Kubernetes
-	// service account token is about 1 KiB).
-	MaxSize int64
-
 	// RetryFor is how long a missing or empty file is re-read, with a short
 	// backoff, before Token gives up. The kubelet replaces a projected token
 	// by swapping a symlink, and a reader can catch the moment when the file
@@ -57,8 +51,9 @@ type FileOptions struct {
 // A missing or empty file is re-read for up to [FileOptions].RetryFor within
 // ctx; other failures, such as an empty path, a permission error, a path
 // that is not a regular file (a directory, a FIFO, even one swapped in
-// between the check and the open, which never blocks), a file over
-// [FileOptions].MaxSize, a file in UTF-16 or a token holding a control
+// between the check and the open, which never blocks), a file over 64 KiB
+// (far above any real token: a Kubernetes service account token is about
+// 1 KiB), a file in UTF-16 or a token holding a control
 // character (a NUL, an inner newline, ...), the last three wrapping
 // [ErrMalformed], are returned at once. Errors are [*Error] values that name the path and never the
 // content; errors.Is(err, os.ErrNotExist) reports a missing file.
@@ -69,20 +64,18 @@ func File(path string, optFns ...func(*FileOptions)) Source {
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	if o.MaxSize <= 0 {
-		o.MaxSize = defaultMaxFileSize
-	}
 	if o.RetryFor == 0 {
 		o.RetryFor = defaultFileRetryFor
 	}
-	return &fileSource{path: path, opts: o, clock: clockutil.Real(), stat: os.Stat}
+	return &fileSource{path: path, opts: o, maxSize: defaultMaxFileSize, clock: clockutil.Real(), stat: os.Stat}
 }
 
 type fileSource struct {
-	path  string
-	opts  FileOptions                            // normalized by File; read-only
-	clock clock.Clock                            // times the retries; tests set it through internal/testhook
-	stat  func(name string) (fs.FileInfo, error) // os.Stat; tests replace it to swap the path after the check
+	path    string
+	opts    FileOptions                            // normalized by File; read-only
+	maxSize int64                                  // the largest file read; tests lower it
+	clock   clock.Clock                            // times the retries; tests set it through internal/testhook
+	stat    func(name string) (fs.FileInfo, error) // os.Stat; tests replace it to swap the path after the check
 }
 
 // Token reads the file, re-reading a missing or empty one as described in
@@ -140,12 +133,12 @@ func (s *fileSource) read() (string, error) {
 	if !fi.Mode().IsRegular() {
 		return "", notRegular(fi)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, s.opts.MaxSize+1))
+	b, err := io.ReadAll(io.LimitReader(f, s.maxSize+1))
 	if err != nil {
 		return "", err
 	}
-	if int64(len(b)) > s.opts.MaxSize {
-		return "", fmt.Errorf("%w: the file is larger than %d bytes (FileOptions.MaxSize)", ErrMalformed, s.opts.MaxSize)
+	if int64(len(b)) > s.maxSize {
+		return "", fmt.Errorf("%w: the file is larger than %d bytes", ErrMalformed, s.maxSize)
 	}
 	return fileToken(b)
 }

@@ -33,7 +33,7 @@ func TestFileContent(t *testing.T) {
 		{name: "surrounding whitespace", content: " \t\r\n opaque-token \r\n", want: "opaque-token"},
 		{name: "exactly MaxSize", content: strings.Repeat("x", 16), maxSize: 16, want: strings.Repeat("x", 16)},
 		{name: "over MaxSize", content: strings.Repeat("x", 17), maxSize: 16, wantErr: tokensource.ErrMalformed,
-			errSubstr: []string{"16 bytes", "FileOptions.MaxSize"}},
+			errSubstr: []string{"16 bytes"}},
 		{name: "over the default MaxSize", content: strings.Repeat("x", tokensource.DefaultMaxFileSize+1),
 			wantErr: tokensource.ErrMalformed, errSubstr: []string{"65536 bytes"}},
 		{name: "whitespace over MaxSize", content: "tok" + strings.Repeat(" ", 20), maxSize: 16, wantErr: tokensource.ErrMalformed},
@@ -43,7 +43,10 @@ func TestFileContent(t *testing.T) {
 			path := tempPath(t, "token")
 			writeFile(t, path, tt.content)
 			fake := clock.NewFake(t0)
-			src := fileOn(fake, path, func(o *tokensource.FileOptions) { o.MaxSize = tt.maxSize })
+			src := fileOn(fake, path)
+			if tt.maxSize > 0 {
+				src = tokensource.WithMaxFileSize(src, tt.maxSize)
+			}
 			tok, err := tokenNoWait(t, src, fake)
 			if tt.wantErr != nil {
 				checkFileErr(t, err, path, tt.wantErr)

@@ -75,7 +75,7 @@ func TestNoTokenInFormattedValues(t *testing.T) {
 		tokensource.Token{Value: secret, Expiry: t0},
 		&tokensource.Token{Value: secret},
 		&tokensource.Error{Source: "file", Name: "/p", Err: tokensource.ErrEmpty},
-		tokensource.FileOptions{MaxSize: 1, RetryFor: time.Second},
+		tokensource.FileOptions{RetryFor: time.Second},
 		tokensource.ReuseOptions{Margin: time.Minute},
 		tokensource.OAuth2Options{UseAccessToken: true},
 		tokensource.Func(func(context.Context) (tokensource.Token, error) { return tokensource.Token{Value: secret}, nil }),

@@ -61,7 +61,7 @@ handed out stay valid until they expire.`,
 				}
 				// Logins of other --scope or --use-access-token have
 				// keys of their own.
-				store, err := deviceflow.NewFileStore(tokensDir(dir), func(o *deviceflow.FileStoreOptions) { o.Logger = a.log })
+				store, err := deviceflow.NewFileStore(tokensDir(dir))
 				if err != nil {
 					return fmt.Errorf("logout: %w", err)
 				}

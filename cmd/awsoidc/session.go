@@ -127,7 +127,7 @@ func (a *app) tokenSource(cfg *credConfig, s *session) (tokensource.Source, erro
 // deviceSource returns the device-flow source of d, with its tokens stored
 // under cacheDir. interactive lets Token start a login, prompting on w.
 func (a *app) deviceSource(d deviceFlags, cacheDir string, interactive bool, w io.Writer) (*deviceflow.Source, error) {
-	store, err := deviceflow.NewFileStore(tokensDir(cacheDir), func(o *deviceflow.FileStoreOptions) { o.Logger = a.log })
+	store, err := deviceflow.NewFileStore(tokensDir(cacheDir))
 	if err != nil {
 		return nil, fmt.Errorf("token store in --cache-dir %s: %w", cacheDir, err)
 	}

@@ -210,7 +210,7 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	add(tokensource.Func(func(context.Context) (tokensource.Token, error) { return tok, nil }), "tokensource.Func")
 	_, err := tokensource.File(filepath.Join(dir, "missing"), func(o *tokensource.FileOptions) { o.RetryFor = -1 }).Token(ctx)
 	add(err, "tokensource.Error")
-	add(tokensource.FileOptions{MaxSize: 1 << 10}, "tokensource.FileOptions")
+	add(tokensource.FileOptions{RetryFor: time.Second}, "tokensource.FileOptions")
 	add(tokensource.OAuth2Options{UseAccessToken: true}, "tokensource.OAuth2Options")
 	add(tokensource.ReuseOptions{Margin: time.Minute}, "tokensource.ReuseOptions")
 	pinned := tokenid.PinTo(tokensource.Static(plantedToken+"x"), tok)
@@ -421,7 +421,7 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	var o deviceflow.Options
 	dopts(&o)
 	add(o, "deviceflow.Options")
-	fstore, err := deviceflow.NewFileStore(filepath.Join(dir, "tokens"), func(o *deviceflow.FileStoreOptions) {})
+	fstore, err := deviceflow.NewFileStore(filepath.Join(dir, "tokens"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,7 +429,6 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 		t.Fatal(err)
 	}
 	add(fstore, "deviceflow.FileStore")
-	add(deviceflow.FileStoreOptions{}, "deviceflow.FileStoreOptions")
 	add(deviceflow.Prompt{VerificationURI: s.srv.Issuer() + "/device", UserCode: "ABCD-EFGH"}, "deviceflow.Prompt")
 	add(deviceflow.PromptFunc(func(context.Context, deviceflow.Prompt) error { return nil }), "deviceflow.PromptFunc", "deviceflow.Prompter")
 	_, err = deviceflow.New("http://issuer.example", clientID, dopts)

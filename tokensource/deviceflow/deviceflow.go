@@ -152,7 +152,7 @@ func New(issuer, clientID string, optFns ...func(*Options)) (*Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		fs, err := NewFileStore(dir, func(fo *FileStoreOptions) { fo.Logger = o.Logger })
+		fs, err := NewFileStore(dir)
 		if err != nil {
 			return nil, err
 		}

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,8 +26,7 @@ const maxStoreFileSize = 1 << 20
 //
 // A FileStore is safe for concurrent use by goroutines and processes.
 type FileStore struct {
-	dir    string
-	logger *slog.Logger
+	dir string
 }
 
 // defaultStoreDir returns os.UserCacheDir()/awsoidc/tokens, the directory of
@@ -41,22 +39,11 @@ func defaultStoreDir() (string, error) {
 	return filepath.Join(base, "awsoidc", "tokens"), nil
 }
 
-// FileStoreOptions configures a [FileStore].
-type FileStoreOptions struct {
-	// Logger receives a warning for each token file ignored as corrupt. Nil
-	// means no logging.
-	Logger *slog.Logger
-}
-
 // NewFileStore returns a [FileStore] in dir. It creates nothing: dir is
 // created (mode 0700) on the first [FileStore.Lock] or [FileStore.Save]. An
 // existing dir that is writable by group or others, or owned by another
 // user, is refused.
-func NewFileStore(dir string, optFns ...func(*FileStoreOptions)) (*FileStore, error) {
-	var o FileStoreOptions
-	for _, fn := range optFns {
-		fn(&o)
-	}
+func NewFileStore(dir string) (*FileStore, error) {
 	if dir == "" {
 		return nil, &ValidationError{Field: "dir", Rule: "must not be empty"}
 	}
@@ -66,7 +53,7 @@ func NewFileStore(dir string, optFns ...func(*FileStoreOptions)) (*FileStore, er
 			return nil, &storeError{op: "open", err: err}
 		}
 	}
-	return &FileStore{dir: dir, logger: orDiscard(o.Logger)}, nil
+	return &FileStore{dir: dir}, nil
 }
 
 // Path returns the file that holds the tokens of key: a hash of the key, so
@@ -85,15 +72,13 @@ func (s *FileStore) Load(_ context.Context, key string) (*Tokens, bool, error) {
 	case errors.Is(err, os.ErrNotExist):
 		return nil, false, nil
 	case errors.Is(err, securefile.ErrTooLarge), isFileModeRefusal(err, path):
-		s.logger.Warn("deviceflow: ignoring token file", "path", path, "err", err)
-		return nil, false, nil
+		return nil, false, nil // replaced by the next save
 	default:
 		return nil, false, &storeError{op: "load", err: err}
 	}
 	t, err := decodeTokens(data)
 	if err != nil {
-		s.logger.Warn("deviceflow: ignoring corrupt token file", "path", path, "err", err)
-		return nil, false, nil
+		return nil, false, nil // corrupt: replaced by the next save
 	}
 	return t, true, nil
 }
@@ -188,10 +173,7 @@ func (s *FileStore) deleteLogin(ctx context.Context, path, issuer, clientID stri
 	}()
 	data, err := securefile.ReadFile(path, maxStoreFileSize)
 	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			s.logger.Warn("deviceflow: leaving a token file that cannot be read", "path", path, "err", err)
-		}
-		return false, nil
+		return false, nil // missing, or unreadable: left as it is
 	}
 	t, err := decodeTokens(data)
 	if err != nil || t.Issuer != issuer || t.ClientID != clientID {
