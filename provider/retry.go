@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -62,7 +63,7 @@ func classify(err error) (Class, string) {
 	var code string
 	var api smithy.APIError
 	if errors.As(err, &api) {
-		code = api.ErrorCode()
+		code = errorCode(api.ErrorCode())
 		switch code {
 		case "InvalidIdentityToken":
 			if keyUnavailable(api.ErrorMessage()) {
@@ -114,4 +115,19 @@ func unparsed(err error) bool {
 	var api smithy.APIError
 	var re *smithyhttp.ResponseError
 	return !errors.As(err, &api) && errors.As(err, &re) && re.HTTPStatusCode() >= 200 && re.HTTPStatusCode() < 300
+}
+
+// codeRE is the shape of an AWS error code ("IDPRejectedClaim",
+// "Sender.Throttling"): anything else a server put there is not one.
+var codeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.:-]{0,63}$`)
+
+// errorCode returns code when it has the shape of an error code, else
+// "InvalidErrorCode": the code goes into logs, metric attributes and span
+// attributes unscrubbed, so a server (or a proxy) must not be able to put
+// arbitrary text, a token it was sent included, there.
+func errorCode(code string) string {
+	if code == "" || codeRE.MatchString(code) && !looksSecret(code) {
+		return code
+	}
+	return "InvalidErrorCode"
 }

@@ -390,7 +390,7 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	dopts := func(o *deviceflow.Options) {
 		o.Store = mem
 		o.HTTPClient = s.srv.HTTPClient()
-		o.ClientSecret = deviceflow.Secret(plantedCS)
+		o.ClientSecret = deviceflow.NewSecret(plantedCS)
 		o.Prompt = deviceflow.PromptFunc(func(context.Context, deviceflow.Prompt) error { return nil })
 	}
 	s.srv.AddClient(ststest.Client{ID: "confidential", Secret: plantedCS})
@@ -435,7 +435,10 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	add(err, "deviceflow.ValidationError")
 	_, err = deviceflow.New(s.srv.Issuer(), "", dopts)
 	add(err, "deviceflow.ValidationError")
-	add(deviceflow.Secret(plantedCS), "deviceflow.Secret")
+	add(deviceflow.NewSecret(plantedCS), "deviceflow.Secret", "deviceflow.NewSecret")
+	// A caller's struct keeping the Options in an unexported field: fmt
+	// prints that field by reflection, without Format.
+	add(struct{ o deviceflow.Options }{deviceflow.Options{ClientSecret: deviceflow.NewSecret(plantedCS)}})
 	// A revoked refresh token, once the ID token expired: LoginRequiredError
 	// wrapping the token endpoint's TokenError (an oauth2.RetrieveError
 	// whose Body is the response).

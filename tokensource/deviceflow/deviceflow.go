@@ -127,7 +127,7 @@ func New(issuer, clientID string, optFns ...func(*Options)) (*Source, error) {
 	s := &Source{
 		issuer:         issuer,
 		clientID:       clientID,
-		secret:         redact.New(string(o.ClientSecret)),
+		secret:         redact.New(o.ClientSecret.reveal()),
 		scopes:         o.Scopes,
 		authParams:     o.AuthParams,
 		authStyle:      o.AuthStyle,

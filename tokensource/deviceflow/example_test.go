@@ -80,7 +80,7 @@ func ExamplePromptFunc() {
 // A confidential client authenticates with its secret, which prints
 // redacted wherever the Options are printed or logged.
 func ExampleSecret() {
-	opts := deviceflow.Options{ClientSecret: deviceflow.Secret("s3cr3t-value")}
+	opts := deviceflow.Options{ClientSecret: deviceflow.NewSecret("s3cr3t-value")}
 	fmt.Printf("%v\n", opts.ClientSecret)
 	// Output: [REDACTED]
 }

@@ -106,17 +106,27 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Secret is a string that prints redacted: every fmt verb, encoding/json
-// and slog print "[REDACTED]" (or nothing, when it is empty). Inside a
-// struct of your own, hold it in an exported field: fmt prints unexported
-// fields by reflection, without calling Format.
-type Secret string
+// Secret is a secret string, such as a client secret, that never prints:
+// every fmt verb and slog print "[REDACTED]" (or nothing, when it is
+// empty), and encoding/json an empty object. It holds the value behind a
+// pointer, so that even a struct of yours that keeps it, or [Options], in
+// an unexported field prints no more than an address. Make one with
+// [NewSecret].
+type Secret struct{ v *string }
+
+// NewSecret returns a Secret holding s.
+func NewSecret(s string) Secret { return Secret{v: &s} }
+
+// reveal returns the secret.
+func (s Secret) reveal() string {
+	if s.v == nil {
+		return ""
+	}
+	return *s.v
+}
 
 // Format implements [fmt.Formatter].
-func (s Secret) Format(f fmt.State, verb rune) { redact.New(string(s)).Format(f, verb) }
-
-// MarshalText implements [encoding.TextMarshaler].
-func (s Secret) MarshalText() ([]byte, error) { return redact.New(string(s)).MarshalText() }
+func (s Secret) Format(f fmt.State, verb rune) { redact.New(s.reveal()).Format(f, verb) }
 
 // validateIssuer checks the issuer URL (OpenID Connect Discovery 1.0 §2:
 // https, no query or fragment).
@@ -191,7 +201,7 @@ func validateOptions(o *Options) error {
 	}
 	switch o.AuthStyle {
 	case oauth2.AuthStyleAutoDetect:
-		if o.ClientSecret == "" {
+		if o.ClientSecret.reveal() == "" {
 			o.AuthStyle = oauth2.AuthStyleInParams
 		} else {
 			o.AuthStyle = oauth2.AuthStyleInHeader

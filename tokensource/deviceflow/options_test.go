@@ -96,7 +96,7 @@ func TestOptionDefaults(t *testing.T) {
 	if gt, ok := src.http.Transport.(*guardTransport); !ok || gt.timeout != defaultHTTPTimeout || src.http.Timeout != 0 {
 		t.Errorf("http timeout: transport %v, client %v; want %v in the transport", src.http.Transport, src.http.Timeout, defaultHTTPTimeout)
 	}
-	conf, err := New("https://idp.example.com", "c", func(o *Options) { o.Store = newMemStore(); o.ClientSecret = "s" })
+	conf, err := New("https://idp.example.com", "c", func(o *Options) { o.Store = newMemStore(); o.ClientSecret = NewSecret("s") })
 	if err != nil || conf.authStyle != oauth2.AuthStyleInHeader {
 		t.Errorf("confidential client auth style = %v, %v", conf.authStyle, err)
 	}
@@ -163,7 +163,7 @@ func TestNothingLeaks(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	secret := "client-secret-value"
 	src, _, store := newTestSource(t, idp, clk, func(o *Options) {
-		o.ClientSecret = Secret(secret)
+		o.ClientSecret = NewSecret(secret)
 		o.Logger = logger
 		o.Interactive = false
 	})
@@ -175,7 +175,7 @@ func TestNothingLeaks(t *testing.T) {
 	cur, _, _ := store.Load(testCtx(t), src.key)
 	secrets := []string{secret, seeded.IDToken, seeded.RefreshToken, seeded.AccessToken, tok.Value, cur.RefreshToken, cur.AccessToken}
 
-	opts := Options{ClientSecret: Secret(secret)}
+	opts := Options{ClientSecret: NewSecret(secret)}
 	tokErr := &TokenError{Grant: "refresh_token", ErrorCode: "invalid_grant", Err: &oauth2.RetrieveError{Body: []byte(seeded.RefreshToken)}}
 	values := []any{src, opts, &opts, opts.ClientSecret, cur, *cur, tokErr, src.loginRequired("the refresh token was rejected", tokErr)}
 	var outs []string

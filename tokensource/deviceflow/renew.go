@@ -59,8 +59,10 @@ func (s *Source) lockAndLoad(ctx context.Context) (cand *Tokens, unlock func() e
 		return nil, nil, false, err
 	}
 	if cand != nil && s.usable(cand, s.clk.Now()) {
-		s.unlockStore(unlock)
+		// In effect before the lock is released: a Logout that takes it
+		// next must find these tokens, and clear them from memory too.
 		s.setCurrent(cand)
+		s.unlockStore(unlock)
 		return cand, nil, true, nil
 	}
 	return cand, unlock, false, nil

@@ -75,7 +75,7 @@ func TestLogoutRevokesAtSTSTest(t *testing.T) {
 			e := newE2E(t, tc.client)
 			var logs syncBuffer
 			src, rec := e.source(t, func(o *Options) {
-				o.ClientSecret = Secret(tc.client.Secret)
+				o.ClientSecret = NewSecret(tc.client.Secret)
 				o.AuthStyle = tc.style
 				o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			})

@@ -135,7 +135,7 @@ func echoSource(t *testing.T, idp *echoIdP, clk clock.Clock, logger *slog.Logger
 		o.Store = store
 		o.HTTPClient = idp.srv.Client()
 		o.Prompt = rec
-		o.ClientSecret = echoClientSecret
+		o.ClientSecret = NewSecret(echoClientSecret)
 		o.AuthStyle = oauth2.AuthStyleInParams
 		o.Logger = logger
 	}}, optFns...)

@@ -19,7 +19,7 @@ func TestStoreKey(t *testing.T) {
 	}{
 		{"no options: issuer and client", StoreKey(iss, client), plain},
 		{"the default scopes, given", key(func(o *Options) { o.Scopes = []string{"offline_access", "openid"} }), plain},
-		{"other options do not count", key(func(o *Options) { o.Interactive = true; o.ClientSecret = "s"; o.ExpiryMargin = time.Hour }), plain},
+		{"other options do not count", key(func(o *Options) { o.Interactive = true; o.ClientSecret = NewSecret("s"); o.ExpiryMargin = time.Hour }), plain},
 		{"an AuthParams parameter without a value is not sent", key(func(o *Options) { o.AuthParams = url.Values{"audience": nil} }), plain},
 		{"scope order and duplicates", key(func(o *Options) { o.Scopes = []string{"profile", "openid", "profile"} }), key(func(o *Options) { o.Scopes = []string{"openid", "profile"} })},
 		{"parameter order", key(func(o *Options) { o.AuthParams = url.Values{"b": {"2"}, "a": {"1"}} }), key(func(o *Options) { o.AuthParams = url.Values{"a": {"1"}, "b": {"2"}} })},

@@ -334,7 +334,7 @@ func TestSTSTestConfidentialClient(t *testing.T) {
 				return base.RoundTrip(r)
 			})
 			src, rec := e.source(t, func(o *Options) {
-				o.ClientSecret = secret
+				o.ClientSecret = NewSecret(secret)
 				o.AuthStyle = tt.style
 				o.HTTPClient = &http.Client{Transport: spy}
 			})
