@@ -93,6 +93,9 @@ what to do. Exit status 0 when every check passed (warnings allowed), else 1.`,
 			if last := results[len(results)-1]; last.Status == statusFail {
 				return fmt.Errorf("doctor: check %q failed", last.Check)
 			}
+			if err := cmd.Context().Err(); err != nil {
+				return fmt.Errorf("doctor: interrupted after check %q: %w", results[len(results)-1].Check, err)
+			}
 			return nil
 		},
 	}
@@ -120,7 +123,9 @@ func (d *doctor) checks() []doctorCheck {
 func (d *doctor) run(ctx context.Context) []checkResult {
 	var results []checkResult
 	for _, c := range d.checks() {
-		cctx, cancel := context.WithTimeout(ctx, d.cfg.timeout)
+		// Each check within --timeout, and never longer than the default:
+		// doctor never prompts, so --allow-prompt's 15 minutes do not apply.
+		cctx, cancel := context.WithTimeout(ctx, min(d.cfg.timeout, defaultTimeout))
 		r := c.run(cctx)
 		cancel()
 		r.Check = c.name

@@ -224,9 +224,18 @@ func (a *app) runChild(ctx context.Context, path string, args []string, env []st
 	child.Env = env
 	child.Stdin, child.Stdout, child.Stderr = a.stdin, a.stdout, a.stderr
 
+	// A signal the caller ignores (nohup's SIGHUP, the SIGINT of a
+	// script's background job) is left ignored, so that the child inherits
+	// that: catching it would hand the child the default action.
+	var forward []os.Signal
+	for _, sig := range forwardedSignals {
+		if !signal.Ignored(sig) {
+			forward = append(forward, sig)
+		}
+	}
 	sigc := make(chan os.Signal, 8)
-	if len(forwardedSignals) > 0 {
-		signal.Notify(sigc, forwardedSignals...)
+	if len(forward) > 0 {
+		signal.Notify(sigc, forward...)
 		defer signal.Stop(sigc)
 	}
 	// A signal from here on is the child's: it waits in sigc until the
@@ -238,6 +247,19 @@ func (a *app) runChild(ctx context.Context, path string, args []string, env []st
 		return 0, fmt.Errorf("exec: %w", err)
 	}
 	a.log.Debug("exec: started", "command", args[0], "pid", child.Process.Pid)
+	// A signal that came before the child existed did not reach it, even
+	// from the terminal: pass it on now.
+	for early := true; early; {
+		select {
+		case sig := <-sigc:
+			a.log.Debug("exec: forwarding a signal that came before the start", "signal", sig)
+			if err := child.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+				a.warn("exec: forwarding %v: %v", sig, err)
+			}
+		default:
+			early = false
+		}
+	}
 	done := make(chan error, 1)
 	go func() { done <- child.Wait() }()
 	for {

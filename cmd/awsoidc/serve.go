@@ -101,7 +101,7 @@ AWSOIDC_SERVE_PID. Unset AWS_ACCESS_KEY_ID and AWS_PROFILE where it is used.`,
 	fs.StringVar(&sf.format, "format", "sh", "format of the printed variables: "+strings.Join(formats, ", "))
 	fs.StringVar(&sf.tokenFile, "auth-token-file", "", "write the authorization token to this file, mode 0600, removed when serve stops (default: a new file in the cache directory)")
 	fs.BoolVar(&sf.printToken, "print-token", false, "also print AWS_CONTAINER_AUTHORIZATION_TOKEN itself, for SDKs older than AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (2023); keep the output private")
-	fs.BoolVar(&sf.background, "background", false, "run the server detached and exit once it listens, printing its variables and AWSOIDC_SERVE_PID (for eval)")
+	fs.BoolVar(&sf.background, "background", false, "run the server detached and exit once it listens, printing its variables and AWSOIDC_SERVE_PID (for eval); the server keeps this stderr for its warnings: redirect it (2>/dev/null or a file) when a caller waits for stderr to close")
 	fs.BoolVar(&sf.backgroundRun, "background-server", false, "")
 	_ = fs.MarkHidden("background-server")
 	return cmd
