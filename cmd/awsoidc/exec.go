@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/awsoidc/awsoidc/cache"
 )
 
 // Exit statuses of exec besides the child's own, as a shell reports them.
@@ -131,25 +129,13 @@ func (a *app) execWithEndpoint(cmd *cobra.Command, f *credFlags, path string, ar
 	}
 	defer s.close()
 
-	real := newRealExpiry(s.cfg.opts.Duration)
-	c := cache.New(shiftedProvider{p: s.prov, r: real, now: a.now}, func(o *cache.Options) {
-		o.Logger = a.log
-		o.OnRefresh = func(ev cache.RefreshEvent) { a.log.Debug("credentials refresh", "event", ev) }
-		if s.store != nil {
-			o.Store = shiftedStore{st: s.store, r: real, now: a.now}
-			o.StoreKey = s.key
-		}
-	})
-	defer c.Close()
 	// Credentials before the command starts: a bad configuration (or a
 	// login to do) is awsoidc's error, not one in the middle of the run.
-	fctx, cancel := context.WithTimeout(cmd.Context(), cfg.timeout)
-	creds, err := c.Retrieve(fctx)
-	cancel()
+	c, real, err := a.endpointCache(cmd.Context(), s)
 	if err != nil {
 		return 0, err
 	}
-	a.secrets.add(creds.SecretAccessKey, creds.SessionToken)
+	defer c.Close()
 
 	// From here the endpoint lives as long as the child: SIGINT and SIGTERM,
 	// which end the command's context, are the child's to act on.

@@ -24,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
-	"github.com/awsoidc/awsoidc/cache"
 	"github.com/awsoidc/awsoidc/internal/securefile"
 )
 
@@ -109,26 +108,13 @@ AWSOIDC_SERVE_PID. Unset AWS_ACCESS_KEY_ID and AWS_PROFILE where it is used.`,
 
 // serve runs the endpoint until ctx is done.
 func (a *app) serve(ctx context.Context, s *session, addr string, sf serveFlags) error {
-	real := newRealExpiry(s.cfg.opts.Duration)
-	c := cache.New(shiftedProvider{p: s.prov, r: real, now: a.now}, func(o *cache.Options) {
-		o.Logger = a.log
-		o.OnRefresh = func(ev cache.RefreshEvent) { a.log.Debug("credentials refresh", "event", ev) }
-		if s.store != nil {
-			o.Store = shiftedStore{st: s.store, r: real, now: a.now}
-			o.StoreKey = s.key
-		}
-	})
-	defer c.Close()
-
-	// Get credentials before announcing the endpoint, so that a bad
+	// Credentials before announcing the endpoint, so that a bad
 	// configuration (or a login to do) shows now, not in a client.
-	fctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
-	creds, err := c.Retrieve(fctx)
-	cancel()
+	c, real, err := a.endpointCache(ctx, s)
 	if err != nil {
 		return err
 	}
-	a.secrets.add(creds.SecretAccessKey, creds.SessionToken)
+	defer c.Close()
 	c.Start(ctx)
 
 	token, err := newAuthToken()

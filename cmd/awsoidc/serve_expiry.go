@@ -125,3 +125,27 @@ func (s shiftedStore) Save(ctx context.Context, key string, creds aws.Credential
 func (s shiftedStore) Lock(ctx context.Context, key string) (func() error, error) {
 	return s.st.Lock(ctx, key)
 }
+
+// endpointCache returns the cache of an endpoint (serve, exec) for s: it
+// sees credentials through the shifted provider and store, and holds
+// credentials already, got within --timeout. The caller closes it.
+func (a *app) endpointCache(ctx context.Context, s *session) (*cache.Cache, *realExpiry, error) {
+	real := newRealExpiry(s.cfg.opts.Duration)
+	c := cache.New(shiftedProvider{p: s.prov, r: real, now: a.now}, func(o *cache.Options) {
+		o.Logger = a.log
+		o.OnRefresh = func(ev cache.RefreshEvent) { a.log.Debug("credentials refresh", "event", ev) }
+		if s.store != nil {
+			o.Store = shiftedStore{st: s.store, r: real, now: a.now}
+			o.StoreKey = s.key
+		}
+	})
+	fctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
+	creds, err := c.Retrieve(fctx)
+	cancel()
+	if err != nil {
+		_ = c.Close()
+		return nil, nil, err
+	}
+	a.secrets.add(creds.SecretAccessKey, creds.SessionToken)
+	return c, real, nil
+}
