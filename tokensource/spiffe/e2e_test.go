@@ -1,0 +1,71 @@
+package spiffe_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/awsoidc/awsoidc/provider"
+	"github.com/awsoidc/awsoidc/ststest"
+	"github.com/awsoidc/awsoidc/tokensource/spiffe"
+)
+
+// TestEndToEnd runs the whole flow: a fake SPIRE agent answers JWT-SVIDs
+// signed by ststest's issuer; JWTSource fetches them; the provider trades
+// them with the real sts client at ststest, whose role trusts that issuer,
+// the audience and the workload's SPIFFE ID as "sub"; the credentials sign a
+// GetCallerIdentity that ststest verifies (SigV4).
+func TestEndToEnd(t *testing.T) {
+	srv := ststest.NewServer()
+	t.Cleanup(srv.Close)
+	role := srv.AddRole(ststest.Role{Name: "spire-workload", Audience: "sts.amazonaws.com", Subject: "spiffe://example.org/ns/x/*"})
+	a := startAgent(t, mintFor(srv, workloadID))
+
+	src := spiffe.JWTSource("sts.amazonaws.com", func(o *spiffe.Options) { o.Addr = a.addr })
+	p, err := provider.New(provider.NewSTSClient(srv.Config(nil)), role, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // every retrieval fetches a fresh JWT-SVID
+		if _, err := p.Retrieve(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	md, _ := p.LastMetadata()
+	if md.SubjectFromWebIdentityToken != workloadID || md.Audience != "sts.amazonaws.com" {
+		t.Errorf("STS saw sub %q aud %q, want %q and sts.amazonaws.com", md.SubjectFromWebIdentityToken, md.Audience, workloadID)
+	}
+	reqs := a.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("the agent was asked %d times, want 2 (once per retrieval)", len(reqs))
+	}
+	if aud := reqs[0].GetAudience(); len(aud) != 1 || aud[0] != "sts.amazonaws.com" || reqs[0].GetSpiffeId() != "" {
+		t.Errorf("request = audience %q, spiffe_id %q; want [sts.amazonaws.com] and none", aud, reqs[0].GetSpiffeId())
+	}
+
+	id, err := sts.NewFromConfig(srv.Config(p)).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(id.Arn) != md.AssumedRoleARN || aws.ToString(id.Account) != ststest.DefaultAccountID {
+		t.Errorf("GetCallerIdentity = %s in %s, want %s", aws.ToString(id.Arn), aws.ToString(id.Account), md.AssumedRoleARN)
+	}
+}
+
+// TestEndToEndUntrustedSubject proves the role's trust on "sub" holds: a
+// workload with another SPIFFE ID gets its JWT-SVID, and STS refuses it.
+func TestEndToEndUntrustedSubject(t *testing.T) {
+	srv := ststest.NewServer()
+	t.Cleanup(srv.Close)
+	role := srv.AddRole(ststest.Role{Subject: "spiffe://example.org/ns/x/sa/y"})
+	a := startAgent(t, mintFor(srv, "spiffe://example.org/ns/x/sa/intruder"))
+	p, err := provider.New(provider.NewSTSClient(srv.Config(nil)), role, spiffe.JWTSource("sts.amazonaws.com", func(o *spiffe.Options) { o.Addr = a.addr }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Retrieve(context.Background()); err == nil {
+		t.Fatal("STS accepted a JWT-SVID whose sub the role does not trust")
+	}
+}
