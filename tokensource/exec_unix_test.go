@@ -1,0 +1,91 @@
+//go:build unix
+
+package tokensource_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/awsoidc/awsoidc/tokensource"
+)
+
+// hangingCommand returns the argv of a script that starts a real sleep that
+// would last 1000 s, in the background with its stdout on a FIFO, and waits
+// for it, and a function that returns once that sleep has started. After the
+// source gives up, gone reports whether the sleep died: its end of the FIFO
+// closes only when it exits, so the read sees EOF at once if it was killed,
+// and blocks (until the deadline) if it was left running as an orphan.
+func hangingCommand(t *testing.T) (argv []string, started func(), gone func() bool) {
+	t.Helper()
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no FIFO:", err)
+	}
+	opened := make(chan *os.File, 1)
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_RDONLY, 0) // blocks until the sleep opens its end
+		if err != nil {
+			t.Error(err)
+		}
+		opened <- f
+	}()
+	var r *os.File
+	started = func() {
+		if r == nil {
+			r = <-opened
+		}
+	}
+	t.Cleanup(func() {
+		if r == nil { // the command never opened the FIFO: release the opener
+			if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				w.Close()
+			}
+			started()
+		}
+		if r != nil {
+			r.Close()
+		}
+	})
+	gone = func() bool {
+		started()
+		_ = r.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, err := io.ReadAll(r)
+		return err == nil
+	}
+	argv = script(t, `echo partial output; sleep 1000 > "$1" & wait`, fifo)
+	return argv, started, gone
+}
+
+func TestExecTimeoutKillsGroup(t *testing.T) {
+	argv, _, gone := hangingCommand(t)
+	src := tokensource.Exec(argv, func(o *tokensource.ExecOptions) { o.Timeout = 100 * time.Millisecond })
+	_, err := src.Token(context.Background())
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "did not finish within 100ms") {
+		t.Fatalf("got %v, want the timeout", err)
+	}
+	if !gone() {
+		t.Error("the command's sleep outlived the timeout")
+	}
+}
+
+func TestExecCancelKillsGroup(t *testing.T) {
+	argv, started, gone := hangingCommand(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := tokenAsync(ctx, tokensource.Exec(argv))
+	started()
+	cancel()
+	r := <-done
+	if !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", r.err)
+	}
+	if !gone() {
+		t.Error("the command's sleep outlived the cancellation")
+	}
+}
