@@ -48,7 +48,7 @@ func (s *jwtSource) endpoint() (endpoint, error) {
 	if addr == "" {
 		addr, field = os.Getenv(socketEnv), socketEnv
 		if addr == "" {
-			return endpoint{}, &tokensource.Error{Source: "spiffe", Name: socketEnv, Err: errors.New("the variable is not set: set it to the Workload API's address, such as unix:///run/spire/agent-sockets/spire-agent.sock, or set Options.Addr")}
+			return endpoint{}, &tokensource.Error{Source: "spiffe", Name: socketEnv, Err: errors.New("the variable is empty or not set: set it to the Workload API's address, such as unix:///run/spire/agent-sockets/spire-agent.sock, or set Options.Addr")}
 		}
 	}
 	ep := endpoint{addr: scrub(addr)}

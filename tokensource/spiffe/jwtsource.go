@@ -102,12 +102,17 @@ func (s *jwtSource) describe() string {
 	if addr == "" {
 		addr = "$" + socketEnv
 	}
-	d := "spiffe.JWTSource(" + strconv.Quote(s.audience) + ", " + strconv.Quote(addr)
+	d := "spiffe.JWTSource(" + strconv.Quote(scrub(s.audience)) + ", " + strconv.Quote(scrub(addr))
 	if s.opts.SPIFFEID != "" {
-		d += ", " + strconv.Quote(s.opts.SPIFFEID)
+		d += ", " + strconv.Quote(scrub(s.opts.SPIFFEID))
 	}
 	return d + ")"
 }
 
-// String describes the source by its audience, address and SPIFFE ID.
+// String describes the source by its audience, address and SPIFFE ID, with
+// anything that looks like a token replaced by "[REDACTED]".
 func (s *jwtSource) String() string { return s.describe() }
+
+// GoString implements [fmt.GoStringer], so that %#v prints the description
+// too, rather than the fields.
+func (s *jwtSource) GoString() string { return s.describe() }

@@ -3,6 +3,7 @@ package spiffe
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -19,7 +20,13 @@ import (
 func remoteError(ctx context.Context, err error) error {
 	st := status.Convert(err)
 	cause := fmt.Errorf("FetchJWTSVID: %w%s", status.Error(st.Code(), scrub(st.Message())), hint(st.Code()))
-	if cerr := ctx.Err(); cerr != nil {
+	cerr := ctx.Err()
+	if d, ok := ctx.Deadline(); ok && cerr == nil && st.Code() == codes.DeadlineExceeded && !time.Now().Before(d) {
+		// The server's deadline, which is ours as sent with the call, fired
+		// a moment before ctx's timer: gRPC itself reads it so.
+		cerr = context.DeadlineExceeded
+	}
+	if cerr != nil {
 		return fmt.Errorf("%w while waiting for the Workload API: %w", cerr, cause)
 	}
 	return cause

@@ -37,7 +37,7 @@ func pick(svids []*workload.JWTSVID, audience, id string, now time.Time) (tokens
 		}
 		return tokensource.Token{Value: sv.GetSvid(), Expiry: c.exp}, nil
 	}
-	return tokensource.Token{}, fmt.Errorf("the Workload API answered no JWT-SVID for Options.SPIFFEID %s, only for %s", strconv.Quote(id), strings.Join(others, ", "))
+	return tokensource.Token{}, fmt.Errorf("the Workload API answered no JWT-SVID for Options.SPIFFEID %s, only for %s", strconv.Quote(scrub(id)), strings.Join(others, ", "))
 }
 
 // svidClaims are the claims of a JWT-SVID that the source checks.
@@ -101,7 +101,7 @@ var errExpired = errors.New("the JWT-SVID has expired")
 // check reports whether the SVID is for audience and still valid at now.
 func (c svidClaims) check(audience string, now time.Time) error {
 	if !slices.Contains(c.aud, audience) {
-		return fmt.Errorf("it is for the audience %s, not %s", quoteAll(c.aud), strconv.Quote(audience))
+		return fmt.Errorf("it is for the audience %s, not %s", quoteAll(c.aud), strconv.Quote(scrub(audience)))
 	}
 	if !now.Before(c.exp) {
 		return fmt.Errorf("%w: it expired at %s, and it is %s (is the clock of this machine or of the agent wrong?)",
