@@ -37,7 +37,7 @@ type agent struct {
 
 // startAgent serves fetch on a unix socket in a temporary directory until
 // the test ends.
-func startAgent(t *testing.T, fetch fetchFunc) *agent {
+func startAgent(t testing.TB, fetch fetchFunc) *agent {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "agent.sock")
 	lis, err := net.Listen("unix", path)

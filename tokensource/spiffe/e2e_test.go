@@ -2,6 +2,7 @@ package spiffe_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -67,5 +68,29 @@ func TestEndToEndUntrustedSubject(t *testing.T) {
 	}
 	if _, err := p.Retrieve(context.Background()); err == nil {
 		t.Fatal("STS accepted a JWT-SVID whose sub the role does not trust")
+	}
+}
+
+// TestConcurrent calls one source from many goroutines: each call gets its
+// own JWT-SVID from the agent, and nothing races.
+func TestConcurrent(t *testing.T) {
+	srv := ststest.NewServer()
+	t.Cleanup(srv.Close)
+	a := startAgent(t, mintFor(srv, workloadID))
+	src := spiffe.JWTSource("sts.amazonaws.com", withAddr(a.addr))
+	const goroutines, calls = 8, 5
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for range calls {
+				if tok, err := src.Token(context.Background()); err != nil || tok.Expiry.IsZero() {
+					t.Errorf("Token = %v, %v", tok, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(a.requests()); n != goroutines*calls {
+		t.Errorf("the agent answered %d calls, want %d", n, goroutines*calls)
 	}
 }
