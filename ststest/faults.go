@@ -186,13 +186,21 @@ func (s *Server) notifyLocked() {
 	s.changed = make(chan struct{})
 }
 
-// admit counts a request of action, then applies holds, latency and faults
-// in that order. It reports whether the handler should go on; when it
+// admit counts a request of action, then applies the rate limit (STS
+// requests only, see [Server.Throttle]), holds, latency and faults in that
+// order. It reports whether the handler should go on; when it
 // returns false the response has been written (or the connection dropped).
 func (s *Server) admit(w http.ResponseWriter, r *http.Request, action Action, kind endpointKind) bool {
 	s.mu.Lock()
 	s.calls[action]++
 	s.notifyLocked()
+	if kind == kindSTS {
+		if ok, wait, l := s.take(); !ok {
+			s.mu.Unlock()
+			s.writeThrottled(w, action, wait, l)
+			return false
+		}
+	}
 	gates := slices.Clone(s.holds[action])
 	latency := s.latency[action]
 	var fault *Fault
