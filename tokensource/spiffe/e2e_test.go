@@ -2,6 +2,7 @@ package spiffe_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -37,6 +38,9 @@ func TestEndToEnd(t *testing.T) {
 	md, _ := p.LastMetadata()
 	if md.SubjectFromWebIdentityToken != workloadID || md.Audience != "sts.amazonaws.com" {
 		t.Errorf("STS saw sub %q aud %q, want %q and sts.amazonaws.com", md.SubjectFromWebIdentityToken, md.Audience, workloadID)
+	}
+	if !strings.Contains(md.AssumedRoleARN, "example.org-ns-x-sa-y") {
+		t.Errorf("session %s, want a name derived from the SPIFFE ID", md.AssumedRoleARN)
 	}
 	reqs := a.requests()
 	if len(reqs) != 2 {
