@@ -44,7 +44,14 @@ func startAgent(t testing.TB, fetch fetchFunc) *agent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &agent{addr: "unix://" + path, fetch: fetch}
+	return serveAgent(t, lis, "unix://"+path, fetch)
+}
+
+// serveAgent serves fetch on lis, whose Workload API address is addr, until
+// the test ends.
+func serveAgent(t testing.TB, lis net.Listener, addr string, fetch fetchFunc) *agent {
+	t.Helper()
+	a := &agent{addr: addr, fetch: fetch}
 	srv := grpc.NewServer()
 	workload.RegisterSpiffeWorkloadAPIServer(srv, a)
 	served := make(chan error, 1)

@@ -2,6 +2,7 @@ package spiffe_test
 
 import (
 	"context"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -97,4 +98,43 @@ func TestConcurrent(t *testing.T) {
 	if n := len(a.requests()); n != goroutines*calls {
 		t.Errorf("the agent answered %d calls, want %d", n, goroutines*calls)
 	}
+}
+
+// TestTCP fetches from an agent at a tcp:// address, with HTTPS_PROXY set
+// to a proxy that does not exist: the Workload API is never proxied.
+func TestTCP(t *testing.T) {
+	srv := ststest.NewServer()
+	t.Cleanup(srv.Close)
+	// Go never proxies a loopback address: listen on another one of this
+	// machine's, where gRPC would use HTTPS_PROXY.
+	lis, err := net.Listen("tcp", nonLoopbackIP(t)+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := serveAgent(t, lis, "tcp://"+lis.Addr().String(), mintFor(srv, workloadID))
+	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:1")
+	t.Setenv("NO_PROXY", "")
+	tok, err := spiffe.JWTSource("sts.amazonaws.com", withAddr(a.addr)).Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub := subject(t, tok.Value); sub != workloadID {
+		t.Errorf("sub = %q, want %q", sub, workloadID)
+	}
+}
+
+// nonLoopbackIP returns an IPv4 address of this machine that is not a
+// loopback one, or skips the test.
+func nonLoopbackIP(t *testing.T) string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			return n.IP.String()
+		}
+	}
+	t.Skip("no IPv4 address but loopback")
+	return ""
 }
