@@ -1,0 +1,209 @@
+package awsoidc_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/awsoidc/awsoidc"
+)
+
+// resolutionRow is one machine of TestDefaultCredentialsResolveLikeSDK:
+// setup writes its files and environment and returns the options given
+// to LoadDefaultConfig besides ours.
+type resolutionRow struct {
+	name   string
+	setup  func(f *fixture) []func(*config.LoadOptions) error
+	kind   string // the kind of source both resolve to
+	caller string // the identity both resolve to
+	errors string // when set, both fail with this class of error instead
+}
+
+// resolutionRows are the sources and precedence of
+// config.LoadDefaultConfig, one row each, and rows where several sources
+// are present.
+func resolutionRows() []resolutionRow {
+	return []resolutionRow{
+		{
+			name: "environment keys beat environment web identity and the default profile",
+			setup: func(f *fixture) []func(*config.LoadOptions) error {
+				f.setEnvKeys(f.issue("from-env", "env"))
+				f.t.Setenv("AWS_ROLE_ARN", f.role("app"))
+				f.t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", f.tokenFile)
+				f.write("config", "[default]\ncredential_process = "+f.process(f.issue("from-process", "process"))+"\n")
+				return nil
+			},
+			kind: "static", caller: assumed("from-env", "env"),
+		},
+		{
+			name: "environment web identity beats the default profile",
+			setup: func(f *fixture) []func(*config.LoadOptions) error {
+				f.t.Setenv("AWS_ROLE_ARN", f.role("app"))
+				f.t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", f.tokenFile)
+				f.t.Setenv("AWS_ROLE_SESSION_NAME", "pod")
+				f.write("config", "[default]\ncredential_process = "+f.process(f.issue("from-process", "process"))+"\n")
+				return nil
+			},
+			kind: "web identity", caller: assumed("app", "pod"),
+		},
+		{
+			name: "profile web identity through AWS_PROFILE",
+			setup: func(f *fixture) []func(*config.LoadOptions) error {
+				f.write("config", fmt.Sprintf("[profile ci]\nrole_arn = %s\nweb_identity_token_file = %s\nrole_session_name = ci\nduration_seconds = 3600\n", f.role("ci"), f.tokenFile))
+				f.t.Setenv("AWS_PROFILE", "ci")
+				return nil
+			},
+			kind: "web identity", caller: assumed("ci", "ci"),
+		},
+		{
+			name: "a profile chosen in code beats environment keys",
+			setup: func(f *fixture) []func(*config.LoadOptions) error {
+				f.setEnvKeys(f.issue("from-env", "env"))
+				f.write("config", fmt.Sprintf("[profile ci]\nrole_arn = %s\nweb_identity_token_file = %s\nrole_session_name = ci\n", f.role("ci"), f.tokenFile))
+				return []func(*config.LoadOptions) error{config.WithSharedConfigProfile("ci")}
+			},
+			kind: "web identity", caller: assumed("ci", "ci"),
+		},
+		{
+			name: "profile keys in the credentials file",
+			setup: func(f *fixture) []func(*config.LoadOptions) error {
+				c := f.issue("from-file", "file")
+				f.write("credentials", fmt.Sprintf("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\naws_session_token = %s\n", c.AccessKeyID, c.SecretAccessKey, c.SessionToken))
+				return nil
+			},
+			kind: "static", caller: assumed("from-file", "file"),
+		},
+		{
+			name: "credential_process beats the container endpoint",
+			setup: func(f *fixture) []func(*config.LoadOptions) error {
+				f.write("config", "[default]\ncredential_process = "+f.process(f.issue("from-process", "process"))+"\n")
+				f.container(f.issue("from-container", "container"), "container-token")
+				return nil
+			},
+			kind: "process", caller: assumed("from-process", "process"),
+		},
+		{
+			name: "container endpoint beats instance metadata",
+			setup: func(f *fixture) []func(*config.LoadOptions) error {
+				f.container(f.issue("from-container", "container"), "container-token")
+				f.imds(f.issue("from-imds", "imds"))
+				return nil
+			},
+			kind: "container", caller: assumed("from-container", "container"),
+		},
+		{
+			name: "instance metadata last",
+			setup: func(f *fixture) []func(*config.LoadOptions) error {
+				f.imds(f.issue("from-imds", "imds"))
+				return nil
+			},
+			kind: "imds", caller: assumed("from-imds", "imds"),
+		},
+		{
+			name: "legacy SSO profile with a cached token",
+			setup: func(f *fixture) []func(*config.LoadOptions) error {
+				const start = "https://example.awsapps.com/start"
+				f.ssoPortal(f.issue("from-sso", "sso"), "123456789012", "Developer", "sso-access-token", start)
+				f.write("config", "[profile dev]\nsso_start_url = "+start+"\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Developer\n")
+				f.t.Setenv("AWS_PROFILE", "dev")
+				return nil
+			},
+			kind: "sso", caller: assumed("from-sso", "sso"),
+		},
+		{
+			name: "sso-session profile with a cached token",
+			setup: func(f *fixture) []func(*config.LoadOptions) error {
+				f.ssoPortal(f.issue("from-sso", "sso"), "123456789012", "Developer", "sso-access-token", "corp")
+				f.write("config", "[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Developer\n\n"+
+					"[sso-session corp]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n")
+				return []func(*config.LoadOptions) error{config.WithSharedConfigProfile("dev")}
+			},
+			kind: "sso", caller: assumed("from-sso", "sso"),
+		},
+		{
+			name: "AWS_PROFILE names a profile that does not exist",
+			setup: func(f *fixture) []func(*config.LoadOptions) error {
+				f.t.Setenv("AWS_PROFILE", "nope")
+				return nil
+			},
+			errors: "SharedConfigProfileNotExistError",
+		},
+		{
+			name: "a source_profile that does not exist",
+			setup: func(f *fixture) []func(*config.LoadOptions) error {
+				f.write("config", fmt.Sprintf("[profile admin]\nrole_arn = %s\nsource_profile = nope\n", f.role("admin")))
+				return []func(*config.LoadOptions) error{config.WithSharedConfigProfile("admin")}
+			},
+			errors: "SharedConfigProfileNotExistError",
+		},
+	}
+}
+
+// TestDefaultCredentialsResolveLikeSDK runs the same shared files and
+// environment through config.LoadDefaultConfig alone and with
+// WithDefaultCredentials (given first, so that the options after it must
+// still count), and checks that both resolve to the same kind of source,
+// account and identity (a SigV4-verified GetCallerIdentity), or fail with
+// the same class of error.
+func TestDefaultCredentialsResolveLikeSDK(t *testing.T) {
+	rows := resolutionRows()
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			f := newFixture(t)
+			opts := row.setup(f)
+			sdk := resolve(opts...)
+			ours := resolve(append([]func(*config.LoadOptions) error{awsoidc.WithDefaultCredentials()}, opts...)...)
+			if row.errors != "" {
+				if sdk.err == nil || ours.err == nil {
+					t.Fatalf("errors: SDK %v, ours %v; want both", sdk.err, ours.err)
+				}
+				if got, want := errorClass(ours.err), errorClass(sdk.err); got != want || got != row.errors {
+					t.Fatalf("error class: ours %s (%v), SDK %s (%v); want %s", got, ours.err, want, sdk.err, row.errors)
+				}
+				return
+			}
+			if sdk.err != nil || ours.err != nil {
+				t.Fatalf("errors: SDK %v, ours %v", sdk.err, ours.err)
+			}
+			for _, o := range []struct {
+				who string
+				outcome
+			}{{"SDK", sdk}, {"ours", ours}} {
+				if o.kind != row.kind || o.caller != row.caller {
+					t.Errorf("%s resolved to %s as %s; want %s as %s", o.who, o.kind, o.caller, row.kind, row.caller)
+				}
+			}
+			if sdk.account != ours.account {
+				t.Errorf("account: SDK %q, ours %q", sdk.account, ours.account)
+			}
+		})
+	}
+}
+
+// TestDefaultCredentialsResolutionErrorsAtFirstRetrieve: what
+// LoadDefaultConfig does not check itself (here, credential_source
+// EcsContainer without a container endpoint) is reported by the first
+// Retrieve, naming the profile and what is missing, before any call; the
+// SDK fails too (in LoadDefaultConfig).
+func TestDefaultCredentialsResolutionErrorsAtFirstRetrieve(t *testing.T) {
+	f := newFixture(t)
+	f.write("config", "[profile ecs]\nrole_arn = "+f.role("admin")+"\ncredential_source = EcsContainer\n")
+	f.t.Setenv("AWS_PROFILE", "ecs")
+	if sdk := resolve(); sdk.err == nil {
+		t.Fatal("the SDK resolved credential_source EcsContainer without a container endpoint")
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background(), awsoidc.WithDefaultCredentials())
+	if err != nil {
+		t.Fatalf("LoadDefaultConfig() = %v; want the error at the first Retrieve", err)
+	}
+	_, err = cfg.Credentials.Retrieve(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `profile "ecs"`) || !strings.Contains(err.Error(), "AWS_CONTAINER_CREDENTIALS_FULL_URI") {
+		t.Fatalf("Retrieve() = %v; want an error naming profile ecs and the container variables", err)
+	}
+	if n := f.srv.Calls("AssumeRoleWithWebIdentity"); n != 0 {
+		t.Fatalf("AssumeRoleWithWebIdentity calls = %d; want none", n)
+	}
+}
