@@ -77,6 +77,9 @@ type credFlags struct {
 	providerID           string
 	region, endpointURL  string
 	tokenFile, tokenEnv  string
+	tokenSource          string // --token-source
+	audience             string // --audience
+	tokenExec            string // --token-exec, a command line split without a shell
 	device               deviceFlags
 	allowPrompt          bool
 	cacheDir             string
@@ -95,6 +98,9 @@ func (f *credFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.endpointURL, "endpoint-url", "", "STS endpoint URL (env "+envEndpointSTS+", "+envEndpoint+")")
 	fs.StringVar(&f.tokenFile, "token-file", "", "read the web identity token from this file, again on every refresh (env "+envTokenFile+")")
 	fs.StringVar(&f.tokenEnv, "token-env", "", "read the web identity token from this environment variable")
+	fs.StringVar(&f.tokenSource, "token-source", "", "where the token comes from: "+strings.Join(tokenSourceNames, ", ")+" (default: file, or env, exec, the device flow when their flags are given)")
+	fs.StringVar(&f.audience, "audience", "", "audience of the token that github-actions, gcp, spiffe and auto request (default sts.amazonaws.com); for azure, the resource (default api://AzureADTokenExchange)")
+	fs.StringVar(&f.tokenExec, "token-exec", "", "run this command for each token, without a shell (words split as sh does, quotes honoured, nothing expanded); it prints the token, or {\"token\":...,\"expiration\":...}")
 	f.device.register(fs)
 	f.device.registerBrowser(fs)
 	fs.BoolVar(&f.allowPrompt, "allow-prompt", false, "with --issuer: when no login is stored, start one and prompt on the terminal (/dev/tty, else stderr) instead of failing")
@@ -110,6 +116,7 @@ const (
 	sourceFile sourceKind = iota + 1
 	sourceEnv
 	sourceDevice
+	sourceFetch // fetched again at each refresh: --token-source github-actions, gcp, azure, spiffe, exec or auto
 )
 
 // credConfig is the resolved, checked configuration of a credential command.
@@ -119,9 +126,12 @@ type credConfig struct {
 	region        string
 	endpoint      string // STS endpoint; empty means the SDK's
 	kind          sourceKind
-	tokenPath     string // sourceFile: absolute path
-	tokenEnv      string // sourceEnv: the variable's name
-	tokenValue    string // sourceEnv: its value (secret)
+	tokenPath     string   // sourceFile: absolute path
+	tokenEnv      string   // sourceEnv: the variable's name
+	tokenValue    string   // sourceEnv: its value (secret)
+	fetch         string   // sourceFetch: the --token-source name
+	audience      string   // sourceFetch: --audience, "" for each source's default
+	execArgv      []string // sourceFetch "exec": the command
 	device        deviceFlags
 	prompt        bool
 	cacheDir      string // absolute; the default when --cache-dir is not given
@@ -266,20 +276,16 @@ var noClient = provider.STSClientFunc(func(context.Context, *sts.AssumeRoleWithW
 	return nil, errors.New("awsoidc: no STS client")
 })
 
-// resolveSource picks the one token source: --token-file, --token-env or
-// --issuer with --client-id; with none of them, AWS_WEB_IDENTITY_TOKEN_FILE.
+// resolveSource picks the one token source: --token-source, --token-file,
+// --token-env, --token-exec or --issuer with --client-id; with none of
+// them, AWS_WEB_IDENTITY_TOKEN_FILE.
 func (f *credFlags) resolveSource(r *resolver, c *credConfig) {
-	var given []string
-	for _, name := range []string{"token-file", "token-env", "issuer"} {
-		if r.fs.Changed(name) {
-			given = append(given, "--"+name)
-		}
-	}
-	if len(given) > 1 {
-		r.errs = append(r.errs, fmt.Errorf("invalid token source: %s cannot be used together; choose one of --token-file, --token-env, or --issuer with --client-id", strings.Join(given, " and ")))
+	if !f.resolveSourceName(r) {
 		return
 	}
 	switch {
+	case r.fs.Changed("token-source") && isFetched(f.tokenSource):
+		f.resolveFetched(r, c)
 	case r.fs.Changed("token-env"):
 		c.kind = sourceEnv
 		c.tokenEnv = strings.TrimSpace(f.tokenEnv)
@@ -295,6 +301,10 @@ func (f *credFlags) resolveSource(r *resolver, c *credConfig) {
 		// credentials: the next job's token in the same variable may be
 		// another identity, one the role's trust policy refuses.
 		c.opts.SourceID = tokenid.Of(c.tokenValue)
+	case r.fs.Changed("token-source") && f.tokenSource == srcEnv:
+		r.fail("token-source", f.tokenSource, "needs --token-env NAME, the variable that holds the token")
+	case r.fs.Changed("token-exec"):
+		f.resolveFetched(r, c)
 	case r.fs.Changed("issuer") || r.fs.Changed("client-id"):
 		c.kind = sourceDevice
 		c.device.issuer = strings.TrimSpace(f.device.issuer)
@@ -304,7 +314,7 @@ func (f *credFlags) resolveSource(r *resolver, c *credConfig) {
 	default:
 		path := r.value("token-file", f.tokenFile, envTokenFile)
 		if path == "" {
-			r.errs = append(r.errs, fmt.Errorf("no token source: give --token-file PATH (or set %s), --token-env NAME, or --issuer URL with --client-id ID", envTokenFile))
+			r.errs = append(r.errs, fmt.Errorf("no token source: give --token-file PATH (or set %s), --token-env NAME, --token-exec COMMAND, --issuer URL with --client-id ID, or --token-source %s", envTokenFile, strings.Join(fetchedNames, "|")))
 			return
 		}
 		abs, err := filepath.Abs(path)

@@ -54,6 +54,20 @@ func (d *doctor) checkTokenSource(ctx context.Context) checkResult {
 	cfg := d.cfg
 	var where string
 	switch cfg.kind {
+	case sourceFetch:
+		src, picked, err := d.a.fetchedSource(ctx, cfg)
+		if err != nil {
+			return checkFail(err.Error(), "name the source with --token-source "+strings.Join(fetchedNames[:len(fetchedNames)-1], "|"))
+		}
+		tok, err := src.Token(ctx)
+		if err != nil {
+			return checkFail("--token-source "+picked+": "+err.Error(), fetchHint(cfg.fetch))
+		}
+		d.tok = tok
+		where = "--token-source " + picked
+		if cfg.audience != "" {
+			where += ", --audience " + cfg.audience
+		}
 	case sourceEnv:
 		d.tok = tokensource.Token{Value: cfg.tokenValue}
 		where = "environment variable " + cfg.tokenEnv + " (--token-env)"

@@ -41,18 +41,18 @@ type session struct {
 // stored under one identity are never obtained with another one's token.
 func (a *app) newSession(ctx context.Context, cfg *credConfig) (*session, error) {
 	s := &session{cfg: cfg, close: func() {}}
-	src, err := a.tokenSource(cfg, s)
+	src, err := a.tokenSource(ctx, cfg, s)
 	if err != nil {
 		s.close()
 		return nil, err
 	}
 	opts := cfg.opts
 	var pinned *tokenid.Pinned
-	if cfg.kind == sourceFile {
+	if cfg.kind == sourceFile || cfg.kind == sourceFetch {
 		tok, err := src.Token(ctx)
 		if err != nil {
 			s.close()
-			return nil, fmt.Errorf("web identity token of %s: %w", cfg.origin["token-file"], err)
+			return nil, fmt.Errorf("web identity token of %s: %w", cfg.tokenOrigin(), err)
 		}
 		a.secrets.add(tok.Value)
 		opts.SourceID = tokenid.Of(tok.Value) + endpointScope(cfg.endpoint)
@@ -89,9 +89,17 @@ func (a *app) newSession(ctx context.Context, cfg *credConfig) (*session, error)
 	return s, nil
 }
 
-// tokenSource builds the token source cfg names.
-func (a *app) tokenSource(cfg *credConfig, s *session) (tokensource.Source, error) {
+// tokenSource builds the token source cfg names. With --token-source auto
+// it detects the source, within ctx.
+func (a *app) tokenSource(ctx context.Context, cfg *credConfig, s *session) (tokensource.Source, error) {
 	switch cfg.kind {
+	case sourceFetch:
+		src, picked, err := a.fetchedSource(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		a.log.Debug("token source", "source", picked)
+		return remembered{src: src, secrets: a.secrets}, nil
 	case sourceEnv:
 		a.secrets.add(cfg.tokenValue)
 		return tokensource.Static(cfg.tokenValue), nil
