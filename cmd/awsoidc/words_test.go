@@ -19,6 +19,9 @@ func TestSplitCommand(t *testing.T) {
 		{`a 'it''s' "$HOME" '$(rm -rf /)' "a|b;c"`, []string{"a", "its", "$HOME", "$(rm -rf /)", "a|b;c"}},
 		{"/path/with spaces\\ ok/cmd", []string{"/path/with", "spaces ok/cmd"}},
 		{`get-token *.jwt`, []string{"get-token", "*.jwt"}},
+		// The recipes of docs/cli.md.
+		{`circleci run oidc get --claims "{\"aud\":\"sts.amazonaws.com\"}"`, []string{"circleci", "run", "oidc", "get", "--claims", `{"aud":"sts.amazonaws.com"}`}},
+		{`kubectl create token my-service-account --audience sts.amazonaws.com`, []string{"kubectl", "create", "token", "my-service-account", "--audience", "sts.amazonaws.com"}},
 	}
 	for _, tt := range tests {
 		got, err := splitCommand(tt.line)
