@@ -37,6 +37,9 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 		case req.action == string(ActionAssumeRoleWithWebIdentity):
 			s.assumeRoleWithWebIdentity(w, req)
 			return
+		case req.action == string(ActionAssumeRole):
+			s.assumeRole(w, req)
+			return
 		case req.action == string(ActionGetCallerIdentity):
 			s.getCallerIdentity(w, req)
 			return

@@ -3,6 +3,7 @@ package ststest
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"time"
 )
@@ -27,8 +28,23 @@ type Role struct {
 	// condition: "*" matches any run of characters, "?" any one).
 	Subject string
 	// MaxSessionDuration caps DurationSeconds. Default 1h; clamped to
-	// 1h..12h as IAM does.
+	// 1h..12h as IAM does. A role-chained session (AssumeRole with a role
+	// session's credentials) is capped at 1h whatever this says.
 	MaxSessionDuration time.Duration
+
+	// TrustedPrincipals are who may call AssumeRole on the role (its trust
+	// policy's AWS principals): role ARNs ("arn:aws:iam::111122223333:role/ci"),
+	// accounts ("111122223333" or "arn:aws:iam::111122223333:root"). A caller
+	// is a session this server issued; it matches by the role it assumed or
+	// that role's account. Empty: no one may.
+	TrustedPrincipals []string
+	// ExternalID, when set, is the sts:ExternalId condition: AssumeRole must
+	// send exactly this ExternalId.
+	ExternalID string
+	// TagSession allows sts:TagSession: AssumeRole may pass session tags and
+	// transitive tag keys, and a caller carrying transitive tags may assume
+	// the role. Without it such a call is AccessDenied, as IAM answers.
+	TagSession bool
 }
 
 // role is a registered Role with its defaults filled in.
@@ -36,6 +52,9 @@ type role struct {
 	Role
 	id      string // "AROA..." unique ID
 	account string // account field of the ARN, or Options.AccountID
+	// chained holds, by access key ID, what each AssumeRole session of the
+	// role carries to the next hop; guarded by Server.mu.
+	chained map[string]*chainedSession
 }
 
 // AddRole registers r (replacing a role with the same ARN) and returns its
@@ -64,7 +83,8 @@ func (s *Server) AddRole(r Role) string {
 	if parts := strings.Split(r.ARN, ":"); len(parts) >= 6 && parts[4] != "" {
 		account = parts[4]
 	}
-	s.roles[r.ARN] = &role{Role: r, id: "AROA" + randomString(upperAlnum, 17), account: account}
+	r.TrustedPrincipals = slices.Clone(r.TrustedPrincipals)
+	s.roles[r.ARN] = &role{Role: r, id: "AROA" + randomString(upperAlnum, 17), account: account, chained: make(map[string]*chainedSession)}
 	s.addAudienceLocked(r.Issuer, r.Audience)
 	return r.ARN
 }
@@ -93,6 +113,17 @@ func (r *role) trusts(iss string, aud []string, sub string) bool {
 		return false
 	}
 	return r.Subject == "" || globMatch(r.Subject, sub)
+}
+
+// trustsPrincipal reports whether the role's trust policy lets a session
+// of callerRole (in callerAccount) call AssumeRole.
+func (r *role) trustsPrincipal(callerRole, callerAccount string) bool {
+	for _, p := range r.TrustedPrincipals {
+		if p == callerRole || p == callerAccount || strings.HasPrefix(p, "arn:") && strings.HasSuffix(p, ":"+callerAccount+":root") {
+			return true
+		}
+	}
+	return false
 }
 
 // assumedRoleARN is the STS ARN of a session of the role:
