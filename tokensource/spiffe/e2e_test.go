@@ -26,7 +26,7 @@ func TestEndToEnd(t *testing.T) {
 	role := srv.AddRole(ststest.Role{Name: "spire-workload", Audience: "sts.amazonaws.com", Subject: "spiffe://example.org/ns/x/*"})
 	a := startAgent(t, mintFor(srv, workloadID))
 
-	src := spiffe.JWTSource("sts.amazonaws.com", func(o *spiffe.Options) { o.Addr = a.addr })
+	src := newSource(t, "sts.amazonaws.com", func(o *spiffe.Options) { o.Addr = a.addr })
 	p, err := provider.New(provider.NewSTSClient(srv.Config(nil)), role, src)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func TestEndToEndUntrustedSubject(t *testing.T) {
 	t.Cleanup(srv.Close)
 	role := srv.AddRole(ststest.Role{Subject: "spiffe://example.org/ns/x/sa/y"})
 	a := startAgent(t, mintFor(srv, "spiffe://example.org/ns/x/sa/intruder"))
-	p, err := provider.New(provider.NewSTSClient(srv.Config(nil)), role, spiffe.JWTSource("sts.amazonaws.com", func(o *spiffe.Options) { o.Addr = a.addr }))
+	p, err := provider.New(provider.NewSTSClient(srv.Config(nil)), role, newSource(t, "sts.amazonaws.com", func(o *spiffe.Options) { o.Addr = a.addr }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestConcurrent(t *testing.T) {
 	srv := ststest.NewServer()
 	t.Cleanup(srv.Close)
 	a := startAgent(t, mintFor(srv, workloadID))
-	src := spiffe.JWTSource("sts.amazonaws.com", withAddr(a.addr))
+	src := newSource(t, "sts.amazonaws.com", withAddr(a.addr))
 	const goroutines, calls = 8, 5
 	var wg sync.WaitGroup
 	for range goroutines {
@@ -114,7 +114,7 @@ func TestTCP(t *testing.T) {
 	a := serveAgent(t, lis, "tcp://"+lis.Addr().String(), mintFor(srv, workloadID))
 	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:1")
 	t.Setenv("NO_PROXY", "")
-	tok, err := spiffe.JWTSource("sts.amazonaws.com", withAddr(a.addr)).Token(context.Background())
+	tok, err := newSource(t, "sts.amazonaws.com", withAddr(a.addr)).Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func TestInputErrors(t *testing.T) {
 		{name: "tcp addr with a name", audience: "sts.amazonaws.com", opts: spiffe.Options{Addr: "tcp://localhost:8081"},
 			want: []string{"Options.Addr is not a Workload API address", "IP:port"}},
 		{name: "socket missing", audience: "sts.amazonaws.com", opts: spiffe.Options{Addr: "unix://" + filepath.Join(t.TempDir(), "none.sock")},
-			want: []string{"no such file", "is the SPIRE agent running"}, is: fs.ErrNotExist},
+			want: []string{"no such file", "is the SPIRE agent running", "after retrying for 5s"}, is: fs.ErrNotExist},
 		{name: "empty audience", opts: spiffe.Options{Addr: a.addr},
 			want: []string{"audience is empty", "sts.amazonaws.com"}},
 		{name: "bad SPIFFEID", audience: "sts.amazonaws.com", opts: spiffe.Options{Addr: a.addr, SPIFFEID: "example.org/ns/x"},
@@ -63,7 +63,7 @@ func TestInputErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("SPIFFE_ENDPOINT_SOCKET", tt.env)
-			_, err := spiffe.JWTSource(tt.audience, func(o *spiffe.Options) { *o = tt.opts }).Token(context.Background())
+			_, err := newSource(t, tt.audience, func(o *spiffe.Options) { *o = tt.opts }).Token(context.Background())
 			checkErr(t, err, tt.want...)
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("errors.Is(err, %v) = false; err = %v", tt.is, err)
@@ -96,7 +96,7 @@ func TestEnvironment(t *testing.T) {
 	srv := ststest.NewServer()
 	t.Cleanup(srv.Close)
 	a := startAgent(t, mintFor(srv, workloadID))
-	src := spiffe.JWTSource("sts.amazonaws.com")
+	src := newSource(t, "sts.amazonaws.com")
 	t.Setenv("SPIFFE_ENDPOINT_SOCKET", "")
 	if _, err := src.Token(context.Background()); err == nil {
 		t.Fatal("Token succeeded with SPIFFE_ENDPOINT_SOCKET empty")
@@ -117,7 +117,7 @@ func TestExpiry(t *testing.T) {
 	t.Cleanup(srv.Close)
 	exp := time.Now().Add(5 * time.Minute).Truncate(time.Second).UTC()
 	a := startAgent(t, answer(srv.MintToken(ststest.Claims{Subject: workloadID, Expiry: exp})))
-	tok, err := spiffe.JWTSource("sts.amazonaws.com", withAddr(a.addr)).Token(context.Background())
+	tok, err := newSource(t, "sts.amazonaws.com", withAddr(a.addr)).Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestSPIFFEID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := spiffe.JWTSource("sts.amazonaws.com", func(o *spiffe.Options) { o.Addr, o.SPIFFEID = tt.addr, tt.id }).Token(context.Background())
+			tok, err := newSource(t, "sts.amazonaws.com", func(o *spiffe.Options) { o.Addr, o.SPIFFEID = tt.addr, tt.id }).Token(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -192,7 +192,7 @@ func TestFaults(t *testing.T) {
 		want  []string
 	}{
 		{name: "permission denied", fetch: fail(status.Error(codes.PermissionDenied, "no identity issued")),
-			code: codes.PermissionDenied, want: []string{"PermissionDenied", "no identity issued", "registration entry"}},
+			code: codes.PermissionDenied, want: []string{"PermissionDenied", "no identity issued", "registration entry", "after retrying for 5s"}},
 		{name: "unimplemented", fetch: fail(status.Error(codes.Unimplemented, "unknown service")),
 			code: codes.Unimplemented, want: []string{"not a SPIFFE Workload API"}},
 		{name: "slow past the deadline", fetch: nil /* a stuck agent */, ctx: func(t *testing.T) context.Context {
@@ -232,7 +232,7 @@ func TestFaults(t *testing.T) {
 			if tt.ctx != nil {
 				ctx = tt.ctx(t)
 			}
-			src := spiffe.JWTSource("sts.amazonaws.com", func(o *spiffe.Options) { o.Addr, o.SPIFFEID = a.addr, tt.id })
+			src := newSource(t, "sts.amazonaws.com", func(o *spiffe.Options) { o.Addr, o.SPIFFEID = a.addr, tt.id })
 			tok, err := src.Token(ctx)
 			if tok != (tokensource.Token{}) {
 				t.Errorf("token = %v on error, want none", tok)
@@ -261,8 +261,8 @@ func TestAgentDown(t *testing.T) {
 	if err := lis.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = spiffe.JWTSource("sts.amazonaws.com", withAddr("unix://"+path)).Token(context.Background())
-	checkErr(t, err, "Unavailable", "is the SPIRE agent running")
+	_, err = newSource(t, "sts.amazonaws.com", withAddr("unix://"+path)).Token(context.Background())
+	checkErr(t, err, "Unavailable", "is the SPIRE agent running", "after retrying for 5s")
 	if status.Code(err) != codes.Unavailable {
 		t.Errorf("status.Code(err) = %v, want Unavailable", status.Code(err))
 	}
@@ -273,7 +273,7 @@ func TestCanceled(t *testing.T) {
 	a := startAgent(t, fail(errors.New("the agent must not be called")))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := spiffe.JWTSource("sts.amazonaws.com", withAddr(a.addr)).Token(ctx)
+	_, err := newSource(t, "sts.amazonaws.com", withAddr(a.addr)).Token(ctx)
 	checkErr(t, err, a.addr)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)

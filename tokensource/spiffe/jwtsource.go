@@ -48,9 +48,14 @@ type Options struct {
 // quoted replaced by "[REDACTED]". errors.Is(err, context.DeadlineExceeded)
 // reports that ctx ended the wait.
 //
+// An agent that is not ready is asked again for up to 5 seconds, within
+// ctx, 100 ms to 1 s apart: a missing socket or Unavailable (the agent
+// starting), and PermissionDenied (the agent has not yet attested a
+// workload that has just started). Other refusals are returned at once.
+//
 // Each call opens its own connection and closes it, so no goroutine or
-// socket outlives it; the SVID is minted by the agent, which caches it, so
-// a call costs a local round trip. JWTSource is safe for concurrent use.
+// socket outlives it; the agent signs and caches the SVIDs, so a call costs
+// a local round trip. JWTSource is safe for concurrent use.
 func JWTSource(audience string, optFns ...func(*Options)) tokensource.Source {
 	var o Options
 	for _, fn := range optFns {
@@ -62,11 +67,11 @@ func JWTSource(audience string, optFns ...func(*Options)) tokensource.Source {
 type jwtSource struct {
 	audience string
 	opts     Options     // read-only after JWTSource
-	clock    clock.Clock // decides whether an SVID has expired; tests replace it
+	clock    clock.Clock // decides whether an SVID has expired and times the retries; tests replace it
 }
 
-// Token fetches a JWT-SVID from the Workload API.
-func (s *jwtSource) Token(ctx context.Context) (tokensource.Token, error) {
+// fetch makes one FetchJWTSVID call, after checking the inputs.
+func (s *jwtSource) fetch(ctx context.Context) (tokensource.Token, error) {
 	ep, err := s.endpoint()
 	if err != nil {
 		return tokensource.Token{}, err

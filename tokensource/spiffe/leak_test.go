@@ -46,7 +46,7 @@ func TestNoTokenInErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := startAgent(t, fail(tt.err))
-			_, err := spiffe.JWTSource("sts.amazonaws.com", withAddr(a.addr)).Token(context.Background())
+			_, err := newSource(t, "sts.amazonaws.com", withAddr(a.addr)).Token(context.Background())
 			checkErr(t, err, "[REDACTED]")
 			noSecret(t, err, secret)
 			if got := status.Code(err); got != tt.code {
@@ -65,7 +65,7 @@ func TestNoTokenInDescription(t *testing.T) {
 	srv := ststest.NewServer()
 	t.Cleanup(srv.Close)
 	secret := srv.MintToken(ststest.Claims{})
-	src := spiffe.JWTSource("sts.amazonaws.com", func(o *spiffe.Options) {
+	src := newSource(t, "sts.amazonaws.com", func(o *spiffe.Options) {
 		o.Addr = "unix:///run/spire/agent.sock"
 		o.SPIFFEID = "spiffe://example.org/ns/x/sa/y"
 	})
@@ -75,7 +75,7 @@ func TestNoTokenInDescription(t *testing.T) {
 			t.Errorf("%s = %s, want %s", verb, got, want)
 		}
 	}
-	pasted := spiffe.JWTSource(secret, func(o *spiffe.Options) { o.Addr, o.SPIFFEID = secret, secret })
+	pasted := newSource(t, secret, func(o *spiffe.Options) { o.Addr, o.SPIFFEID = secret, secret })
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
 		if out := fmt.Sprintf(verb, pasted); strings.Contains(out, secret) {
 			t.Errorf("%s of a source holding a pasted token = %s", verb, out)
@@ -84,9 +84,9 @@ func TestNoTokenInDescription(t *testing.T) {
 	_, err := pasted.Token(context.Background())
 	noSecret(t, err, secret)
 	t.Setenv("SPIFFE_ENDPOINT_SOCKET", secret)
-	_, err = spiffe.JWTSource("sts.amazonaws.com", func(o *spiffe.Options) { o.SPIFFEID = secret }).Token(context.Background())
+	_, err = newSource(t, "sts.amazonaws.com", func(o *spiffe.Options) { o.SPIFFEID = secret }).Token(context.Background())
 	noSecret(t, err, secret)
-	_, err = spiffe.JWTSource("sts.amazonaws.com").Token(context.Background())
+	_, err = newSource(t, "sts.amazonaws.com").Token(context.Background())
 	checkErr(t, err, "SPIFFE_ENDPOINT_SOCKET is not a Workload API address")
 	noSecret(t, err, secret)
 }
