@@ -35,8 +35,9 @@ type Options struct {
 //
 // The token's Expiry is the SVID's "exp". Every call checks its inputs
 // before it dials: an empty audience, an Addr or SPIFFE_ENDPOINT_SOCKET that
-// is unset or is not a unix or tcp URI, a missing socket file, or an
-// invalid SPIFFEID is reported at once. The answer is checked too: a
+// is unset or is not a unix or tcp URI, or an invalid SPIFFEID is reported
+// at once; a unix socket that does not exist is reported as such (with
+// errors.Is(err, fs.ErrNotExist)), not as a failure to connect. The answer is checked too: a
 // JWT-SVID that is not a JWT, whose "sub" is not a SPIFFE ID (or not
 // SPIFFEID), whose "aud" lacks audience, or that has expired is refused.
 //

@@ -18,8 +18,8 @@ import (
 // retryFor is how long Token retries an agent that is not ready: its
 // socket missing or refusing connections while it starts, or its answer
 // PermissionDenied ("no identity issued") until it has attested a workload
-// that has just started and synced the workload's registration entry (every
-// 5 seconds by default).
+// that has just started, and received its registration entry from the
+// SPIRE server, which it asks every few seconds.
 const retryFor = 5 * time.Second
 
 // retrySchedule spaces the retries 100 ms, 200 ms, 400 ms, ... up to 1 s
