@@ -129,6 +129,8 @@ type credConfig struct {
 	tokenPath     string   // sourceFile: absolute path
 	tokenEnv      string   // sourceEnv: the variable's name
 	tokenValue    string   // sourceEnv: its value (secret)
+	fips          bool     // AWS_USE_FIPS_ENDPOINT=true, without --endpoint-url
+	dualStack     bool     // AWS_USE_DUALSTACK_ENDPOINT=true, without --endpoint-url
 	fetch         string   // sourceFetch: the --token-source name
 	audience      string   // sourceFetch: --audience, "" for each source's default
 	execArgv      []string // sourceFetch "exec": the command
@@ -238,6 +240,7 @@ func (f *credFlags) resolve(fs *pflag.FlagSet, getenv func(string) string) (*cre
 		}
 	}
 	c.endpoint = r.endpoint(f.endpointURL)
+	c.fips, c.dualStack = r.boolEnv(envUseFIPS), r.boolEnv(envUseDualStack)
 	if c.endpoint != "" {
 		if u, err := url.Parse(c.endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			r.fail("endpoint-url", c.endpoint, "must be an absolute http or https URL")

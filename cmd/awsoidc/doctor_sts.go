@@ -15,12 +15,6 @@ import (
 	"github.com/awsoidc/awsoidc/provider"
 )
 
-// Variables of the SDKs that ask for FIPS or dual-stack endpoints.
-const (
-	envUseFIPS      = "AWS_USE_FIPS_ENDPOINT"
-	envUseDualStack = "AWS_USE_DUALSTACK_ENDPOINT"
-)
-
 // skewWarn is the clock difference with STS worth a warning: the SDKs'
 // SigV4 signatures are refused past 5 minutes, and the token's exp and nbf
 // are judged on STS's clock.
@@ -30,16 +24,7 @@ const skewWarn = 30 * time.Second
 // theirs (see newSession), with creds as its credentials (anonymous when
 // nil).
 func (d *doctor) stsClient(creds aws.CredentialsProvider) *sts.Client {
-	cfg := d.cfg
-	return provider.NewSTSClient(aws.Config{Region: cfg.region}, func(o *sts.Options) {
-		o.Region = cfg.region
-		if cfg.endpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.endpoint)
-		}
-		if creds != nil {
-			o.Credentials = creds
-		}
-	})
+	return newSTSClient(d.cfg, creds)
 }
 
 // resolveEndpoint returns the URL o's endpoint resolver gives for o, with
@@ -80,13 +65,23 @@ func arnField(arn string, i int) string {
 }
 
 // checkEndpoint reports the STS endpoint the credential commands call: its
-// URL, region, partition, and whether FIPS or dual-stack asked for in the
-// environment apply.
+// URL, region, partition, and the FIPS or dual-stack endpoints the
+// environment asks for.
 func (d *doctor) checkEndpoint(ctx context.Context) checkResult {
 	cfg := d.cfg
 	o := d.stsClient(nil).Options()
-	ep, err := resolveEndpoint(ctx, o, false, false)
+	var asked []string
+	if cfg.fips && cfg.endpoint == "" {
+		asked = append(asked, envUseFIPS+"=true")
+	}
+	if cfg.dualStack && cfg.endpoint == "" {
+		asked = append(asked, envUseDualStack+"=true")
+	}
+	ep, err := resolveEndpoint(ctx, o, cfg.fips && cfg.endpoint == "", cfg.dualStack && cfg.endpoint == "")
 	if err != nil {
+		if len(asked) > 0 {
+			return checkFail("resolving the STS endpoint of region "+cfg.region+" with "+strings.Join(asked, " and ")+": "+err.Error(), "region "+cfg.region+" has no such STS endpoint: unset the variable or choose another --region")
+		}
 		return checkFail("resolving the STS endpoint of region "+cfg.region+": "+err.Error(), "give a valid --region, or --endpoint-url")
 	}
 	d.endpoint = ep
@@ -108,24 +103,8 @@ func (d *doctor) checkEndpoint(ctx context.Context) checkResult {
 		return checkFail(detail+", but the role is in partition "+rolePartition,
 			fmt.Sprintf("STS of one partition cannot assume roles of another: give --region of partition %s (e.g. --region %s), or unset the region variables", rolePartition, defaultRegionOf(rolePartition)))
 	}
-	fips := strings.EqualFold(strings.TrimSpace(d.a.getenv(envUseFIPS)), "true")
-	dual := strings.EqualFold(strings.TrimSpace(d.a.getenv(envUseDualStack)), "true")
-	if fips || dual {
-		var asked []string
-		if fips {
-			asked = append(asked, envUseFIPS+"=true")
-		}
-		if dual {
-			asked = append(asked, envUseDualStack+"=true")
-		}
-		want, err := resolveEndpoint(ctx, o, fips, dual)
-		if err != nil {
-			return checkFail(detail+"; "+strings.Join(asked, " and ")+": "+err.Error(), "region "+cfg.region+" has no such STS endpoint: unset the variable or choose another --region")
-		}
-		if want != ep {
-			return checkWarn(detail+"; "+strings.Join(asked, " and ")+" is set, but awsoidc does not apply it",
-				"to call that endpoint, give --endpoint-url "+want+" (or set "+envEndpointSTS+")")
-		}
+	if len(asked) > 0 {
+		detail += " (" + strings.Join(asked, " and ") + ")"
 	}
 	return checkOK("%s", detail)
 }

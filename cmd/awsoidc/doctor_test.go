@@ -285,8 +285,11 @@ func TestDoctorEndpoint(t *testing.T) {
 		{"region from the environment", map[string]string{"AWS_REGION": "eu-west-1"}, nil, statusOK, "https://sts.eu-west-1.amazonaws.com, region eu-west-1 (from AWS_REGION)", ""},
 		{"China role", nil, []string{"--role-arn", "arn:aws-cn:iam::123456789012:role/ci"}, statusOK, "https://sts.cn-north-1.amazonaws.com.cn", ""},
 		{"partition mismatch", nil, []string{"--role-arn", "arn:aws-us-gov:iam::123456789012:role/ci", "--region", "eu-west-1"}, statusFail, "but the role is in partition aws-us-gov", "--region us-gov-west-1"},
-		{"FIPS asked", map[string]string{"AWS_USE_FIPS_ENDPOINT": "true"}, nil, statusWarn, "AWS_USE_FIPS_ENDPOINT=true is set, but awsoidc does not apply it", "--endpoint-url https://sts-fips.us-east-1.amazonaws.com"},
-		{"dual-stack asked", map[string]string{"AWS_USE_DUALSTACK_ENDPOINT": "true"}, []string{"--region", "eu-west-1"}, statusWarn, "AWS_USE_DUALSTACK_ENDPOINT=true", "--endpoint-url https://sts.eu-west-1.api.aws"},
+		{"FIPS", map[string]string{"AWS_USE_FIPS_ENDPOINT": "true"}, nil, statusOK, "https://sts-fips.us-east-1.amazonaws.com, region us-east-1 (from the default of the role's partition), partition aws (AWS_USE_FIPS_ENDPOINT=true)", ""},
+		{"FIPS false", map[string]string{"AWS_USE_FIPS_ENDPOINT": "FALSE"}, nil, statusOK, "https://sts.us-east-1.amazonaws.com, region us-east-1 (from the default of the role's partition), partition aws", ""},
+		{"dual-stack", map[string]string{"AWS_USE_DUALSTACK_ENDPOINT": "True"}, []string{"--region", "eu-west-1"}, statusOK, "https://sts.eu-west-1.api.aws, region eu-west-1 (from --region), partition aws (AWS_USE_DUALSTACK_ENDPOINT=true)", ""},
+		{"FIPS and dual-stack", map[string]string{"AWS_USE_DUALSTACK_ENDPOINT": "true", "AWS_USE_FIPS_ENDPOINT": "true"}, nil, statusOK, "https://sts-fips.us-east-1.api.aws, region us-east-1 (from the default of the role's partition), partition aws (AWS_USE_FIPS_ENDPOINT=true and AWS_USE_DUALSTACK_ENDPOINT=true)", ""},
+		{"FIPS with a custom endpoint", map[string]string{"AWS_USE_FIPS_ENDPOINT": "true", "AWS_ENDPOINT_URL_STS": "https://sts.example.com"}, nil, statusOK, "https://sts.example.com (custom, from AWS_ENDPOINT_URL_STS)", ""},
 		{"custom", map[string]string{"AWS_ENDPOINT_URL_STS": "https://sts.example.com"}, nil, statusOK, "https://sts.example.com (custom, from AWS_ENDPOINT_URL_STS)", ""},
 		{"plain http", nil, []string{"--endpoint-url", "http://sts.example.com"}, statusWarn, "custom, from --endpoint-url", "plain http"},
 	}

@@ -8,9 +8,6 @@ import (
 	"os"
 	"runtime"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-
 	"github.com/awsoidc/awsoidc/cache"
 	"github.com/awsoidc/awsoidc/internal/tokenid"
 	"github.com/awsoidc/awsoidc/provider"
@@ -60,12 +57,7 @@ func (a *app) newSession(ctx context.Context, cfg *credConfig) (*session, error)
 	} else {
 		pinned = tokenid.Pin(src)
 	}
-	client := provider.NewSTSClient(aws.Config{Region: cfg.region}, func(o *sts.Options) {
-		o.Region = cfg.region
-		if cfg.endpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.endpoint)
-		}
-	})
+	client := newSTSClient(cfg, nil)
 	p, err := provider.New(client, cfg.roleARN, pinned, func(o *provider.Options) {
 		*o = opts
 		// The command reports the outcome itself, once: the provider's
