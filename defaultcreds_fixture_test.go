@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 
 	"github.com/awsoidc/awsoidc/provider"
 	"github.com/awsoidc/awsoidc/ststest"
@@ -280,12 +281,16 @@ func assumed(role, session string) string {
 	return "arn:aws:sts::" + ststest.DefaultAccountID + ":assumed-role/" + role + "/" + session
 }
 
-// errorClass names the type of the first error in err's tree that the
-// table compares, or err's own type.
+// errorClass names the class of err that the table compares: a missing
+// profile, the AWS error code, or else err's type.
 func errorClass(err error) string {
 	var notExist config.SharedConfigProfileNotExistError
 	if errors.As(err, &notExist) {
 		return "SharedConfigProfileNotExistError"
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode()
 	}
 	return fmt.Sprintf("%T", err)
 }

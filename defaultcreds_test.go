@@ -149,7 +149,7 @@ func resolutionRows() []resolutionRow {
 // account and identity (a SigV4-verified GetCallerIdentity), or fail with
 // the same class of error.
 func TestDefaultCredentialsResolveLikeSDK(t *testing.T) {
-	rows := resolutionRows()
+	rows := append(resolutionRows(), chainRows()...)
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			f := newFixture(t)
