@@ -422,6 +422,9 @@ func (c *Cache) ProviderSources() []aws.CredentialSource {
 // wrapped provider, as aws.IsCredentialsProvider does through the SDK's own
 // aws.CredentialsCache.
 func (c *Cache) IsCredentialsProvider(target aws.CredentialsProvider) bool {
+	if c.foundBy(target) { // InvalidateIfUsed looking for c
+		return true
+	}
 	if _, ok := target.(*Cache); ok {
 		return true
 	}
