@@ -29,8 +29,8 @@ const (
 
 // DetectOptions configures [Detect].
 type DetectOptions struct {
-	// HTTPOptions configures the metadata probes and the HTTP source that
-	// Detect returns.
+	// HTTPOptions configures the HTTP source that Detect returns; its
+	// Client also sends the metadata probes.
 	HTTPOptions
 	// Logger receives, at debug level, the source picked and why, and why
 	// each source before it was passed over. Nil means no log. No line

@@ -65,6 +65,30 @@ func ExampleGitHubActions() {
 	// tokensource.GitHubActions("sts.amazonaws.com")
 }
 
+// On Google Cloud the metadata server signs an ID token for the instance's
+// service account. GCE_METADATA_HOST, when set, names another metadata
+// server: here an httptest server stands in for it.
+func ExampleGCP() {
+	metadata := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println(r.URL.Path)
+		fmt.Println("audience:", r.URL.Query().Get("audience"), "format:", r.URL.Query().Get("format"))
+		w.Header().Set("Metadata-Flavor", "Google")
+		_, _ = w.Write([]byte(exampleJWT))
+	}))
+	defer metadata.Close()
+	defer setenv("GCE_METADATA_HOST", metadata.Listener.Addr().String())()
+
+	tok, err := tokensource.GCP("").Token(context.Background()) // "" means sts.amazonaws.com
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("expires:", tok.Expiry.Format(time.RFC3339))
+	// Output:
+	// /computeMetadata/v1/instance/service-accounts/default/identity
+	// audience: sts.amazonaws.com format: full
+	// expires: 2100-01-01T00:00:00Z
+}
+
 // On App Service or Azure Functions with a managed identity, the platform
 // sets IDENTITY_ENDPOINT and IDENTITY_HEADER; elsewhere on Azure the same
 // source asks the Instance Metadata Service. A server that refuses the

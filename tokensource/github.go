@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 )
 
 // The variables that GitHub Actions sets in a job granted the permission
@@ -40,8 +42,9 @@ const defaultAudience = "sts.amazonaws.com"
 //
 // Errors are [*Error] values with Source "github-actions" and Name the
 // request URL without its query; a missing variable wraps [ErrEmpty]
-// (the job lacks "id-token: write"), an answer other than 200 OK is a
-// [*StatusError]. No error contains the request token or the ID token, even
+// (the job lacks "id-token: write"), a request URL that is not https (http
+// only on a loopback host) wraps [ErrMalformed], an answer other than
+// 200 OK is a [*StatusError]. No error contains the request token or the ID token, even
 // when the server echoes them.
 //
 // GitHubActions is safe for concurrent use.
@@ -72,9 +75,9 @@ func (s *githubSource) Token(ctx context.Context) (Token, error) {
 		}
 	}
 	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && loopbackHost(u.Hostname())) {
 		return Token{}, &Error{Source: "github-actions", Name: envGitHubRequestURL, Err: fmt.Errorf(
-			"%w: not an http or https URL", ErrMalformed)}
+			"%w: not an https URL (http only on a loopback host: the request carries a bearer token)", ErrMalformed)}
 	}
 	q := u.Query() // keeps the api-version the runner put there
 	q.Set("audience", s.audience)
@@ -96,6 +99,16 @@ func (s *githubSource) Token(ctx context.Context) (Token, error) {
 		return Token{}, s.f.fail(r, err)
 	}
 	return tok, nil
+}
+
+// loopbackHost reports whether host is "localhost" or a loopback IP
+// literal, as deviceflow's check of its issuer URL.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (s *githubSource) describe() string {

@@ -52,8 +52,9 @@ func TestGitHubActionsProtocol(t *testing.T) {
 }
 
 // TestGitHubActionsVariables: a missing variable, read at each call, is an
-// ErrEmpty naming it and the permission to grant; a URL that is not http(s)
-// is ErrMalformed; no request is sent either way.
+// ErrEmpty naming it and the permission to grant; a URL that is not https
+// (or http on a loopback host) is ErrMalformed; no request is sent either
+// way.
 func TestGitHubActionsVariables(t *testing.T) {
 	srv, rec := fakeServer(t, func(http.ResponseWriter, *http.Request) {})
 	cases := []struct {
@@ -63,6 +64,7 @@ func TestGitHubActionsVariables(t *testing.T) {
 		{"", requestSecret, "ACTIONS_ID_TOKEN_REQUEST_URL", tokensource.ErrEmpty},
 		{srv.URL, "", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", tokensource.ErrEmpty},
 		{"file:///etc/passwd", requestSecret, "ACTIONS_ID_TOKEN_REQUEST_URL", tokensource.ErrMalformed},
+		{"http://runner.example/idtoken", requestSecret, "ACTIONS_ID_TOKEN_REQUEST_URL", tokensource.ErrMalformed},
 		{"://" + requestSecret, requestSecret, "ACTIONS_ID_TOKEN_REQUEST_URL", tokensource.ErrMalformed},
 	}
 	for _, c := range cases {
