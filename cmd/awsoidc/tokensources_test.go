@@ -251,3 +251,27 @@ func writeTestFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestTokenSourceExecKeyedByIdentity: the credentials a fetched source's
+// token obtained are stored under its identity. The next call, whose
+// command prints another identity's token (the next CI job), is not served
+// them; a token of the first identity again is.
+func TestTokenSourceExecKeyedByIdentity(t *testing.T) {
+	f := newFixture(t)
+	other := f.srv.MintToken(ststest.Claims{Subject: "system:serviceaccount:ci:another-job"})
+	current := filepath.Join(t.TempDir(), "current")
+	cmdline := "cat " + current
+	for i, tc := range []struct {
+		token     string
+		wantCalls int
+	}{{f.token, 1}, {other, 2}, {f.token, 2}} {
+		writeTestFile(t, current, tc.token)
+		out := processJSON(t, f.mustRun(f.env(), f.fetchArgs("credential-process", "--token-exec", cmdline)...).stdout)
+		if out.AccessKeyID == "" {
+			t.Fatalf("call %d: no credentials", i+1)
+		}
+		if n := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity); n != tc.wantCalls {
+			t.Errorf("after call %d: AssumeRoleWithWebIdentity calls = %d, want %d", i+1, n, tc.wantCalls)
+		}
+	}
+}
