@@ -15,7 +15,6 @@ import (
 
 	"github.com/awsoidc/awsoidc/internal/flight"
 	"github.com/awsoidc/awsoidc/internal/partition"
-	"github.com/awsoidc/awsoidc/provider"
 )
 
 // lazySTS is the STS client of [WithWebIdentity] and [WithIRSA]. A
@@ -81,7 +80,12 @@ func (l *lazySTS) build(ctx context.Context) (*sts.Client, error) {
 		}
 		cfg.Region = partition.Region(roleARN)
 	}
-	c := provider.NewSTSClient(cfg, func(so *sts.Options) {
+	// sts.NewFromConfig, as the SDK's own clients of this configuration:
+	// it resolves AWS_ENDPOINT_URL_STS, the shared config's services
+	// sections and their precedence over a base endpoint from
+	// cfg.ConfigSources, which provider.NewSTSClient, made for a
+	// configuration built by hand, would override.
+	c := sts.NewFromConfig(cfg, func(so *sts.Options) {
 		if l.mp != nil {
 			so.MeterProvider = l.mp
 		}
@@ -93,42 +97,16 @@ func (l *lazySTS) build(ctx context.Context) (*sts.Client, error) {
 	return c, nil
 }
 
-// loadOptions carries over what the caller gave LoadDefaultConfig that
-// decides where and how STS is reached, and makes the credentials anonymous.
+// loadOptions carries over every option the caller gave LoadDefaultConfig
+// (region, profile, shared files, endpoints and endpoint resolvers, FIPS
+// and dual-stack, HTTP client, CA bundle, retries, logger, ...), so that
+// STS is reached where and as the SDK's own STS client of that
+// configuration would reach it, and makes the credentials anonymous.
 func (l *lazySTS) loadOptions() []func(*config.LoadOptions) error {
-	lo := l.lo
-	opts := []func(*config.LoadOptions) error{
-		config.WithCredentialsProvider(aws.AnonymousCredentials{}),
-	}
-	if lo.Region != "" {
-		opts = append(opts, config.WithRegion(lo.Region))
-	}
-	if lo.DefaultRegion != "" {
-		opts = append(opts, config.WithDefaultRegion(lo.DefaultRegion))
-	}
-	if lo.SharedConfigProfile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(lo.SharedConfigProfile))
-	}
-	if lo.SharedConfigFiles != nil {
-		opts = append(opts, config.WithSharedConfigFiles(lo.SharedConfigFiles))
-	}
-	if lo.SharedCredentialsFiles != nil {
-		opts = append(opts, config.WithSharedCredentialsFiles(lo.SharedCredentialsFiles))
-	}
-	if lo.BaseEndpoint != "" {
-		opts = append(opts, config.WithBaseEndpoint(lo.BaseEndpoint))
-	}
-	if lo.UseFIPSEndpoint != aws.FIPSEndpointStateUnset {
-		opts = append(opts, config.WithUseFIPSEndpoint(lo.UseFIPSEndpoint))
-	}
-	if lo.UseDualStackEndpoint != aws.DualStackEndpointStateUnset {
-		opts = append(opts, config.WithUseDualStackEndpoint(lo.UseDualStackEndpoint))
-	}
-	if lo.HTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(lo.HTTPClient))
-	}
-	if lo.Logger != nil {
-		opts = append(opts, config.WithLogger(lo.Logger))
-	}
-	return opts
+	snapshot := *l.lo
+	return []func(*config.LoadOptions) error{func(o *config.LoadOptions) error {
+		*o = snapshot
+		o.Credentials = aws.AnonymousCredentials{}
+		return nil
+	}}
 }

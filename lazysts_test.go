@@ -3,8 +3,10 @@ package awsoidc
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -119,5 +121,184 @@ func TestLazySTSCarriesOverLoadOptions(t *testing.T) {
 	}
 	if got := c.Options().Region; got != "ap-south-1" {
 		t.Errorf("region = %q, want the DefaultRegion ap-south-1", got)
+	}
+}
+
+// recorder is an HTTP client that records the URL of each request and
+// answers none of them.
+type recorder struct {
+	mu   sync.Mutex // guards urls
+	urls []string
+}
+
+var errRecorded = errors.New("recorded, not sent")
+
+func (r *recorder) Do(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	u := *req.URL
+	u.RawQuery = ""
+	r.urls = append(r.urls, u.String())
+	return nil, errRecorded
+}
+
+func (r *recorder) last(t *testing.T) string {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.urls) == 0 {
+		t.Fatal("no request was made")
+	}
+	return r.urls[len(r.urls)-1]
+}
+
+// webIdentityInput is a valid AssumeRoleWithWebIdentity input; the
+// requests never leave the recorder.
+var webIdentityInput = &sts.AssumeRoleWithWebIdentityInput{
+	RoleArn:          aws.String("arn:aws:iam::123456789012:role/r"),
+	RoleSessionName:  aws.String("s"),
+	WebIdentityToken: aws.String("token-value"),
+}
+
+// noRetries makes one request per call.
+func noRetries(o *sts.Options) { o.Retryer = aws.NopRetryer{} }
+
+// The lazy client sends AssumeRoleWithWebIdentity where the SDK's own
+// client, sts.NewFromConfig of config.LoadDefaultConfig with the same
+// environment, shared config file and options, sends it: every partition,
+// FIPS and dual-stack from the environment, the shared config and code,
+// the legacy sts_regional_endpoints (which aws-sdk-go-v2 does not read: its
+// STS endpoints are regional), the endpoint URL variables, endpoint_url and
+// services sections, and the variable that ignores them.
+func TestLazySTSEndpointsMatchTheSDK(t *testing.T) {
+	const services = "[profile p]\nregion = eu-west-1\nservices = local\n\n[services local]\nsts =\n  endpoint_url = http://sts.profile.test:4566\n"
+	cases := []struct {
+		name   string
+		env    map[string]string
+		config string // the shared config file
+		opts   []func(*config.LoadOptions) error
+	}{
+		{name: "us-east-1", env: map[string]string{"AWS_REGION": "us-east-1"}},
+		{name: "eu-west-1", env: map[string]string{"AWS_REGION": "eu-west-1"}},
+		{name: "aws-global", env: map[string]string{"AWS_REGION": "aws-global"}},
+		{name: "AWS_DEFAULT_REGION", env: map[string]string{"AWS_DEFAULT_REGION": "ap-southeast-2"}},
+		{name: "aws-cn", env: map[string]string{"AWS_REGION": "cn-north-1"}},
+		{name: "aws-cn dual-stack", env: map[string]string{"AWS_REGION": "cn-northwest-1", "AWS_USE_DUALSTACK_ENDPOINT": "true"}},
+		{name: "aws-us-gov", env: map[string]string{"AWS_REGION": "us-gov-west-1"}},
+		{name: "aws-us-gov FIPS", env: map[string]string{"AWS_REGION": "us-gov-east-1", "AWS_USE_FIPS_ENDPOINT": "true"}},
+		{name: "FIPS env", env: map[string]string{"AWS_REGION": "us-east-2", "AWS_USE_FIPS_ENDPOINT": "true"}},
+		{name: "dual-stack env", env: map[string]string{"AWS_REGION": "us-east-1", "AWS_USE_DUALSTACK_ENDPOINT": "true"}},
+		{name: "FIPS and dual-stack env", env: map[string]string{"AWS_REGION": "us-west-2", "AWS_USE_FIPS_ENDPOINT": "true", "AWS_USE_DUALSTACK_ENDPOINT": "true"}},
+		{name: "FIPS and dual-stack shared config", env: map[string]string{"AWS_PROFILE": "p"},
+			config: "[profile p]\nregion = us-west-1\nuse_fips_endpoint = true\nuse_dualstack_endpoint = true\n"},
+		{name: "FIPS option", env: map[string]string{"AWS_REGION": "ca-central-1"},
+			opts: []func(*config.LoadOptions) error{config.WithUseFIPSEndpoint(aws.FIPSEndpointStateEnabled)}},
+		{name: "legacy regional endpoints env", env: map[string]string{"AWS_REGION": "us-east-1", "AWS_STS_REGIONAL_ENDPOINTS": "legacy"}},
+		{name: "legacy regional endpoints shared config", env: map[string]string{"AWS_PROFILE": "p"},
+			config: "[profile p]\nregion = us-east-1\nsts_regional_endpoints = legacy\n"},
+		{name: "AWS_ENDPOINT_URL_STS", env: map[string]string{"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_STS": "http://sts.env.test:4566"}},
+		{name: "AWS_ENDPOINT_URL", env: map[string]string{"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": "http://all.env.test:4566"}},
+		{name: "AWS_ENDPOINT_URL_STS beats AWS_ENDPOINT_URL", env: map[string]string{"AWS_REGION": "us-east-1",
+			"AWS_ENDPOINT_URL": "http://all.env.test:4566", "AWS_ENDPOINT_URL_STS": "http://sts.env.test:4566"}},
+		{name: "endpoint_url", env: map[string]string{"AWS_PROFILE": "p"},
+			config: "[profile p]\nregion = eu-west-1\nendpoint_url = http://all.profile.test:4566\n"},
+		{name: "services section", env: map[string]string{"AWS_PROFILE": "p"}, config: services},
+		{name: "services section and AWS_ENDPOINT_URL", env: map[string]string{"AWS_PROFILE": "p", "AWS_ENDPOINT_URL": "http://all.env.test:4566"}, config: services},
+		{name: "services section and AWS_ENDPOINT_URL_STS", env: map[string]string{"AWS_PROFILE": "p", "AWS_ENDPOINT_URL_STS": "http://sts.env.test:4566"}, config: services},
+		{name: "ignore configured endpoint URLs env", env: map[string]string{"AWS_PROFILE": "p",
+			"AWS_ENDPOINT_URL_STS": "http://sts.env.test:4566", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}, config: services},
+		{name: "ignore configured endpoint URLs shared config", env: map[string]string{"AWS_PROFILE": "p"},
+			config: "[profile p]\nregion = eu-west-1\nignore_configured_endpoint_urls = true\nendpoint_url = http://all.profile.test:4566\n"},
+		{name: "base endpoint option", env: map[string]string{"AWS_REGION": "us-east-1"},
+			opts: []func(*config.LoadOptions) error{config.WithBaseEndpoint("http://code.test:4566")}},
+		{name: "base endpoint option and AWS_ENDPOINT_URL_STS", env: map[string]string{"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_STS": "http://sts.env.test:4566"},
+			opts: []func(*config.LoadOptions) error{config.WithBaseEndpoint("http://code.test:4566")}},
+		{name: "region option and profile option", config: "[profile p]\nregion = eu-central-1\n[profile other]\nregion = sa-east-1\n",
+			opts: []func(*config.LoadOptions) error{config.WithSharedConfigProfile("other")}},
+		{name: "endpoint resolver option", env: map[string]string{"AWS_REGION": "us-east-1"},
+			// Deprecated in the SDK, still honoured by its clients.
+			//lint:ignore SA1019 the lazy client must honour what the SDK's clients honour.
+			opts: []func(*config.LoadOptions) error{config.WithEndpointResolverWithOptions(aws.EndpointResolverWithOptionsFunc( //nolint:staticcheck // SA1019, see above.
+				func(service, region string, _ ...any) (aws.Endpoint, error) {
+					return aws.Endpoint{URL: "http://resolver.test/" + service + "/" + region}, nil
+				}))}},
+		{name: "retry and app ID options", env: map[string]string{"AWS_REGION": "eu-north-1"},
+			opts: []func(*config.LoadOptions) error{config.WithRetryMaxAttempts(1), config.WithAppID("app")}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			isolate(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			if tc.config != "" {
+				file := filepath.Join(t.TempDir(), "config")
+				if err := os.WriteFile(file, []byte(tc.config), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				t.Setenv("AWS_CONFIG_FILE", file)
+			}
+			sdkRec, ourRec := &recorder{}, &recorder{}
+			ctx := context.Background()
+
+			sdkOpts := append([]func(*config.LoadOptions) error{config.WithHTTPClient(sdkRec)}, tc.opts...)
+			cfg, err := config.LoadDefaultConfig(ctx, sdkOpts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = sts.NewFromConfig(cfg).AssumeRoleWithWebIdentity(ctx, webIdentityInput, noRetries)
+			if !errors.Is(err, errRecorded) {
+				t.Fatalf("SDK client: %v", err)
+			}
+
+			var lo config.LoadOptions
+			for _, fn := range append([]func(*config.LoadOptions) error{config.WithHTTPClient(ourRec)}, tc.opts...) {
+				if err := fn(&lo); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err = newLazySTS(&lo, "", Options{}).AssumeRoleWithWebIdentity(ctx, webIdentityInput, noRetries)
+			if !errors.Is(err, errRecorded) {
+				t.Fatalf("lazy client: %v", err)
+			}
+			if sdk, ours := sdkRec.last(t), ourRec.last(t); sdk != ours {
+				t.Errorf("lazy client sent to %s, the SDK's to %s", ours, sdk)
+			} else {
+				t.Logf("%s", ours)
+			}
+		})
+	}
+}
+
+// Without any region, the lazy client uses the usual STS region of the
+// role's partition, where the SDK's client would fail for want of one.
+func TestLazySTSPartitionRegion(t *testing.T) {
+	for arn, want := range map[string]string{
+		"arn:aws:iam::123456789012:role/r":        "https://sts.us-east-1.amazonaws.com/",
+		"arn:aws-cn:iam::123456789012:role/r":     "https://sts.cn-north-1.amazonaws.com.cn/",
+		"arn:aws-us-gov:iam::123456789012:role/r": "https://sts.us-gov-west-1.amazonaws.com/",
+	} {
+		t.Run(arn, func(t *testing.T) {
+			isolate(t)
+			rec := &recorder{}
+			l := newLazySTS(&config.LoadOptions{HTTPClient: rec}, arn, Options{})
+			if _, err := l.AssumeRoleWithWebIdentity(context.Background(), webIdentityInput, noRetries); !errors.Is(err, errRecorded) {
+				t.Fatal(err)
+			}
+			if got := rec.last(t); got != want {
+				t.Errorf("URL = %s, want %s", got, want)
+			}
+		})
+	}
+	// AWS_ROLE_ARN stands for the role of WithIRSA.
+	isolate(t)
+	t.Setenv("AWS_ROLE_ARN", "arn:aws-cn:iam::123456789012:role/r")
+	rec := &recorder{}
+	l := newLazySTS(&config.LoadOptions{HTTPClient: rec}, "", Options{})
+	if _, err := l.AssumeRoleWithWebIdentity(context.Background(), webIdentityInput, noRetries); !errors.Is(err, errRecorded) {
+		t.Fatal(err)
+	}
+	if got, want := rec.last(t), "https://sts.cn-north-1.amazonaws.com.cn/"; got != want {
+		t.Errorf("URL with AWS_ROLE_ARN = %s, want %s", got, want)
 	}
 }
