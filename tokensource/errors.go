@@ -13,9 +13,10 @@ var (
 	// variable (after trimming surrounding whitespace), an unset variable,
 	// or a token response without the token asked for.
 	ErrEmpty = errors.New("token is empty")
-	// ErrMalformed means a token file holds no token: it is larger than
-	// [FileOptions].MaxSize, it is UTF-16 text, or its token contains a
-	// control character (a NUL, an inner newline, ...).
+	// ErrMalformed means a source got something that is not a token: a
+	// token file larger than 64 KiB or in UTF-16, a token containing a
+	// control character (a NUL, an inner newline, ...) or whitespace, or
+	// an HTTP or command answer that does not parse or is too large.
 	ErrMalformed = errors.New("not a token")
 )
 
@@ -30,10 +31,12 @@ var (
 // the wait, or errors.Is(err, [ErrEmpty]).
 type Error struct {
 	// Source is the kind of source that failed: "static", "file", "env",
-	// "oauth2" or "retriever".
+	// "oauth2", "retriever", "github-actions", "gcp", "azure", "detect",
+	// "exec", or "spiffe" (the nested module's source).
 	Source string
 	// Name is the file path (for "file"), the variable name (for "env"),
-	// the missing field (for "oauth2"), or empty.
+	// the missing field (for "oauth2"), the URL without its query (for the
+	// HTTP sources), the program (for "exec"), or empty.
 	Name string
 	// Err is the cause.
 	Err error

@@ -1,7 +1,11 @@
 // Package tokensource supplies the web identity tokens that awsoidc trades
 // for AWS credentials: from a file (the projected service account token of
-// IRSA), an environment variable, a fixed value, a function, an
-// oauth2.TokenSource or the SDK's stscreds.IdentityTokenRetriever.
+// IRSA, AKS workload identity), an environment variable (GitLab CI,
+// CircleCI), GitHub Actions, the Google Cloud or Azure metadata services,
+// a command ([Exec]), a fixed value, a function, an oauth2.TokenSource or
+// the SDK's stscreds.IdentityTokenRetriever. [Detect] picks the ambient
+// one. The sources that fetch do so at every call: put [Reuse] in front to
+// reuse a token until shortly before its expiry.
 //
 //	src := tokensource.File("/var/run/secrets/eks.amazonaws.com/serviceaccount/token")
 //	tok, err := src.Token(ctx) // the file is read again on every call
