@@ -45,12 +45,12 @@ func hangingCommand(t *testing.T) (argv []string, started func(), gone func() bo
 	t.Cleanup(func() {
 		if r == nil { // the command never opened the FIFO: release the opener
 			if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-				w.Close()
+				_ = w.Close()
 			}
 			started()
 		}
 		if r != nil {
-			r.Close()
+			_ = r.Close()
 		}
 	})
 	gone = func() bool {
