@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,9 +148,15 @@ func (f *fixture) container(creds aws.Credentials, token string) {
 
 // imds starts an EC2 instance metadata service (IMDSv2) whose instance
 // profile gives creds, and points AWS_EC2_METADATA_SERVICE_ENDPOINT at it.
-func (f *fixture) imds(creds aws.Credentials) {
+// Storing true in the returned flag makes the service answer 500.
+func (f *fixture) imds(creds aws.Credentials) *atomic.Bool {
 	const sessionToken, profile = "imds-session", "instance-role"
+	down := new(atomic.Bool)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
 		if r.Method == http.MethodPut && r.URL.Path == "/latest/api/token" {
 			w.Header().Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", "21600")
 			fmt.Fprint(w, sessionToken)
@@ -175,6 +182,7 @@ func (f *fixture) imds(creds aws.Credentials) {
 	f.t.Cleanup(srv.Close)
 	f.t.Setenv("AWS_EC2_METADATA_DISABLED", "false")
 	f.t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", srv.URL)
+	return down
 }
 
 // ssoPortal starts an IAM Identity Center portal that gives creds for

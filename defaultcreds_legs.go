@@ -239,7 +239,8 @@ func (s *scrubbing) Retrieve(ctx context.Context) (aws.Credentials, error) {
 // String describes the provider without its tokens.
 func (s *scrubbing) String() string { return "container credentials endpoint" }
 
-// imds is the leg of the EC2 instance metadata service.
+// imds is the leg of the EC2 instance metadata service, whose
+// credentials are extended through an outage as the SDK extends them.
 func (r *resolver) imds() aws.CredentialsProvider {
 	var fns []func(*ec2rolecreds.Options)
 	if r.lo.EC2RoleCredentialOptions != nil {
@@ -250,7 +251,7 @@ func (r *resolver) imds() aws.CredentialsProvider {
 			o.Client = imds.NewFromConfig(r.cfg)
 		}
 	})
-	return r.cached(ec2rolecreds.New(fns...), "instance metadata")
+	return r.cached(newIMDSStable(ec2rolecreds.New(fns...), r.opts), "instance metadata")
 }
 
 // assumeRole is the leg of a profile's role_arn on top of base:

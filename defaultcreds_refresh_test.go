@@ -224,3 +224,47 @@ func TestDefaultCredentialsContainerTokenScrubbed(t *testing.T) {
 		t.Fatalf("error %q lost the endpoint's answer", err)
 	}
 }
+
+// TestDefaultCredentialsIMDSOutage: through an outage of the instance
+// metadata service the instance's credentials are served, and then
+// extended past their expiry 5 to 15 minutes at a time, as the SDK's
+// ec2rolecreds does (EC2 keeps accepting them).
+func TestDefaultCredentialsIMDSOutage(t *testing.T) {
+	clk := clock.NewFake(time.Now().Add(-48 * time.Hour).Truncate(time.Second))
+	f := newFixture(t)
+	issued := f.issue("from-imds", "imds")
+	issued.Expires = clk.Now().Add(time.Hour)
+	down := f.imds(issued)
+	opt, events := refreshing(clk)
+	// One attempt per refresh: the metadata client's default retryer would
+	// wait between its attempts on the wall clock.
+	cfg, err := config.LoadDefaultConfig(context.Background(), awsoidc.WithDefaultCredentials(opt),
+		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sdkRetrieve(t, cfg); got.AccessKeyID != issued.AccessKeyID {
+		t.Fatal("the instance's credentials were not served")
+	}
+	nextEvent(t, events)
+	down.Store(true)
+	clk.Set(issued.Expires.Add(-10 * time.Minute)) // the advisory window: the cache serves them itself
+	if got := sdkRetrieve(t, cfg); got.AccessKeyID != issued.AccessKeyID {
+		t.Fatal("valid credentials were not served through the outage")
+	}
+	if ev := nextEvent(t, events); ev.Outcome != cache.OutcomeFailed || !ev.Stale {
+		t.Fatalf("refresh 10 minutes before expiry: outcome %v, stale %v; want a failure served stale", ev.Outcome, ev.Stale)
+	}
+	clk.Set(issued.Expires.Add(-2 * time.Minute)) // within 5 minutes of expiry: extended
+	if got := sdkRetrieve(t, cfg); got.AccessKeyID != issued.AccessKeyID {
+		t.Fatal("credentials about to expire were not extended")
+	}
+	ev := nextEvent(t, events)
+	if ev.Outcome != cache.OutcomeFetched || ev.Expires.Before(clk.Now().Add(5*time.Minute)) || !ev.Expires.Before(clk.Now().Add(15*time.Minute)) {
+		t.Fatalf("extension: outcome %v, expires in %v; want 5 to 15 minutes", ev.Outcome, ev.Expires.Sub(clk.Now()))
+	}
+	clk.Set(issued.Expires.Add(time.Minute)) // past the service's expiry
+	if got := sdkRetrieve(t, cfg); got.AccessKeyID != issued.AccessKeyID {
+		t.Fatal("the extended credentials were not served past the original expiry")
+	}
+}
