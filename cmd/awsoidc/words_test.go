@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestSplitCommand(t *testing.T) {
@@ -51,4 +52,28 @@ func TestSplitCommandErrors(t *testing.T) {
 			t.Errorf("splitCommand(%q): got %v, want %q", tt.line, err, tt.want)
 		}
 	}
+}
+
+// FuzzSplitCommand: any line splits or is refused without a panic, and
+// words quoted as sh quotes them ('...' with '\” for a quote) split back
+// into themselves.
+func FuzzSplitCommand(f *testing.F) {
+	f.Add("get-token", "--audience", `{"aud":"sts"}`)
+	f.Add("a b", "it's", "")
+	f.Add("$HOME", "|", `\`)
+	f.Fuzz(func(t *testing.T, a, b, c string) {
+		_, _ = splitCommand(a + " " + b + " " + c)
+		words := []string{a, b, c}
+		quoted := make([]string, len(words))
+		for i, w := range words {
+			if !utf8.ValidString(w) {
+				return
+			}
+			quoted[i] = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+		}
+		got, err := splitCommand(strings.Join(quoted, " "))
+		if err != nil || !slices.Equal(got, words) {
+			t.Errorf("splitCommand(%q) = %q, %v; want %q", strings.Join(quoted, " "), got, err, words)
+		}
+	})
 }
