@@ -2,6 +2,7 @@ package awsoidc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -125,7 +126,30 @@ func (r *resolver) process(sc *config.SharedConfig) aws.CredentialsProvider {
 	if r.lo.ProcessCredentialOptions != nil {
 		fns = append(fns, r.lo.ProcessCredentialOptions)
 	}
-	return r.cached(processcreds.NewProvider(sc.CredentialProcess, fns...), fmt.Sprintf("credential_process (profile %s)", sc.Profile))
+	return r.cached(quietProcess{processcreds.NewProvider(sc.CredentialProcess, fns...)}, fmt.Sprintf("credential_process (profile %s)", sc.Profile))
+}
+
+// quietProcess is a credential_process leg whose errors never quote the
+// process's output: processcreds quotes all of it when it is not valid
+// JSON, and it may hold a secret access key.
+type quietProcess struct{ p aws.CredentialsProvider }
+
+// Retrieve runs the process.
+func (q quietProcess) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	creds, err := q.p.Retrieve(ctx)
+	if err == nil {
+		return creds, nil
+	}
+	var pe *processcreds.ProviderError
+	if errors.As(err, &pe) && pe.Err != nil && strings.HasPrefix(pe.Err.Error(), "parse failed of process output") {
+		return aws.Credentials{}, fmt.Errorf("credential_process: the output is not credential_process JSON (not quoted, as it may hold credentials): %w", errors.Unwrap(pe.Err))
+	}
+	return aws.Credentials{}, err
+}
+
+// ProviderSources reports the process's sources.
+func (q quietProcess) ProviderSources() []aws.CredentialSource {
+	return []aws.CredentialSource{aws.CredentialSourceProfileProcess, aws.CredentialSourceProcess}
 }
 
 // container is the leg of a container credentials endpoint, with the
