@@ -22,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/signin"
 	"github.com/aws/aws-sdk-go-v2/service/sso"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/awsoidc/awsoidc/internal/redact"
 )
@@ -301,8 +300,6 @@ func (r *resolver) assumeRole(base aws.CredentialsProvider, sc *config.SharedCon
 	if check.SerialNumber != nil && check.TokenProvider == nil {
 		return nil, fmt.Errorf("profile %q: %w", sc.Profile, config.AssumeRoleTokenProviderNotSetError{})
 	}
-	cfg := r.regional(sc.RoleARN)
-	cfg.Credentials = base
-	p := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), sc.RoleARN, fns...)
+	p := stscreds.NewAssumeRoleProvider(r.stsClient(sc.RoleARN, base), sc.RoleARN, fns...)
 	return r.cached(p, fmt.Sprintf("assume role %s (profile %s)", sc.RoleARN, sc.Profile)), nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/awsoidc/awsoidc/cache"
 	"github.com/awsoidc/awsoidc/internal/partition"
@@ -203,14 +204,33 @@ func profileDuration(sc *config.SharedConfig) time.Duration {
 }
 
 // webIdentityClient is the STS client of a web identity leg:
-// [Options].STSClient, else an anonymous client from the loaded
-// configuration, in the usual STS region of the role's partition when no
-// region is configured.
+// [Options].STSClient, else an anonymous client of the loaded
+// configuration (see stsClient).
 func (r *resolver) webIdentityClient(roleARN string) provider.STSClient {
 	if r.opts.STSClient != nil {
 		return r.opts.STSClient
 	}
-	return provider.NewSTSClient(r.regional(roleARN))
+	return r.stsClient(roleARN, aws.AnonymousCredentials{})
+}
+
+// stsClient is an STS client of the loaded configuration with creds, in
+// the usual STS region of roleARN's partition when no region is
+// configured, with the meter and tracer providers of the options. It is
+// built with sts.NewFromConfig, as the SDK's own clients are, so that the
+// endpoint resolves as theirs does (AWS_ENDPOINT_URL_STS, services
+// sections, a base endpoint in code).
+func (r *resolver) stsClient(roleARN string, creds aws.CredentialsProvider) *sts.Client {
+	cfg := r.regional(roleARN)
+	cfg.Credentials = creds
+	mp, tp := r.opts.MeterProvider, r.opts.TracerProvider
+	return sts.NewFromConfig(cfg, func(so *sts.Options) {
+		if mp != nil {
+			so.MeterProvider = mp
+		}
+		if tp != nil {
+			so.TracerProvider = tp
+		}
+	})
 }
 
 // regional returns the loaded configuration, in the usual STS region of
