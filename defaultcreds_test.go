@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 
 	"github.com/awsoidc/awsoidc"
 )
@@ -205,5 +207,38 @@ func TestDefaultCredentialsResolutionErrorsAtFirstRetrieve(t *testing.T) {
 	}
 	if n := f.srv.Calls("AssumeRoleWithWebIdentity"); n != 0 {
 		t.Fatalf("AssumeRoleWithWebIdentity calls = %d; want none", n)
+	}
+	// A failed resolution is not kept: once the container endpoint exists,
+	// the next Retrieve resolves the chain.
+	f.container(f.issue("from-container", "container"), "container-token")
+	f.write("config", "[profile ecs]\nrole_arn = "+f.trusting("ecs-admin", "", "from-container")+"\ncredential_source = EcsContainer\nrole_session_name = ops\n")
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil {
+		t.Fatalf("Retrieve() after the fix = %v", err)
+	}
+	if creds.Source != stscreds.ProviderName {
+		t.Fatalf("Source = %q; want the assumed role's", creds.Source)
+	}
+}
+
+// TestDefaultCredentialsExplicitProviderWins: credentials given with
+// config.WithCredentialsProvider win over WithDefaultCredentials, before
+// or after it, as they win over the SDK's own resolution.
+func TestDefaultCredentialsExplicitProviderWins(t *testing.T) {
+	f := newFixture(t)
+	f.setEnvKeys(f.issue("from-env", "env"))
+	explicit := credentials.NewStaticCredentialsProvider("AKIDEXPLICIT", "secret", "")
+	for name, opts := range map[string][]func(*config.LoadOptions) error{
+		"before": {config.WithCredentialsProvider(explicit), awsoidc.WithDefaultCredentials()},
+		"after":  {awsoidc.WithDefaultCredentials(), config.WithCredentialsProvider(explicit)},
+	} {
+		cfg, err := config.LoadDefaultConfig(context.Background(), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		creds, err := cfg.Credentials.Retrieve(context.Background())
+		if err != nil || creds.AccessKeyID != "AKIDEXPLICIT" {
+			t.Errorf("%s: Retrieve() = %q, %v; want the explicit provider's", name, creds.AccessKeyID, err)
+		}
 	}
 }
