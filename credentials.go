@@ -25,21 +25,30 @@ import (
 // the environment (AWS_ENDPOINT_URL_STS). A build that fails (a missing
 // profile, say) is tried again on the next refresh. Invalid inputs make
 // LoadDefaultConfig fail before any call to STS.
+//
+// With [Options].Chain, the credentials are those of the chain's last hop:
+// each hop assumes its role with the previous step's credentials and has its
+// own cache, refreshed ahead like the first (docs/chains.md).
 func WithWebIdentity(roleARN string, src tokensource.Source, optFns ...func(*Options)) config.LoadOptionsFunc {
 	return func(lo *config.LoadOptions) error {
 		var o Options
 		for _, fn := range optFns {
 			fn(&o)
 		}
-		client := o.STSClient
-		if client == nil {
-			client = newLazySTS(lo, roleARN, o)
+		lazy := newLazySTS(lo, roleARN, o)
+		var client provider.STSClient = lazy
+		if o.STSClient != nil {
+			client = o.STSClient
 		}
 		p, err := provider.New(client, roleARN, src, o.providerOptions()...)
 		if err != nil {
 			return fmt.Errorf("awsoidc: %w", err)
 		}
-		lo.Credentials = newCache(p, o)
+		creds, err := withChain(newCache(p, o), storeKeyOf(p, o), hopClient(lazy, o), o)
+		if err != nil {
+			return err
+		}
+		lo.Credentials = creds
 		return nil
 	}
 }
@@ -63,15 +72,20 @@ func WithIRSA(optFns ...func(*Options)) config.LoadOptionsFunc {
 		for _, fn := range optFns {
 			fn(&o)
 		}
-		client := o.STSClient
-		if client == nil {
-			client = newLazySTS(lo, "", o)
+		lazy := newLazySTS(lo, "", o)
+		var client provider.STSClient = lazy
+		if o.STSClient != nil {
+			client = o.STSClient
 		}
 		p, err := provider.FromEnvironment(client, o.providerOptions()...)
 		if err != nil {
 			return fmt.Errorf("awsoidc: %w", err)
 		}
-		lo.Credentials = newCache(p, o)
+		creds, err := withChain(newCache(p, o), storeKeyOf(p, o), hopClient(lazy, o), o)
+		if err != nil {
+			return err
+		}
+		lo.Credentials = creds
 		return nil
 	}
 }
@@ -82,17 +96,22 @@ func WithIRSA(optFns ...func(*Options)) config.LoadOptionsFunc {
 // that processes sharing the store never serve one identity's credentials
 // to another.
 func newCache(p *provider.Provider, o Options) *cache.Cache {
+	return cache.New(p, cacheOptions(o, func(co *cache.Options) {
+		if co.StoreKey == "" && co.StoreKeyFunc == nil {
+			co.StoreKeyFunc = p.StoreKey
+		}
+	})...)
+}
+
+// cacheOptions returns the options of a cache: the meter and tracer
+// providers of o, then o.Cache, then last.
+func cacheOptions(o Options, last func(*cache.Options)) []func(*cache.Options) {
 	fns := make([]func(*cache.Options), 0, len(o.Cache)+2)
 	fns = append(fns, func(co *cache.Options) {
 		co.MeterProvider, co.TracerProvider = o.MeterProvider, o.TracerProvider
 	})
 	fns = append(fns, o.Cache...)
-	fns = append(fns, func(co *cache.Options) {
-		if co.StoreKey == "" && co.StoreKeyFunc == nil {
-			co.StoreKeyFunc = p.StoreKey
-		}
-	})
-	return cache.New(p, fns...)
+	return append(fns, last)
 }
 
 // providerOptions returns the options of the provider: the meter and

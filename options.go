@@ -26,6 +26,19 @@ type Options struct {
 	// client is built from the configuration being loaded, on first use.
 	STSClient provider.STSClient
 
+	// Chain is a role chain after web identity: each hop calls AssumeRole
+	// with the credentials of the step before it (the web identity session,
+	// then the previous hop), and the configuration gets the last hop's
+	// credentials. Each hop has its own cache with the options of Cache, so
+	// every step is refreshed ahead and none makes a caller wait while it
+	// holds valid credentials. Hops are validated with the rest: a bad one
+	// fails LoadDefaultConfig with a [provider.ValidationError] whose Field
+	// names it ("Chain[1].Duration"). STS caps a chained session at one
+	// hour. The hops' AssumeRole calls go through STSClient when it has an
+	// AssumeRole method (a *sts.Client has), else through the client built
+	// on first use, each call signed with the previous step's credentials.
+	Chain []provider.Hop
+
 	// MeterProvider and TracerProvider receive the metrics and traces of
 	// the provider and the cache (docs/metrics.md), and those of the STS
 	// client built from the configuration being loaded: give them the
