@@ -65,6 +65,26 @@ func chainRows() []resolutionRow {
 			errors: "AccessDenied",
 		},
 		{
+			name: "duration_seconds over an hour: the SDK's AssumeRole, refused as chained by STS in both",
+			setup: func(f *fixture) []func(*config.LoadOptions) error {
+				f.write("config", f.webIdentityProfile()+
+					fmt.Sprintf("[profile admin]\nrole_arn = %s\nsource_profile = ci\nrole_session_name = admin\nduration_seconds = 7200\n", f.trusting("admin", "", "ci")))
+				f.t.Setenv("AWS_PROFILE", "admin")
+				return nil
+			},
+			errors: "ValidationError",
+		},
+		{
+			name: "mfa_serial without a token provider",
+			setup: func(f *fixture) []func(*config.LoadOptions) error {
+				f.write("config", f.webIdentityProfile()+
+					fmt.Sprintf("[profile admin]\nrole_arn = %s\nsource_profile = ci\nrole_session_name = admin\nmfa_serial = arn:aws:iam::123456789012:mfa/dev\n", f.trusting("admin", "", "ci")))
+				f.t.Setenv("AWS_PROFILE", "admin")
+				return nil
+			},
+			errors: "AssumeRoleTokenProviderNotSetError",
+		},
+		{
 			name: "role_arn with source_profile on profile keys",
 			setup: func(f *fixture) []func(*config.LoadOptions) error {
 				c := f.issue("from-file", "file")

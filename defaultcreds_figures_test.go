@@ -59,10 +59,11 @@ func callers(cfg aws.Config) chainFigures {
 }
 
 // chainProfiles writes a web identity profile ci and a profile admin that
-// assumes a role with ci's credentials.
+// assumes a role with ci's credentials for 30 minutes (so that the hop
+// refreshes before the web identity leg).
 func chainProfiles(f *fixture) {
 	f.write("config", f.webIdentityProfile()+
-		fmt.Sprintf("[profile admin]\nrole_arn = %s\nsource_profile = ci\nrole_session_name = admin\n", f.trusting("admin", "", "ci")))
+		fmt.Sprintf("[profile admin]\nrole_arn = %s\nsource_profile = ci\nrole_session_name = admin\nduration_seconds = 1800\n", f.trusting("admin", "", "ci")))
 }
 
 // noRetries makes every client of the configuration call once, so that an

@@ -248,6 +248,7 @@ var kinds = map[string]string{
 	stscreds.WebIdentityProviderName: "web identity",
 	provider.ProviderName:            "web identity",
 	stscreds.ProviderName:            "assume role",
+	"AWSOIDCAssumeRole":              "assume role",
 	ssocreds.ProviderName:            "sso",
 	processcreds.ProviderName:        "process",
 	endpointcreds.ProviderName:       "container",
@@ -295,6 +296,10 @@ func errorClass(err error) string {
 	var notExist config.SharedConfigProfileNotExistError
 	if errors.As(err, &notExist) {
 		return "SharedConfigProfileNotExistError"
+	}
+	var mfa config.AssumeRoleTokenProviderNotSetError
+	if errors.As(err, &mfa) {
+		return "AssumeRoleTokenProviderNotSetError"
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -24,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 
 	"github.com/awsoidc/awsoidc/internal/redact"
+	"github.com/awsoidc/awsoidc/provider"
 )
 
 // The legs other than web identity: the SDK's own providers, configured
@@ -277,9 +279,34 @@ func (r *resolver) imds() aws.CredentialsProvider {
 	return r.cached(newIMDSStable(ec2rolecreds.New(fns...), r.opts), "instance metadata")
 }
 
-// assumeRole is the leg of a profile's role_arn on top of base:
-// stscreds.AssumeRoleProvider, signed with base's credentials.
+// assumeRole is the leg of a profile's role_arn on top of base: a
+// [provider.AssumeRole] hop, signed with base's credentials, whose inputs
+// are checked before any call. A profile that needs what only the SDK's
+// stscreds.AssumeRoleProvider has takes that instead (sdkAssumeRole).
 func (r *resolver) assumeRole(base aws.CredentialsProvider, sc *config.SharedConfig) (aws.CredentialsProvider, error) {
+	if sc.MFASerial != "" || r.lo.AssumeRoleCredentialOptions != nil || profileDuration(sc) > time.Hour {
+		return r.sdkAssumeRole(base, sc)
+	}
+	hop := provider.Hop{
+		RoleARN:         sc.RoleARN,
+		RoleSessionName: sc.RoleSessionName,
+		ExternalID:      sc.ExternalID,
+		Duration:        profileDuration(sc),
+	}
+	p, err := provider.NewAssumeRole(r.stsClient(sc.RoleARN, base), base, hop)
+	if err != nil {
+		return nil, fmt.Errorf("profile %q: %w", sc.Profile, err)
+	}
+	return r.cached(p, fmt.Sprintf("assume role %s (profile %s)", sc.RoleARN, sc.Profile)), nil
+}
+
+// sdkAssumeRole is the leg of a profile's role_arn as the SDK builds it,
+// stscreds.AssumeRoleProvider, for what a [provider.Hop] does not have: an
+// mfa_serial (with the token provider of
+// config.WithAssumeRoleCredentialOptions), the SDK's own AssumeRole
+// options, or a duration_seconds over one hour (a session that is not
+// role-chained, assumed with an IAM user's keys, may last up to 12 hours).
+func (r *resolver) sdkAssumeRole(base aws.CredentialsProvider, sc *config.SharedConfig) (aws.CredentialsProvider, error) {
 	fns := []func(*stscreds.AssumeRoleOptions){func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = sc.RoleSessionName
 		o.Duration = profileDuration(sc)

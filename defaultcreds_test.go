@@ -8,9 +8,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 
 	"github.com/awsoidc/awsoidc"
+	"github.com/awsoidc/awsoidc/ststest"
 )
 
 // resolutionRow is one machine of TestDefaultCredentialsResolveLikeSDK:
@@ -216,8 +216,8 @@ func TestDefaultCredentialsResolutionErrorsAtFirstRetrieve(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Retrieve() after the fix = %v", err)
 	}
-	if creds.Source != stscreds.ProviderName {
-		t.Fatalf("Source = %q; want the assumed role's", creds.Source)
+	if kindOf(creds.Source) != "assume role" {
+		t.Fatalf("Source = %q; want an assumed role's", creds.Source)
 	}
 }
 
@@ -239,6 +239,31 @@ func TestDefaultCredentialsExplicitProviderWins(t *testing.T) {
 		creds, err := cfg.Credentials.Retrieve(context.Background())
 		if err != nil || creds.AccessKeyID != "AKIDEXPLICIT" {
 			t.Errorf("%s: Retrieve() = %q, %v; want the explicit provider's", name, creds.AccessKeyID, err)
+		}
+	}
+}
+
+// TestDefaultCredentialsHopValidatedBeforeAnyCall: a profile's role_arn
+// that is not a role ARN is refused by the first Retrieve, naming the
+// profile and the field, before any call to STS; the SDK sends it to STS.
+func TestDefaultCredentialsHopValidatedBeforeAnyCall(t *testing.T) {
+	f := newFixture(t)
+	f.write("config", f.webIdentityProfile()+"[profile admin]\nrole_arn = arn:aws:iam::12:role/admin\nsource_profile = ci\nrole_session_name = admin\n")
+	f.t.Setenv("AWS_PROFILE", "admin")
+	if sdk := resolve(); sdk.err == nil {
+		t.Fatal("the SDK resolved an invalid role ARN")
+	}
+	if n := f.srv.Calls("AssumeRole"); n == 0 {
+		t.Fatal("the SDK did not send the invalid role ARN to STS")
+	}
+	f.srv.ResetCalls()
+	ours := resolve(awsoidc.WithDefaultCredentials())
+	if ours.err == nil || !strings.Contains(ours.err.Error(), `profile "admin"`) || !strings.Contains(ours.err.Error(), "Hop.RoleARN") {
+		t.Fatalf("error = %v; want one naming profile admin and Hop.RoleARN", ours.err)
+	}
+	for _, action := range []ststest.Action{"AssumeRole", ststest.ActionAssumeRoleWithWebIdentity} {
+		if n := f.srv.Calls(action); n != 0 {
+			t.Errorf("%s calls = %d; want none", action, n)
 		}
 	}
 }
