@@ -35,12 +35,17 @@ import (
 // never by awsoidc.
 //
 // Each web identity leg is a [provider.Provider] (as made by [provider.New]
-// and, from the environment, [provider.FromEnvironment]); every leg that
-// can expire (web identity, SSO, login, process, container, instance
-// metadata, each assumed role) sits behind its own [cache.Cache], so no SDK
-// call waits for any of them while valid credentials are cached, and valid
-// credentials are served through an outage of the source. Static keys are
-// used as they are. [Options].Provider applies to the web identity legs,
+// and, from the environment, [provider.FromEnvironment]), and each role_arn
+// on top of another source a [provider.AssumeRole] hop (the SDK's
+// stscreds.AssumeRoleProvider for a profile with mfa_serial or
+// duration_seconds over one hour, or when
+// config.WithAssumeRoleCredentialOptions is given). Every leg that can
+// expire (web identity, SSO, login, process, container, instance metadata,
+// each assumed role) sits behind its own [cache.Cache], so no SDK call
+// waits for any of them while valid credentials are cached, and valid
+// credentials are served through an outage of the source (instance
+// metadata credentials are then extended past their expiry, as the SDK
+// extends them). Static keys are used as they are. [Options].Provider applies to the web identity legs,
 // [Options].STSClient is their STS client, and [Options].Cache applies to
 // every cache (a persistent Store only to the web identity legs, keyed as
 // for [WithWebIdentity]). The SDK's per-provider options given to

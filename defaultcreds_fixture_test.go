@@ -133,7 +133,7 @@ func (f *fixture) container(creds aws.Credentials, token string) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if got := r.Header.Get("Authorization"); got != token {
 			w.WriteHeader(http.StatusForbidden)
-			fmt.Fprintf(w, `{"code":"AccessDenied","message":"unknown token %s"}`, got)
+			fmt.Fprintf(w, `{"code":"AccessDenied","message":"unknown token %s"}`, got) //nolint:gosec // G705: the fake endpoint echoes the token on purpose: the test checks that it is scrubbed
 			return
 		}
 		writeJSON(w, map[string]any{

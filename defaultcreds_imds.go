@@ -65,7 +65,7 @@ func (s *imdsStable) Retrieve(ctx context.Context) (aws.Credentials, error) {
 		return aws.Credentials{}, err
 	}
 	ext := *last
-	ext.Expires = now.Add(imdsMinValidity + time.Duration(rand.Float64()*float64(imdsExtensionSpread)))
+	ext.Expires = now.Add(imdsMinValidity + time.Duration(rand.Float64()*float64(imdsExtensionSpread))) //nolint:gosec // G404: spreads retries in time, no secret
 	s.log.Warn("awsoidc: the instance metadata service failed; extending the instance's credentials, as EC2 still accepts them",
 		slog.Time("expires", ext.Expires), slog.Any("error", err))
 	return ext, nil
