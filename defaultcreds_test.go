@@ -3,13 +3,16 @@ package awsoidc_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/awsoidc/awsoidc"
+	"github.com/awsoidc/awsoidc/cache"
 	"github.com/awsoidc/awsoidc/ststest"
 )
 
@@ -36,6 +39,16 @@ func resolutionRows() []resolutionRow {
 				f.t.Setenv("AWS_ROLE_ARN", f.role("app"))
 				f.t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", f.tokenFile)
 				f.write("config", "[default]\ncredential_process = "+f.process(f.issue("from-process", "process"))+"\n")
+				return nil
+			},
+			kind: "static", caller: assumed("from-env", "env"),
+		},
+		{
+			name: "environment keys beat AWS_PROFILE (only a profile chosen in code beats them)",
+			setup: func(f *fixture) []func(*config.LoadOptions) error {
+				f.setEnvKeys(f.issue("from-env", "env"))
+				f.write("config", fmt.Sprintf("[profile ci]\nrole_arn = %s\nweb_identity_token_file = %s\nrole_session_name = ci\n", f.role("ci"), f.tokenFile))
+				f.t.Setenv("AWS_PROFILE", "ci")
 				return nil
 			},
 			kind: "static", caller: assumed("from-env", "env"),
@@ -265,5 +278,57 @@ func TestDefaultCredentialsHopValidatedBeforeAnyCall(t *testing.T) {
 		if n := f.srv.Calls(action); n != 0 {
 			t.Errorf("%s calls = %d; want none", action, n)
 		}
+	}
+}
+
+// TestDefaultCredentialsResolvedOnce: 50 concurrent first calls resolve the
+// chain once and call STS once.
+func TestDefaultCredentialsResolvedOnce(t *testing.T) {
+	f := newFixture(t)
+	f.write("config", f.webIdentityProfile())
+	cfg, err := config.LoadDefaultConfig(context.Background(), awsoidc.WithDefaultCredentials(), config.WithSharedConfigProfile("ci"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if _, err := cfg.Credentials.Retrieve(context.Background()); err != nil {
+				t.Errorf("Retrieve() = %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity); n != 1 {
+		t.Fatalf("AssumeRoleWithWebIdentity calls = %d; want 1", n)
+	}
+}
+
+// TestDefaultCredentialsStore: a persistent store given in Options.Cache
+// keeps the web identity leg's credentials (keyed by its identity) for the
+// next process, and is left out of the hops' caches, whose credentials it
+// could not tell apart.
+func TestDefaultCredentialsStore(t *testing.T) {
+	f := newFixture(t)
+	f.write("config", f.webIdentityProfile()+
+		fmt.Sprintf("[profile admin]\nrole_arn = %s\nsource_profile = ci\nrole_session_name = admin\n", f.trusting("admin", "", "ci")))
+	store, err := cache.NewFileStore(filepath.Join(t.TempDir(), "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withStore := awsoidc.WithDefaultCredentials(func(o *awsoidc.Options) {
+		o.Cache = append(o.Cache, func(co *cache.Options) { co.Store = store })
+	})
+	for process := 1; process <= 2; process++ {
+		out := resolve(withStore, config.WithSharedConfigProfile("admin"))
+		if out.err != nil || out.caller != assumed("admin", "admin") {
+			t.Fatalf("process %d: %s, %v; want %s", process, out.caller, out.err, assumed("admin", "admin"))
+		}
+	}
+	if n := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity); n != 1 {
+		t.Errorf("AssumeRoleWithWebIdentity calls = %d; want 1 (the second process loads the stored credentials)", n)
+	}
+	if n := f.srv.Calls("AssumeRole"); n != 2 {
+		t.Errorf("AssumeRole calls = %d; want 2 (a hop's credentials are not stored)", n)
 	}
 }
