@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -205,7 +206,6 @@ func parseAssumeRoleInput(req *stsRequest) (assumeRoleInput, *apiError) {
 		externalID:     p.Get("ExternalId"),
 		policy:         p.Get("Policy"),
 		sourceIdentity: p.Get("SourceIdentity"),
-		duration:       time.Hour,
 	}
 	var v validation
 	v.length("roleArn", in.roleARN, p.Has("RoleArn"), 20, 2048, true)
@@ -226,42 +226,14 @@ func parseAssumeRoleInput(req *stsRequest) (assumeRoleInput, *apiError) {
 			v.add("Value '%s' at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", in.sourceIdentity)
 		}
 	}
-	if p.Has("DurationSeconds") {
-		n, err := strconv.Atoi(p.Get("DurationSeconds"))
-		switch {
-		case err != nil:
-			v.add("Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must be an integer", p.Get("DurationSeconds"))
-		case n < 900:
-			v.add("Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900", n)
-		case n > 43200:
-			v.add("Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200", n)
-		default:
-			in.duration = time.Duration(n) * time.Second
-		}
-	}
-	if p.Has("Policy") {
-		v.length("policy", in.policy, true, 1, maxPolicyPlaintext, false)
-		if in.policy != "" && !policyCharset.MatchString(in.policy) {
-			v.add("Value at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+")
-		}
-	}
-	in.policyARNs = members(p, "PolicyArns.member.%d.arn")
-	for i, arn := range in.policyARNs {
-		v.length(fmt.Sprintf("policyArns.%d.member.arn", i+1), arn, true, 20, 2048, true)
-	}
-	if len(in.policyARNs) > 10 {
-		v.add("Value '[...]' at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10")
-	}
-	keys, values := members(p, "Tags.member.%d.Key"), members(p, "Tags.member.%d.Value")
+	in.duration, in.policyARNs = sessionParams(&v, p, in.policy)
+	keys := members(p, "Tags.member.%d.Key")
 	if len(keys) > 50 {
 		v.add("Value '[...]' at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50")
 	}
 	in.tags = make(map[string]string, len(keys))
 	for i, k := range keys {
-		val := ""
-		if i < len(values) {
-			val = values[i]
-		}
+		val := p.Get(fmt.Sprintf("Tags.member.%d.Value", i+1))
 		v.length(fmt.Sprintf("tags.%d.member.key", i+1), k, true, 1, 128, true)
 		v.length(fmt.Sprintf("tags.%d.member.value", i+1), val, true, 0, 256, true)
 		if !tagPattern.MatchString(k) || !tagPattern.MatchString(val) {
@@ -276,9 +248,43 @@ func parseAssumeRoleInput(req *stsRequest) (assumeRoleInput, *apiError) {
 	return in, v.err()
 }
 
+// sessionParams validates the parameters that AssumeRole shares with
+// AssumeRoleWithWebIdentity (DurationSeconds, Policy, PolicyArns) and
+// returns the duration (default 1h) and the policy ARNs.
+func sessionParams(v *validation, p url.Values, policy string) (time.Duration, []string) {
+	duration := time.Hour
+	if p.Has("DurationSeconds") {
+		n, err := strconv.Atoi(p.Get("DurationSeconds"))
+		switch {
+		case err != nil:
+			v.add("Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must be an integer", p.Get("DurationSeconds"))
+		case n < 900:
+			v.add("Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900", n)
+		case n > 43200:
+			v.add("Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200", n)
+		default:
+			duration = time.Duration(n) * time.Second
+		}
+	}
+	if p.Has("Policy") {
+		v.length("policy", policy, true, 1, maxPolicyPlaintext, false)
+		if policy != "" && !policyCharset.MatchString(policy) {
+			v.add("Value at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+")
+		}
+	}
+	arns := members(p, "PolicyArns.member.%d.arn")
+	for i, arn := range arns {
+		v.length(fmt.Sprintf("policyArns.%d.member.arn", i+1), arn, true, 20, 2048, true)
+	}
+	if len(arns) > 10 {
+		v.add("Value '[...]' at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10")
+	}
+	return duration, arns
+}
+
 // members returns the values of a Query protocol list, format having one
 // %d for the 1-based index.
-func members(p map[string][]string, format string) []string {
+func members(p url.Values, format string) []string {
 	var out []string
 	for i := 1; ; i++ {
 		vs, ok := p[fmt.Sprintf(format, i)]
