@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -278,4 +279,73 @@ func TestHopErrorScrubsBaseSecrets(t *testing.T) {
 	if !strings.Contains(err.Error(), "AccessDenied") {
 		t.Errorf("error %q lost the code", err)
 	}
+}
+
+// TestAssumeRoleAttempts: the STS client's own retryer retries a hop
+// (3 attempts by default); Options.MaxAttempts sets its attempts per call.
+func TestAssumeRoleAttempts(t *testing.T) {
+	podARN := "arn:aws:iam::" + ststest.DefaultAccountID + ":role/pod"
+	for _, tt := range []struct {
+		maxAttempts, want int
+	}{{0, 3}, {1, 1}, {2, 2}} {
+		t.Run(fmt.Sprint(tt.maxAttempts), func(t *testing.T) {
+			srv, base := chainServer(t)
+			next := srv.AddRole(ststest.Role{Name: "next", TrustedPrincipals: []string{podARN}})
+			srv.Fail(ststest.ActionAssumeRole, ststest.Fault{Code: "Throttling", Times: -1})
+			client := srv.STSClient(func(o *sts.Options) {
+				// The SDK's retryer, without its waits between attempts.
+				o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.Backoff = noBackoff{} })
+			})
+			a, err := provider.NewAssumeRole(client, base, provider.Hop{RoleARN: next}, func(o *provider.Options) { o.MaxAttempts = tt.maxAttempts })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Retrieve(hopContext(t)); !provider.IsRetryable(err) {
+				t.Fatalf("Retrieve() = %v, want a transient error", err)
+			}
+			if n := srv.Calls(ststest.ActionAssumeRole); n != tt.want {
+				t.Errorf("AssumeRole requests = %d, want %d", n, tt.want)
+			}
+		})
+	}
+}
+
+type noBackoff struct{}
+
+func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
+
+// TestAssumeRoleCanceled: a caller that leaves gets ClassCanceled.
+func TestAssumeRoleCanceled(t *testing.T) {
+	srv, base := chainServer(t)
+	next := srv.AddRole(ststest.Role{Name: "next", TrustedPrincipals: []string{"arn:aws:iam::" + ststest.DefaultAccountID + ":role/pod"}})
+	release := srv.Hold(ststest.ActionAssumeRole)
+	defer release()
+	a, err := provider.NewAssumeRole(srv.STSClient(), credentialsOf(mustRetrieve(t, base)), provider.Hop{RoleARN: next})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(hopContext(t))
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Retrieve(ctx)
+		done <- err
+	}()
+	if err := srv.WaitCalls(hopContext(t), ststest.ActionAssumeRole, 1); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	err = <-done
+	var he *provider.HopError
+	if !errors.As(err, &he) || he.Class != provider.ClassCanceled || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Retrieve() = %v, want a canceled HopError", err)
+	}
+}
+
+func mustRetrieve(t *testing.T, p aws.CredentialsProvider) aws.Credentials {
+	t.Helper()
+	c, err := p.Retrieve(hopContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
