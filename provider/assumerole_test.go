@@ -249,7 +249,7 @@ func TestAssumeRoleBaseFailure(t *testing.T) {
 // TestHopErrorScrubsBaseSecrets: a server that echoes the signing
 // credentials' session token and secret key never gets them printed.
 func TestHopErrorScrubsBaseSecrets(t *testing.T) {
-	const secret, token = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKENvalue0123456789abcdef"
+	const secret, token = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKENvalue0123456789abcdef" //nolint:gosec // G101: fake credentials, for the scrubbing test
 	base := credentialsOf(aws.Credentials{AccessKeyID: "ASIAEXAMPLE", SecretAccessKey: secret, SessionToken: token})
 	client := assumeRoleFunc(func(ctx context.Context, in *sts.AssumeRoleInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
 		var o sts.Options
