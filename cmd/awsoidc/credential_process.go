@@ -49,6 +49,10 @@ given: run "awsoidc login" first.`,
   [profile dev]
   credential_process = awsoidc credential-process --role-arn arn:aws:iam::123456789012:role/dev --issuer https://idp.example.com --client-id awscli
 
+  # A GitHub Actions job (permissions: id-token: write), a Buildkite step:
+  credential_process = awsoidc credential-process --role-arn arn:aws:iam::123456789012:role/ci --token-source github-actions
+  credential_process = awsoidc credential-process --role-arn arn:aws:iam::123456789012:role/ci --token-exec 'buildkite-agent oidc request-token --audience sts.amazonaws.com'
+
   # Try it by hand:
   awsoidc credential-process --role-arn arn:aws:iam::123456789012:role/ci --token-env CI_JOB_JWT_V2`,
 		Args: noArgs,
