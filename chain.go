@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/awsoidc/awsoidc/cache"
 	"github.com/awsoidc/awsoidc/provider"
 )
 
-// withChain puts each hop of o.Chain behind its own cache, whose base is the
-// cache before it (first is the web identity session's), and returns the
-// last cache, or first when there is no hop. Every hop is validated before
-// any call; an error names the hop's index, its role and the field.
+// withChain returns the credentials of p's web identity session followed
+// by the hops of o.Chain: p behind its cache (newCache), then each hop
+// behind its own cache, whose base is the cache before it. Every hop is
+// validated before any cache is built or any call made; an error names the
+// hop's index, its role and the field.
 //
 // Each cache gets the options of o.Cache: the same refresh windows,
 // backoff, clock and hooks. With a persistent store, a hop's credentials
@@ -22,27 +25,24 @@ import (
 // another identity (another token's subject, another chain) never loads
 // this one's credentials; an explicit Options.StoreKey names the web
 // identity session only.
-func withChain(first *cache.Cache, firstKey func(context.Context) (string, error), client provider.AssumeRoleClient, o Options) (*cache.Cache, error) {
+func withChain(p *provider.Provider, client provider.AssumeRoleClient, o Options) (*cache.Cache, error) {
 	var errs []error
 	hops := make([]*provider.AssumeRole, len(o.Chain))
+	bases := make([]*chainBase, len(o.Chain))
 	for i, hop := range o.Chain {
-		a, err := provider.NewAssumeRole(client, first, hop)
+		bases[i] = &chainBase{}
+		a, err := provider.NewAssumeRole(client, bases[i], hop)
 		if err != nil {
 			errs = append(errs, renameHopFields(err, i))
-			continue
 		}
 		hops[i] = a
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("awsoidc: %w", errors.Join(errs...))
 	}
-	last, baseKey := first, firstKey
-	for i := range hops {
-		// Built again on its real base: validation did not depend on it.
-		a, err := provider.NewAssumeRole(client, last, o.Chain[i])
-		if err != nil {
-			return nil, fmt.Errorf("awsoidc: %w", renameHopFields(err, i))
-		}
+	last, baseKey := newCache(p, o), storeKeyOf(p, o)
+	for i, a := range hops {
+		bases[i].c = last
 		key := hopStoreKey(a.CacheKey(), baseKey)
 		last = cache.New(a, cacheOptions(o, func(co *cache.Options) {
 			co.StoreKey, co.StoreKeyFunc = "", nil
@@ -53,6 +53,15 @@ func withChain(first *cache.Cache, firstKey func(context.Context) (string, error
 		baseKey = key
 	}
 	return last, nil
+}
+
+// chainBase is a hop's base: the cache before it, set once that cache is
+// built (after every hop has been validated), before any Retrieve.
+type chainBase struct{ c *cache.Cache }
+
+// Retrieve implements aws.CredentialsProvider.
+func (b *chainBase) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	return b.c.Retrieve(ctx)
 }
 
 // hopStoreKey keys a hop's stored credentials by the hop and by its base's

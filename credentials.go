@@ -44,7 +44,7 @@ func WithWebIdentity(roleARN string, src tokensource.Source, optFns ...func(*Opt
 		if err != nil {
 			return fmt.Errorf("awsoidc: %w", err)
 		}
-		creds, err := withChain(newCache(p, o), storeKeyOf(p, o), hopClient(lazy, o), o)
+		creds, err := withChain(p, hopClient(lazy, o), o)
 		if err != nil {
 			return err
 		}
@@ -81,7 +81,7 @@ func WithIRSA(optFns ...func(*Options)) config.LoadOptionsFunc {
 		if err != nil {
 			return fmt.Errorf("awsoidc: %w", err)
 		}
-		creds, err := withChain(newCache(p, o), storeKeyOf(p, o), hopClient(lazy, o), o)
+		creds, err := withChain(p, hopClient(lazy, o), o)
 		if err != nil {
 			return err
 		}
