@@ -82,7 +82,10 @@ type Options struct {
 	// verification key ...", throttling, 5xx, transport errors), the first
 	// call included: 1 disables retries, 0 means 5, at most 10. The single
 	// retry with a fresh token after ExpiredTokenException or another
-	// InvalidIdentityToken comes on top.
+	// InvalidIdentityToken comes on top, and so do throttled calls when
+	// Retrieve's ctx has a deadline: they go on, with their own wider
+	// backoff, until the next wait would end past it (see
+	// [Provider.Retrieve]).
 	MaxAttempts int
 
 	// MinBackoff is the ceiling of the first retry delay; each further retry

@@ -75,6 +75,7 @@ type Provider struct {
 	hostname string                 // fallback of the default session name
 	sources  []aws.CredentialSource // what ProviderSources reports; nil for web identity
 	backoff  backoff.Policy
+	throttle backoff.Policy // the schedule after throttling; see retry.go
 	clock    clock.Clock
 	log      *slog.Logger
 	attempts metrics.Int64Histogram // STS calls per Retrieve
@@ -115,8 +116,13 @@ func New(client STSClient, roleARN string, src tokensource.Source, optFns ...fun
 		src:     src,
 		opts:    o,
 		backoff: backoff.Policy{Min: o.MinBackoff, Max: o.MaxBackoff, Rand: o.Rand},
-		clock:   clockutil.OrReal(o.Clock),
-		log:     o.Logger,
+		throttle: backoff.Policy{
+			Min:  max(o.MinBackoff, throttleMinBackoff),
+			Max:  max(o.MaxBackoff, throttleMaxBackoff),
+			Rand: o.Rand,
+		},
+		clock: clockutil.OrReal(o.Clock),
+		log:   o.Logger,
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -153,9 +159,16 @@ func New(client STSClient, roleARN string, src tokensource.Source, optFns ...fun
 // Options.MaxAttempts calls in all, waiting a capped exponential backoff
 // with full jitter on Options.Clock between calls; ExpiredTokenException and
 // every other InvalidIdentityToken get one fresh token from the source and
-// one more call. All waiting ends when ctx does; when ctx's deadline would
-// pass before the next attempt, the transient error is returned at once
-// instead of waiting in vain. Every failure is a *[RetrieveError].
+// one more call. Throttling has its own, wider schedule, so that a fleet
+// that met a full bucket spreads out: waits drawn below a ceiling that
+// starts at 1 s (or MinBackoff) and doubles up to 20 s (or MaxBackoff),
+// never shorter than a Retry-After the answer carries; and when ctx has a
+// deadline, throttled calls do not count against MaxAttempts: a Retrieve
+// keeps trying until the deadline, so that a cold start waits for
+// credentials rather than failing on the first throttle. All waiting ends
+// when ctx does; when ctx's deadline would pass before the next attempt,
+// the transient error is returned at once instead of waiting in vain.
+// Every failure is a *[RetrieveError].
 func (p *Provider) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	r := &retrieval{p: p}
 	creds, md, err := r.run(ctx)
@@ -199,6 +212,8 @@ type retrieval struct {
 	token     redact.Secret
 	attempts  int
 	refreshed bool
+	throttles int    // throttled calls
+	transient int    // other transient failures
 	keyedBy   string // the identity StoreKey keyed this retrieval's credentials by; "" if none
 }
 
@@ -263,7 +278,7 @@ func (r *retrieval) run(ctx context.Context) (aws.Credentials, Metadata, error) 
 			}
 			continue
 		case ClassTransient:
-			if r.attempts >= p.opts.MaxAttempts+r.refreshCall() {
+			if r.attempts >= p.opts.MaxAttempts+r.uncounted(ctx, err) {
 				p.log.LogAttrs(ctx, slog.LevelWarn, "provider: STS failed, attempts exhausted", attrs...)
 				return r.fail(ClassTransient, code, err)
 			}
@@ -271,7 +286,7 @@ func (r *retrieval) run(ctx context.Context) (aws.Credentials, Metadata, error) 
 			p.log.LogAttrs(ctx, slog.LevelDebug, "provider: STS failed permanently", attrs...)
 			return r.fail(class, code, err)
 		}
-		delay := p.backoff.Delay(r.attempts - 1 - r.refreshCall())
+		delay := r.delay(err)
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= delay {
 			// The caller's deadline (always wall-clock time) comes before
 			// the next attempt could: report the transient error now rather
@@ -293,6 +308,37 @@ func (r *retrieval) refreshCall() int {
 		return 1
 	}
 	return 0
+}
+
+// uncounted notes a transient failure err and returns how many of the
+// calls made do not count against Options.MaxAttempts: the one retry with
+// a fresh token and, when ctx has a deadline that bounds them, the
+// throttled calls.
+func (r *retrieval) uncounted(ctx context.Context, err error) int {
+	n := r.refreshCall()
+	if !throttled(err) {
+		r.transient++
+	} else if r.throttles++; hasDeadline(ctx) {
+		n += r.throttles
+	}
+	return n
+}
+
+// delay returns the wait before the call after the transient failure err:
+// the throttling schedule, at least the answer's Retry-After, after
+// throttling, else the schedule of other failures.
+func (r *retrieval) delay(err error) time.Duration {
+	p := r.p
+	if throttled(err) {
+		return max(p.throttle.Delay(r.throttles-1), retryAfter(err, p.clock.Now()))
+	}
+	return p.backoff.Delay(r.transient - 1)
+}
+
+// hasDeadline reports whether ctx has a deadline.
+func hasDeadline(ctx context.Context) bool {
+	_, ok := ctx.Deadline()
+	return ok
 }
 
 // input fetches a token and builds the request around it.

@@ -348,19 +348,24 @@ func TestRetrieveTokenSourceError(t *testing.T) {
 }
 
 // TestRetryTimingOnFakeClock checks the backoff schedule: capped
-// exponential ceilings 1s, 2s, 4s, 4s with the jitter at its top, on a fake
-// clock, without sleeping, for each kind of transient error.
+// exponential ceilings 1s, 2s, 4s, 4s with the jitter in the middle, on a
+// fake clock, without sleeping, for each kind of transient error; throttling
+// has its own cap, at least 20 s, so its fourth ceiling is 8 s.
 func TestRetryTimingOnFakeClock(t *testing.T) {
-	for name, err := range map[string]error{
-		"Throttling":            generic(400, "Throttling", "slow down"),
-		"IDPCommunicationError": idpErr(),
-		"InvalidIdentityToken, verification key unavailable": keyErr(),
+	s := time.Second
+	for name, tc := range map[string]struct {
+		err  error
+		want []time.Duration
+	}{
+		"Throttling":            {generic(400, "Throttling", "slow down"), []time.Duration{s / 2, s, 2 * s, 4 * s}},
+		"IDPCommunicationError": {idpErr(), []time.Duration{s / 2, s, 2 * s, 2 * s}},
+		"InvalidIdentityToken, verification key unavailable": {keyErr(), []time.Duration{s / 2, s, 2 * s, 2 * s}},
 	} {
-		t.Run(name, func(t *testing.T) { testRetryTiming(t, err) })
+		t.Run(name, func(t *testing.T) { testRetryTiming(t, tc.err, tc.want) })
 	}
 }
 
-func testRetryTiming(t *testing.T, transient error) {
+func testRetryTiming(t *testing.T, transient error, wants []time.Duration) {
 	clk := clock.NewFake(t0)
 	src := newTokens(secretToken)
 	fake := newFake(append(repeat(4, fail(transient)), ok)...)
@@ -378,7 +383,9 @@ func testRetryTiming(t *testing.T, transient error) {
 	// A bound on real time, only for a provider that never waits.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for i, want := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 2 * time.Second} {
+	var total time.Duration
+	for i, want := range wants {
+		total += want
 		if err := clk.WaitForTimers(ctx, 1); err != nil {
 			t.Fatalf("waiting for backoff %d (after %d calls): %v", i, fake.calls(), err)
 		}
@@ -394,8 +401,8 @@ func testRetryTiming(t *testing.T, transient error) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if got := clk.Now().Sub(t0); got != 5500*time.Millisecond {
-		t.Errorf("total backoff = %s, want 5.5s", got)
+	if got := clk.Now().Sub(t0); got != total {
+		t.Errorf("total backoff = %s, want %s", got, total)
 	}
 	if src.calls() != 1 {
 		t.Errorf("token fetches = %d, want 1: a transient error needs no fresh token", src.calls())

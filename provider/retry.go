@@ -3,8 +3,11 @@ package provider
 import (
 	"context"
 	"errors"
+	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -53,6 +56,55 @@ var transientCodes = map[string]bool{
 // sdkTransient is the SDK's own judgement of transient errors: connection
 // errors, 500/502/503/504, throttling and timeout codes.
 var sdkTransient = retry.IsErrorRetryables(retry.DefaultRetryables)
+
+// Throttling schedule: see [Provider.Retrieve]. STS answers Throttling
+// ("Rate exceeded") when an account's requests at an endpoint pass a token
+// bucket whose rate AWS does not publish; the wider, growing window spreads
+// a fleet that met the limit over as long as the bucket needs to serve it,
+// in a few calls per client.
+const (
+	throttleMinBackoff = time.Second
+	throttleMaxBackoff = 20 * time.Second
+)
+
+// sdkThrottles is the SDK's judgement of throttling: Throttling,
+// ThrottlingException, RequestLimitExceeded, TooManyRequestsException and
+// the other codes of retry.DefaultThrottles.
+var sdkThrottles = retry.IsErrorThrottles(retry.DefaultThrottles)
+
+// throttled reports whether err is a throttling answer.
+func throttled(err error) bool {
+	return sdkThrottles.IsErrorThrottle(err) == aws.TrueTernary
+}
+
+// retryAfter returns the wait that the Retry-After header of err's HTTP
+// answer asks for (RFC 9110 §10.2.3: delay-seconds, or an HTTP-date read
+// against the answer's Date header, else now), at most maxBackoffLimit; 0
+// when there is none or it does not parse. STS sends none; servers and
+// proxies in front of STS-compatible servers may.
+func retryAfter(err error, now time.Time) time.Duration {
+	var re *smithyhttp.ResponseError
+	if !errors.As(err, &re) || re.Response == nil {
+		return 0
+	}
+	h := re.Response.Header.Get("Retry-After")
+	if h == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, perr := strconv.ParseInt(strings.TrimSpace(h), 10, 64); perr == nil {
+		if secs <= 0 {
+			return 0
+		}
+		d = time.Duration(min(secs, int64(maxBackoffLimit/time.Second))) * time.Second
+	} else if at, perr := http.ParseTime(h); perr == nil {
+		if date, derr := http.ParseTime(re.Response.Header.Get("Date")); derr == nil {
+			now = date
+		}
+		d = at.Sub(now)
+	}
+	return min(max(d, 0), maxBackoffLimit)
+}
 
 // classify sorts an error of the STS client into a [Class] and returns its
 // error code, if any.
