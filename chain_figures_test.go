@@ -36,7 +36,8 @@ import (
 // per request, inside a testing/synctest bubble: hours run in
 // milliseconds, and a Retrieve that waits on STS takes virtual time while
 // one served from a cache takes none. figCallers callers call Retrieve
-// every figEvery for figRun. Sessions last 1 hour (the STS default, and
+// together every figEvery for figRun, as the handlers of concurrent
+// requests do. Sessions last 1 hour (the STS default, and
 // the cap of a chained session). From figOutageStart to figOutageEnd, STS
 // answers every request of both actions with ServiceUnavailable: the
 // outage starts 5 minutes before the first hop credentials expire. Both
@@ -141,9 +142,8 @@ func runFigures(t *testing.T, srv *ststest.Server, build func(*ststest.Server, *
 		srv.ClearFaults(ststest.ActionAssumeRole)
 		srv.ClearFaults(ststest.ActionAssumeRoleWithWebIdentity)
 	})
-	for i := range figCallers {
+	for range figCallers {
 		wg.Go(func() {
-			time.Sleep(figEvery * time.Duration(i) / figCallers)
 			for time.Since(start) < figRun {
 				began := time.Now()
 				wasWarm := warm.Load()
@@ -215,7 +215,10 @@ func buildSDK(window time.Duration) func(*ststest.Server, *sts.Client, string, s
 		opts := func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = window }
 		wi := aws.NewCredentialsCache(stscreds.NewWebIdentityRoleProvider(client, pod, staticToken(token)), opts)
 		hopClient := sts.New(client.Options(), func(o *sts.Options) { o.Credentials = wi })
-		return aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(hopClient, target), opts)
+		// 1-hour sessions as ours (the SDK's AssumeRoleProvider asks for 15
+		// minutes by default).
+		hop := stscreds.NewAssumeRoleProvider(hopClient, target, func(o *stscreds.AssumeRoleOptions) { o.Duration = time.Hour })
+		return aws.NewCredentialsCache(hop, opts)
 	}
 }
 
