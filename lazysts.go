@@ -64,11 +64,40 @@ func (l *lazySTS) get(ctx context.Context) (*sts.Client, error) {
 	return l.building.Do(ctx, l.build)
 }
 
+// Options returns the options of the client once built; before, those of
+// a client built now, and not kept, from the options LoadDefaultConfig has
+// been given so far (options given after awsoidc's are not seen), or the
+// zero Options if that fails. provider.New reads its BaseEndpoint, as it
+// does a *sts.Client's, to accept a role ARN without an account (Ceph RGW)
+// only for an endpoint outside AWS.
+func (l *lazySTS) Options() sts.Options {
+	if c := l.client.Load(); c != nil {
+		return c.Options()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+	c, err := l.newClient(ctx)
+	if err != nil {
+		return sts.Options{}
+	}
+	return c.Options()
+}
+
 // build builds the client and keeps it.
 func (l *lazySTS) build(ctx context.Context) (*sts.Client, error) {
 	if c := l.client.Load(); c != nil {
 		return c, nil
 	}
+	c, err := l.newClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l.client.Store(c)
+	return c, nil
+}
+
+// newClient builds a client from the options LoadDefaultConfig was given.
+func (l *lazySTS) newClient(ctx context.Context) (*sts.Client, error) {
 	cfg, err := config.LoadDefaultConfig(ctx, l.loadOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("awsoidc: loading the configuration of the STS client: %w", err)
@@ -85,16 +114,14 @@ func (l *lazySTS) build(ctx context.Context) (*sts.Client, error) {
 	// sections and their precedence over a base endpoint from
 	// cfg.ConfigSources, which provider.NewSTSClient, made for a
 	// configuration built by hand, would override.
-	c := sts.NewFromConfig(cfg, func(so *sts.Options) {
+	return sts.NewFromConfig(cfg, func(so *sts.Options) {
 		if l.mp != nil {
 			so.MeterProvider = l.mp
 		}
 		if l.tp != nil {
 			so.TracerProvider = l.tp
 		}
-	})
-	l.client.Store(c)
-	return c, nil
+	}), nil
 }
 
 // loadOptions carries over every option the caller gave LoadDefaultConfig

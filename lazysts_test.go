@@ -6,12 +6,17 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/awsoidc/awsoidc/provider"
+	"github.com/awsoidc/awsoidc/ststest"
+	"github.com/awsoidc/awsoidc/tokensource"
 )
 
 // isolate hides the developer's AWS configuration from the test and returns
@@ -300,5 +305,80 @@ func TestLazySTSPartitionRegion(t *testing.T) {
 	}
 	if got, want := rec.last(t), "https://sts.cn-north-1.amazonaws.com.cn/"; got != want {
 		t.Errorf("URL with AWS_ROLE_ARN = %s, want %s", got, want)
+	}
+}
+
+// A role ARN without an account (Ceph RGW's arn:aws:iam:::role/<name>) is
+// accepted by WithWebIdentity when the STS endpoint configured in the
+// shared config, the environment or code is outside AWS, and AWS's STS
+// (here ststest, which takes any ARN shape) issues credentials for it; with
+// AWS's endpoints, LoadDefaultConfig fails before any call and says why.
+func TestAccountlessRoleARN(t *testing.T) {
+	srv := ststest.NewServer()
+	t.Cleanup(srv.Close)
+	const roleARN = "arn:aws:iam:::role/x"
+	srv.AddRole(ststest.Role{ARN: roleARN})
+	src := tokensource.Static(srv.MintToken(ststest.Claims{}))
+	cases := []struct {
+		name   string
+		env    map[string]string
+		config string
+		opts   []func(*config.LoadOptions) error
+	}{
+		{name: "endpoint_url in the shared config", env: map[string]string{"AWS_PROFILE": "ceph"},
+			config: "[profile ceph]\nregion = default\nendpoint_url = " + srv.URL() + "\n"},
+		{name: "services section", env: map[string]string{"AWS_PROFILE": "ceph"},
+			config: "[profile ceph]\nregion = us-east-1\nservices = rgw\n[services rgw]\nsts =\n  endpoint_url = " + srv.URL() + "\n"},
+		{name: "AWS_ENDPOINT_URL_STS", env: map[string]string{"AWS_ENDPOINT_URL_STS": srv.URL()}},
+		{name: "base endpoint option", opts: []func(*config.LoadOptions) error{config.WithBaseEndpoint(srv.URL())}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			isolate(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			if tc.config != "" {
+				file := filepath.Join(t.TempDir(), "config")
+				if err := os.WriteFile(file, []byte(tc.config), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				t.Setenv("AWS_CONFIG_FILE", file)
+			}
+			before := len(srv.Sessions())
+			opts := append(tc.opts, WithWebIdentity(roleARN, src))
+			cfg, err := config.LoadDefaultConfig(context.Background(), opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cfg.Credentials.Retrieve(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			sessions := srv.Sessions()
+			if len(sessions) != before+1 || sessions[len(sessions)-1].RoleARN != roleARN {
+				t.Errorf("sessions = %+v, want one more for %s", sessions, roleARN)
+			}
+		})
+	}
+	for name, env := range map[string]map[string]string{
+		"default endpoint":    {"AWS_REGION": "us-east-1"},
+		"AWS endpoint in env": {"AWS_ENDPOINT_URL_STS": "https://sts.eu-west-1.amazonaws.com"},
+		"dual-stack AWS":      {"AWS_REGION": "us-east-1", "AWS_USE_DUALSTACK_ENDPOINT": "true"},
+	} {
+		t.Run("refused/"+name, func(t *testing.T) {
+			isolate(t)
+			for k, v := range env {
+				t.Setenv(k, v)
+			}
+			before := len(srv.Sessions())
+			_, err := config.LoadDefaultConfig(context.Background(), WithWebIdentity(roleARN, src))
+			var ve *provider.ValidationError
+			if !errors.As(err, &ve) || ve.Field != "roleARN" || !strings.Contains(ve.Rule, "endpoint outside AWS") {
+				t.Fatalf("LoadDefaultConfig() = %v, want a roleARN ValidationError naming the endpoint rule", err)
+			}
+			if len(srv.Sessions()) != before {
+				t.Error("STS was called")
+			}
+		})
 	}
 }

@@ -3,11 +3,15 @@ package provider
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"reflect"
 	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Limits of the AssumeRoleWithWebIdentity parameters, from the STS API
@@ -39,7 +43,13 @@ var awsPartitions = map[string]bool{
 }
 
 // validator collects every [ValidationError] of one call.
-type validator struct{ errs []error }
+type validator struct {
+	errs []error
+	// customEndpoint, when set, reports whether the STS client sends to an
+	// endpoint outside AWS, where a role ARN may have no account (Ceph RGW).
+	// It is called only for such an ARN. Nil means an AWS endpoint.
+	customEndpoint func() bool
+}
 
 func (v *validator) add(field, value, rule string, args ...any) {
 	e := &ValidationError{Field: field, Value: shorten(value), Rule: fmt.Sprintf(rule, args...)}
@@ -95,7 +105,7 @@ func looksSecret(s string) bool {
 // validate checks every input of [New] and fills the defaults of o. It
 // returns nil, one *ValidationError, or several joined.
 func validate(client STSClient, roleARN string, src any, o *Options) []error {
-	var v validator
+	v := validator{customEndpoint: func() bool { return isCustomEndpoint(endpointOf(client)) }}
 	if isNil(client) {
 		v.add("client", "", "must not be nil")
 	}
@@ -119,7 +129,9 @@ func validate(client STSClient, roleARN string, src any, o *Options) []error {
 }
 
 // roleARN checks the IAM role ARN shape for AWS partitions and the generic
-// ARN shape for any other partition.
+// ARN shape for any other partition. An ARN of an AWS partition without an
+// account (arn:aws:iam:::role/<name>, as Ceph RGW names roles) is accepted
+// only when v.customEndpoint reports an endpoint outside AWS.
 func (v *validator) roleARN(field, s string) {
 	if s == "" {
 		v.add(field, "", "must not be empty")
@@ -130,8 +142,13 @@ func (v *validator) roleARN(field, s string) {
 		return
 	}
 	const shape = "must be arn:%s:iam::<12-digit account>:role/<path><name>"
-	if parts[2] != "iam" || parts[3] != "" || !isAccount(parts[4]) || !strings.HasPrefix(parts[5], "role/") {
+	if parts[2] != "iam" || parts[3] != "" || (parts[4] != "" && !isAccount(parts[4])) || !strings.HasPrefix(parts[5], "role/") {
 		v.add(field, s, shape, parts[1])
+		return
+	}
+	if parts[4] == "" && (v.customEndpoint == nil || !v.customEndpoint()) {
+		v.add(field, s, shape+"; a role ARN without an account (Ceph RGW's arn:aws:iam:::role/<name>) needs an STS endpoint outside AWS"+
+			" (AWS_ENDPOINT_URL_STS, endpoint_url in the shared config, or the client's BaseEndpoint), and the client's endpoint is AWS's", parts[1])
 		return
 	}
 	if rule := iamResource(strings.TrimPrefix(parts[5], "role/"), 64); rule != "" {
@@ -427,4 +444,48 @@ func isNil(x any) bool {
 		return rv.IsNil()
 	}
 	return false
+}
+
+// awsDNSSuffixes are the DNS suffixes of the AWS partitions' endpoints,
+// IPv4 and dual-stack, from the SDK's partitions.json. A host under none of
+// them is an STS-compatible server (Ceph RGW, MinIO, LocalStack, ststest).
+var awsDNSSuffixes = []string{
+	"amazonaws.com", "amazonaws.com.cn", "amazonaws.eu",
+	"c2s.ic.gov", "sc2s.sgov.gov", "cloud.adc-e.uk", "csp.hci.ic.gov",
+	"api.aws", "api.amazonwebservices.com.cn", "api.amazonwebservices.eu",
+	"api.aws.ic.gov", "api.aws.hci.ic.gov", "api.aws.scloud", "api.cloud-aws.adc-e.uk",
+}
+
+// endpointOf returns the base endpoint of client when it tells it, as
+// *sts.Client does through Options (with AWS_ENDPOINT_URL_STS, the shared
+// config's endpoint_url and services sections already resolved when it was
+// built by sts.NewFromConfig from config.LoadDefaultConfig), else "".
+func endpointOf(client STSClient) string {
+	if isNil(client) {
+		return ""
+	}
+	c, ok := client.(interface{ Options() sts.Options })
+	if !ok {
+		return ""
+	}
+	return aws.ToString(c.Options().BaseEndpoint)
+}
+
+// isCustomEndpoint reports whether endpoint is a URL whose host is outside
+// every AWS partition's DNS suffixes.
+func isCustomEndpoint(endpoint string) bool {
+	if endpoint == "" {
+		return false
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Hostname() == "" {
+		return false
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	for _, suffix := range awsDNSSuffixes {
+		if host == suffix || strings.HasSuffix(host, "."+suffix) {
+			return false
+		}
+	}
+	return true
 }

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
 	"github.com/awsoidc/awsoidc/provider"
 	"github.com/awsoidc/awsoidc/tokensource"
 )
@@ -282,5 +285,68 @@ func TestPolicyMustBeObject(t *testing.T) {
 				t.Errorf("STS calls = %d, token fetches = %d, want 0 and 0", fake.calls(), src.calls())
 			}
 		})
+	}
+}
+
+// A role ARN of an AWS partition without an account, as Ceph RGW names
+// roles, is accepted only when the client sends to an endpoint outside
+// AWS; with AWS's endpoints, New refuses it and says why.
+func TestNewAccountlessRoleARN(t *testing.T) {
+	client := func(endpoint string) provider.STSClient {
+		return sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint)})
+	}
+	accepted := map[string]provider.STSClient{
+		"Ceph RGW":                client("http://rgw.example.internal:8000"),
+		"loopback":                client("http://127.0.0.1:7480"),
+		"lookalike amazonaws.com": client("https://sts.amazonaws.com.example.org"),
+		"lookalike suffix":        client("https://notamazonaws.com"),
+		"https with a path":       client("https://s3.example.org/sts"),
+		"IPv6 literal":            client("http://[::1]:7480"),
+	}
+	for name, c := range accepted {
+		t.Run("accepted/"+name, func(t *testing.T) {
+			for _, arn := range []string{"arn:aws:iam:::role/x", "arn:aws:iam:::role/path/app-role"} {
+				if _, err := provider.New(c, arn, newTokens(secretToken)); err != nil {
+					t.Errorf("New(%s) = %v", arn, err)
+				}
+			}
+		})
+	}
+	refused := map[string]provider.STSClient{
+		"no endpoint":               sts.New(sts.Options{Region: "us-east-1"}),
+		"global":                    client("https://sts.amazonaws.com"),
+		"regional":                  client("https://sts.eu-west-1.amazonaws.com"),
+		"upper case, dot":           client("https://STS.US-EAST-1.AMAZONAWS.COM./"),
+		"China":                     client("https://sts.cn-north-1.amazonaws.com.cn"),
+		"dual-stack":                client("https://sts.us-east-1.api.aws"),
+		"China dual-stack":          client("https://sts.cn-northwest-1.api.amazonwebservices.com.cn"),
+		"FIPS":                      client("https://sts-fips.us-gov-west-1.amazonaws.com"),
+		"VPC endpoint":              client("https://vpce-0abc-1234.sts.us-east-1.vpce.amazonaws.com"),
+		"not a URL":                 client("::not a url"),
+		"a client that cannot tell": newFake().client(),
+	}
+	for name, c := range refused {
+		t.Run("refused/"+name, func(t *testing.T) {
+			_, err := provider.New(c, "arn:aws:iam:::role/x", newTokens(secretToken))
+			var ve *provider.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("New() = %v, want a *ValidationError", err)
+			}
+			if ve.Field != "roleARN" || !strings.Contains(ve.Rule, "without an account") || !strings.Contains(ve.Rule, "endpoint outside AWS") {
+				t.Errorf("error = %v, want roleARN and why an account-less ARN is refused", err)
+			}
+		})
+	}
+	// The other rules still hold for an account-less ARN.
+	for arn, rule := range map[string]string{
+		"arn:aws:iam:::user/x":         ":role/",
+		"arn:aws:iam::12345:role/x":    "12-digit",
+		"arn:aws:iam:::role/bad name!": "whitespace",
+		"arn:aws:iam:::role/a*b":       "letters, digits",
+	} {
+		_, err := provider.New(accepted["Ceph RGW"], arn, newTokens(secretToken))
+		if err == nil || !strings.Contains(err.Error(), rule) {
+			t.Errorf("New(%s) = %v, want the rule %q", arn, err, rule)
+		}
 	}
 }
