@@ -36,7 +36,8 @@ type Role struct {
 	// policy's AWS principals): role ARNs ("arn:aws:iam::111122223333:role/ci"),
 	// accounts ("111122223333" or "arn:aws:iam::111122223333:root"). A caller
 	// is a session this server issued; it matches by the role it assumed or
-	// that role's account. Empty: no one may.
+	// that role's account. Empty: no one may. The web identity trust above
+	// holds alongside: a role may be assumed either way.
 	TrustedPrincipals []string
 	// ExternalID, when set, is the sts:ExternalId condition: AssumeRole must
 	// send exactly this ExternalId.
