@@ -125,6 +125,10 @@ func (a *AssumeRole) String() string {
 	return fmt.Sprintf("provider.AssumeRole(%s, session %s)", a.hop.RoleARN, a.hop.RoleSessionName)
 }
 
+// GoString keeps %#v as short as %v: no field of the hop, the external ID
+// included, and nothing of the base credentials.
+func (a *AssumeRole) GoString() string { return "&" + a.String() }
+
 // input is the AssumeRole request of the hop.
 func (a *AssumeRole) input() *sts.AssumeRoleInput {
 	h := a.hop

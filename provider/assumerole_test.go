@@ -94,6 +94,11 @@ func TestAssumeRoleChainOverHTTP(t *testing.T) {
 	if n := srv.Calls(ststest.ActionAssumeRole); n != 2 {
 		t.Errorf("AssumeRole calls = %d, want 2", n)
 	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		if out := fmt.Sprintf(verb, hop1); strings.Contains(out, "partner-7") || !strings.Contains(out, mid) {
+			t.Errorf("%s of a hop = %q: want its role, not its external ID", verb, out)
+		}
+	}
 }
 
 func credentialsOf(c aws.Credentials) aws.CredentialsProvider {
