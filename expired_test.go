@@ -3,6 +3,7 @@ package awsoidc_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -275,5 +276,32 @@ func TestRetryExpiredAddedTwice(t *testing.T) {
 	}
 	if got := f.srv.Calls(ststest.ActionGetCallerIdentity) - gci; got != 2 {
 		t.Errorf("GetCallerIdentity requests = %d, want 2", got)
+	}
+}
+
+// Both codes AWS services use for expired credentials are caught:
+// ExpiredToken (Query and REST-XML services) and ExpiredTokenException
+// (JSON services), whatever the HTTP status.
+func TestRetryExpiredCodes(t *testing.T) {
+	for _, fault := range []ststest.Fault{
+		{Code: "ExpiredToken"},
+		{Code: "ExpiredTokenException"},
+		{Code: "ExpiredTokenException", Status: 400},
+	} {
+		t.Run(fmt.Sprint(fault.Code, fault.Status), func(t *testing.T) {
+			f := newExpiredFixture(t, "user")
+			if err := f.call(); err != nil {
+				t.Fatal(err)
+			}
+			old := f.cachedKey(t)
+			f.srv.Fail(ststest.ActionGetCallerIdentity, fault)
+			arwwi := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity)
+			if err := f.call(); err != nil {
+				t.Fatalf("GetCallerIdentity = %v, want a retried success", err)
+			}
+			if f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity) != arwwi+1 || f.cachedKey(t) == old {
+				t.Error("the credentials were not refreshed once")
+			}
+		})
 	}
 }

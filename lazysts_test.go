@@ -129,6 +129,22 @@ func TestLazySTSCarriesOverLoadOptions(t *testing.T) {
 	}
 }
 
+// legacyEndpoint is the endpoint of the SDK's global endpoint resolver,
+// deprecated in the SDK but still honoured by its clients, and so by ours.
+//
+//lint:ignore SA1019 the lazy client must honour what the SDK's clients honour.
+type legacyEndpoint = aws.Endpoint //nolint:staticcheck // SA1019, see above.
+
+// withLegacyResolver is a LoadDefaultConfig option with a global endpoint
+// resolver that answers every service with a URL naming it.
+func withLegacyResolver() func(*config.LoadOptions) error {
+	resolve := func(service, region string, _ ...any) (legacyEndpoint, error) {
+		return legacyEndpoint{URL: "http://resolver.test/" + service + "/" + region}, nil
+	}
+	//lint:ignore SA1019 the lazy client must honour what the SDK's clients honour.
+	return config.WithEndpointResolverWithOptions(aws.EndpointResolverWithOptionsFunc(resolve)) //nolint:staticcheck // SA1019, see above.
+}
+
 // recorder is an HTTP client that records the URL of each request and
 // answers none of them.
 type recorder struct {
@@ -221,12 +237,7 @@ func TestLazySTSEndpointsMatchTheSDK(t *testing.T) {
 		{name: "region option and profile option", config: "[profile p]\nregion = eu-central-1\n[profile other]\nregion = sa-east-1\n",
 			opts: []func(*config.LoadOptions) error{config.WithSharedConfigProfile("other")}},
 		{name: "endpoint resolver option", env: map[string]string{"AWS_REGION": "us-east-1"},
-			// Deprecated in the SDK, still honoured by its clients.
-			//lint:ignore SA1019 the lazy client must honour what the SDK's clients honour.
-			opts: []func(*config.LoadOptions) error{config.WithEndpointResolverWithOptions(aws.EndpointResolverWithOptionsFunc( //nolint:staticcheck // SA1019, see above.
-				func(service, region string, _ ...any) (aws.Endpoint, error) {
-					return aws.Endpoint{URL: "http://resolver.test/" + service + "/" + region}, nil
-				}))}},
+			opts: []func(*config.LoadOptions) error{withLegacyResolver()}},
 		{name: "retry and app ID options", env: map[string]string{"AWS_REGION": "eu-north-1"},
 			opts: []func(*config.LoadOptions) error{config.WithRetryMaxAttempts(1), config.WithAppID("app")}},
 	}
