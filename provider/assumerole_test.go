@@ -276,7 +276,13 @@ func TestHopErrorScrubsBaseSecrets(t *testing.T) {
 		t.Fatal("Retrieve succeeded")
 	}
 	js, _ := json.Marshal(err)
-	for _, out := range []string{err.Error(), fmt.Sprintf("%v", err), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), fmt.Sprint(errors.Unwrap(fmt.Errorf("w: %w", err))), string(js)} {
+	var he *provider.HopError
+	if !errors.As(err, &he) {
+		t.Fatalf("Retrieve() = %v, want a *HopError", err)
+	}
+	jsValue, _ := json.Marshal(struct{ E provider.HopError }{*he})
+	for _, out := range []string{err.Error(), fmt.Sprintf("%v", err), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), fmt.Sprint(errors.Unwrap(fmt.Errorf("w: %w", err))), string(js),
+		fmt.Sprintf("%+v", *he), fmt.Sprintf("%#v", *he), string(jsValue)} {
 		if strings.Contains(out, token) || strings.Contains(out, secret) {
 			t.Errorf("output shows a secret: %s", out)
 		}

@@ -54,13 +54,13 @@ func (e *HopError) Error() string {
 // Unwrap returns the cause.
 func (e *HopError) Unwrap() error { return e.Err }
 
-// Format prints the message for every verb, %#v included, so that no verb
-// prints the cause unscrubbed.
-func (e *HopError) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(e.Error())) }
+// Format prints the message for every verb, %#v included, for values and
+// pointers alike, so that no verb prints the cause unscrubbed.
+func (e HopError) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(e.Error())) }
 
-// MarshalJSON encodes the fields and the scrubbed message, so that a JSON
-// logger never walks into the cause.
-func (e *HopError) MarshalJSON() ([]byte, error) {
+// MarshalJSON encodes the fields and the scrubbed message, for values and
+// pointers alike, so that a JSON logger never walks into the cause.
+func (e HopError) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		Class               Class
 		Code                string `json:",omitempty"`
