@@ -69,9 +69,10 @@ func newExpiredFixture(t *testing.T, wiring string) *expiredFixture {
 	f.cache = cache.New(p)
 	t.Cleanup(func() { _ = f.cache.Close() })
 	var opts []func(*config.LoadOptions) error
+	var wrapper *aws.CredentialsCache
 	switch wiring {
 	case "root":
-		wrapper := aws.NewCredentialsCache(f.cache)
+		wrapper = aws.NewCredentialsCache(f.cache)
 		opts = append(opts, config.WithCredentialsProvider(wrapper),
 			config.WithAPIOptions([]func(*middleware.Stack) error{awsoidc.RetryExpired(wrapper)}))
 	case "user":
@@ -80,6 +81,9 @@ func newExpiredFixture(t *testing.T, wiring string) *expiredFixture {
 	cfg, err := config.LoadDefaultConfig(context.Background(), append(opts, config.WithRegion("us-east-1"))...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if wrapper != nil && cfg.Credentials != aws.CredentialsProvider(wrapper) {
+		t.Fatalf("LoadDefaultConfig replaced the aws.CredentialsCache it was given by %T", cfg.Credentials)
 	}
 	if wiring == "user" {
 		cfg.APIOptions = append(cfg.APIOptions, awsoidc.RetryExpired(cfg.Credentials))
