@@ -14,35 +14,57 @@ import (
 
 // withChain returns the credentials of p's web identity session followed
 // by the hops of o.Chain: p behind its cache (newCache), then each hop
-// behind its own cache, whose base is the cache before it. Every hop is
-// validated before any cache is built or any call made; an error names the
-// hop's index, its role and the field.
+// behind its own cache (see [hopChain.build]). Every hop is validated before
+// any cache is built or any call made.
+func withChain(p *provider.Provider, client provider.AssumeRoleClient, o Options) (aws.CredentialsProvider, error) {
+	c, err := newHopChain(client, o)
+	if err != nil {
+		return nil, err
+	}
+	return c.build(newCache(p, o), storeKeyOf(p, o), o), nil
+}
+
+// hopChain is the validated hops of Options.Chain, not yet bound to a base.
+type hopChain struct {
+	hops  []*provider.AssumeRole
+	bases []*chainBase
+}
+
+// newHopChain validates every hop of o.Chain; an error names the hop's index,
+// its role and the field. It calls nothing and builds no cache.
+func newHopChain(client provider.AssumeRoleClient, o Options) (hopChain, error) {
+	var errs []error
+	c := hopChain{hops: make([]*provider.AssumeRole, len(o.Chain)), bases: make([]*chainBase, len(o.Chain))}
+	for i, hop := range o.Chain {
+		c.bases[i] = &chainBase{}
+		a, err := provider.NewAssumeRole(client, c.bases[i], hop)
+		if err != nil {
+			errs = append(errs, renameHopFields(err, i))
+		}
+		c.hops[i] = a
+	}
+	if len(errs) > 0 {
+		return hopChain{}, fmt.Errorf("awsoidc: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// build puts each hop behind its own cache, whose base is the step before
+// it (first for the first hop), and returns the last cache, or first when
+// there is no hop. firstKey is first's store key (it may fail when no store
+// is set: it is then never called).
 //
 // Each cache gets the options of o.Cache: the same refresh windows,
 // backoff, clock and hooks. With a persistent store, a hop's credentials
 // are stored under the hop's key ([provider.AssumeRole.CacheKey]) followed
 // by the key of its base at that refresh, so that a hop reached from
 // another identity (another token's subject, another chain) never loads
-// this one's credentials; an explicit Options.StoreKey names the web
-// identity session only.
-func withChain(p *provider.Provider, client provider.AssumeRoleClient, o Options) (*cache.Cache, error) {
-	var errs []error
-	hops := make([]*provider.AssumeRole, len(o.Chain))
-	bases := make([]*chainBase, len(o.Chain))
-	for i, hop := range o.Chain {
-		bases[i] = &chainBase{}
-		a, err := provider.NewAssumeRole(client, bases[i], hop)
-		if err != nil {
-			errs = append(errs, renameHopFields(err, i))
-		}
-		hops[i] = a
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("awsoidc: %w", errors.Join(errs...))
-	}
-	last, baseKey := newCache(p, o), storeKeyOf(p, o)
-	for i, a := range hops {
-		bases[i].c = last
+// this one's credentials; an explicit Options.StoreKey names the first
+// step only.
+func (c hopChain) build(first aws.CredentialsProvider, firstKey func(context.Context) (string, error), o Options) aws.CredentialsProvider {
+	last, baseKey := first, firstKey
+	for i, a := range c.hops {
+		c.bases[i].p = last
 		key := hopStoreKey(a.CacheKey(), baseKey)
 		last = cache.New(a, cacheOptions(o, func(co *cache.Options) {
 			co.StoreKey, co.StoreKeyFunc = "", nil
@@ -52,16 +74,16 @@ func withChain(p *provider.Provider, client provider.AssumeRoleClient, o Options
 		})...)
 		baseKey = key
 	}
-	return last, nil
+	return last
 }
 
-// chainBase is a hop's base: the cache before it, set once that cache is
-// built (after every hop has been validated), before any Retrieve.
-type chainBase struct{ c *cache.Cache }
+// chainBase is a hop's base: the step before it, set by [hopChain.build]
+// before any Retrieve.
+type chainBase struct{ p aws.CredentialsProvider }
 
 // Retrieve implements aws.CredentialsProvider.
 func (b *chainBase) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	return b.c.Retrieve(ctx)
+	return b.p.Retrieve(ctx)
 }
 
 // hopStoreKey keys a hop's stored credentials by the hop and by its base's
