@@ -48,11 +48,15 @@ import (
 // extends them). Static keys are used as they are. [Options].Provider applies to the web identity legs,
 // [Options].STSClient is their STS client, and [Options].Cache applies to
 // every cache (a persistent Store only to the web identity legs, keyed as
-// for [WithWebIdentity]). The SDK's per-provider options given to
-// LoadDefaultConfig (config.WithAssumeRoleCredentialOptions,
-// WithSSOProviderOptions, WithProcessCredentialOptions,
-// WithEndpointCredentialOptions, WithEC2RoleCredentialOptions) apply to the
-// legs they name.
+// for [WithWebIdentity]). The hops of [Options].Chain are assumed on top of
+// whatever the sources resolve to, each behind its own cache; a bad hop
+// fails LoadDefaultConfig. The SDK's per-provider options given to
+// LoadDefaultConfig (config.WithWebIdentityRoleCredentialOptions,
+// WithAssumeRoleCredentialOptions, WithSSOProviderOptions,
+// WithProcessCredentialOptions, WithEndpointCredentialOptions,
+// WithEC2RoleCredentialOptions) apply to the legs they name; a web
+// identity TokenRetriever is refused by name, as the legs read the token
+// file themselves.
 //
 // Credentials given to LoadDefaultConfig with config.WithCredentialsProvider
 // win, before or after this option, as they do in the SDK.
@@ -77,6 +81,9 @@ func WithDefaultCredentials(optFns ...func(*Options)) config.LoadOptionsFunc {
 		for _, fn := range optFns {
 			fn(&o)
 		}
+		if err := validateHops(o.Chain); err != nil {
+			return err
+		}
 		d := &defaultCreds{lo: lo, opts: o}
 		d.resolving.Timeout = resolveTimeout
 		lo.Credentials = d
@@ -96,12 +103,12 @@ type defaultCreds struct {
 	lo   *config.LoadOptions // read once per resolution, after LoadDefaultConfig applied every option
 	opts Options
 
-	resolving flight.Group[*chain]  // runs one resolution at a time; waiters leave with their ctx
-	chain     atomic.Pointer[chain] // nil until a resolution succeeds
+	resolving flight.Group[*resolvedChain]  // runs one resolution at a time; waiters leave with their ctx
+	chain     atomic.Pointer[resolvedChain] // nil until a resolution succeeds
 }
 
-// chain is a resolved credential chain: its last leg, and what each leg is.
-type chain struct {
+// resolvedChain is a resolved credential chain: its last leg, and what each leg is.
+type resolvedChain struct {
 	top  aws.CredentialsProvider
 	legs []string // e.g. "web identity (profile ci)", "assume role arn:...", outermost last
 }
@@ -117,11 +124,11 @@ func (d *defaultCreds) Retrieve(ctx context.Context) (aws.Credentials, error) {
 }
 
 // get returns the resolved chain: an atomic load once resolved.
-func (d *defaultCreds) get(ctx context.Context) (*chain, error) {
+func (d *defaultCreds) get(ctx context.Context) (*resolvedChain, error) {
 	if c := d.chain.Load(); c != nil {
 		return c, nil
 	}
-	return d.resolving.Do(ctx, func(ctx context.Context) (*chain, error) {
+	return d.resolving.Do(ctx, func(ctx context.Context) (*resolvedChain, error) {
 		if c := d.chain.Load(); c != nil {
 			return c, nil
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,7 +30,7 @@ type resolver struct {
 
 // resolveChain resolves the credential chain that config.LoadDefaultConfig
 // would resolve from lo and the environment.
-func resolveChain(ctx context.Context, lo config.LoadOptions, o Options) (*chain, error) {
+func resolveChain(ctx context.Context, lo config.LoadOptions, o Options) (*resolvedChain, error) {
 	env, err := config.NewEnvConfig()
 	if err != nil {
 		return nil, fmt.Errorf("awsoidc: reading the environment: %w", err)
@@ -62,10 +61,13 @@ func resolveChain(ctx context.Context, lo config.LoadOptions, o Options) (*chain
 	default:
 		top, err = r.fromProfile(ctx, &shared)
 	}
+	if err == nil {
+		top, err = r.optionHops(top)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("awsoidc: %w", err)
 	}
-	return &chain{top: top, legs: r.legs}, nil
+	return &resolvedChain{top: top, legs: r.legs}, nil
 }
 
 // loadSharedConfig loads the profile LoadDefaultConfig loads: the one
@@ -163,9 +165,23 @@ func (r *resolver) fromCredentialSource(ctx context.Context, sc *config.SharedCo
 }
 
 // envWebIdentity is the web identity leg of AWS_WEB_IDENTITY_TOKEN_FILE,
-// AWS_ROLE_ARN and AWS_ROLE_SESSION_NAME: [provider.FromEnvironment].
+// AWS_ROLE_ARN and AWS_ROLE_SESSION_NAME: [provider.FromEnvironment], or
+// [provider.New] with the role that config.WithWebIdentityRoleCredentialOptions
+// sets in place of AWS_ROLE_ARN.
 func (r *resolver) envWebIdentity() (aws.CredentialsProvider, error) {
-	p, err := provider.FromEnvironment(r.webIdentityClient(os.Getenv("AWS_ROLE_ARN")), r.opts.providerOptions()...)
+	s, err := r.webIdentitySettings("web identity (environment)", r.env.RoleARN, r.env.RoleSessionName)
+	if err != nil {
+		return nil, err
+	}
+	var p *provider.Provider
+	if s.roleARN == r.env.RoleARN {
+		p, err = provider.FromEnvironment(s.stsClient(r), s.providerOptions(nil, r.opts)...)
+	} else {
+		path := r.env.WebIdentityTokenFilePath
+		p, err = provider.New(s.stsClient(r), s.roleARN, tokensource.File(path), s.providerOptions(func(po *provider.Options) {
+			po.SourceID = path
+		}, r.opts)...)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -179,18 +195,20 @@ func (r *resolver) profileWebIdentity(sc *config.SharedConfig) (aws.CredentialsP
 	if sc.RoleARN == "" {
 		return nil, fmt.Errorf("profile %q: web_identity_token_file needs role_arn", sc.Profile)
 	}
-	fns := make([]func(*provider.Options), 0, len(r.opts.Provider)+2)
-	fns = append(fns, func(po *provider.Options) {
+	s, err := r.webIdentitySettings(fmt.Sprintf("profile %q", sc.Profile), sc.RoleARN, sc.RoleSessionName)
+	if err != nil {
+		return nil, err
+	}
+	fns := s.providerOptions(func(po *provider.Options) {
 		po.RoleSessionName = sc.RoleSessionName
 		po.Duration = profileDuration(sc)
 		po.SourceID = sc.WebIdentityTokenFile
-	})
-	fns = append(fns, r.opts.providerOptions()...)
-	p, err := provider.New(r.webIdentityClient(sc.RoleARN), sc.RoleARN, tokensource.File(sc.WebIdentityTokenFile), fns...)
+	}, r.opts)
+	p, err := provider.New(s.stsClient(r), s.roleARN, tokensource.File(sc.WebIdentityTokenFile), fns...)
 	if err != nil {
 		return nil, fmt.Errorf("profile %q: %w", sc.Profile, err)
 	}
-	r.legs = append(r.legs, fmt.Sprintf("web identity %s (profile %s)", sc.RoleARN, sc.Profile))
+	r.legs = append(r.legs, fmt.Sprintf("web identity %s (profile %s)", s.roleARN, sc.Profile))
 	return newCache(p, r.opts), nil
 }
 
