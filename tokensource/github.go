@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
-	"strings"
+
+	"github.com/awsoidc/awsoidc/internal/netutil"
 )
 
 // The variables that GitHub Actions sets in a job granted the permission
@@ -75,7 +75,7 @@ func (s *githubSource) Token(ctx context.Context) (Token, error) {
 		}
 	}
 	u, err := url.Parse(rawURL)
-	if err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && loopbackHost(u.Hostname())) {
+	if err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && netutil.IsLoopback(u.Hostname())) {
 		return Token{}, &Error{Source: "github-actions", Name: envGitHubRequestURL, Err: fmt.Errorf(
 			"%w: not an https URL (http only on a loopback host: the request carries a bearer token)", ErrMalformed)}
 	}
@@ -99,16 +99,6 @@ func (s *githubSource) Token(ctx context.Context) (Token, error) {
 		return Token{}, s.f.fail(r, err)
 	}
 	return tok, nil
-}
-
-// loopbackHost reports whether host is "localhost" or a loopback IP
-// literal, as deviceflow's check of its issuer URL.
-func loopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (s *githubSource) describe() string {

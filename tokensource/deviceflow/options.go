@@ -3,7 +3,6 @@ package deviceflow
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,6 +11,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/awsoidc/awsoidc/internal/netutil"
 	"github.com/awsoidc/awsoidc/internal/redact"
 )
 
@@ -153,18 +153,9 @@ func secureURL(u *url.URL) bool {
 	case "https":
 		return u.Host != ""
 	case "http":
-		return isLoopback(u.Hostname())
+		return netutil.IsLoopback(u.Hostname())
 	}
 	return false
-}
-
-// isLoopback reports whether host is "localhost" or a loopback IP literal.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // checkURL returns an [*insecureURLError] unless raw is an absolute https
