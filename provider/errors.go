@@ -216,6 +216,18 @@ func tokenSourceHint(err error) string {
 			return "check that the web identity token file exists, is a readable regular file and holds one token (for IRSA: AWS_WEB_IDENTITY_TOKEN_FILE and the projected service account token volume)"
 		case "env":
 			return "set the environment variable to the web identity token"
+		case "github-actions":
+			return "grant the job the permission id-token: write (permissions: id-token: write in the workflow or the job): the runner sets ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN only then, and a pull request from a fork never gets them"
+		case "gcp":
+			return "check that the workload runs on Google Cloud with a service account attached (on GKE, Workload Identity Federation for GKE enabled and the Kubernetes service account allowed to use it) and that the metadata server (169.254.169.254, or GCE_METADATA_HOST) is reachable"
+		case "azure":
+			return "check that the workload has a managed identity (system-assigned, or the user-assigned one AZURE_CLIENT_ID names) and that IMDS (169.254.169.254) answers, or on App Service, Functions and Container Apps that IDENTITY_ENDPOINT and IDENTITY_HEADER are set; on AKS, workload identity is the file AZURE_FEDERATED_TOKEN_FILE"
+		case "exec":
+			return "run the command by hand with the same arguments, environment and user: it must exit 0 within the timeout and print one token (or JSON holding one) on stdout"
+		case "spiffe":
+			return "check that the SPIFFE Workload API answers at SPIFFE_ENDPOINT_SOCKET (or the address given) and that a registration entry matches this workload (SPIRE: spire-server entry show)"
+		case "detect":
+			return "no ambient token source was found (GitHub Actions with id-token: write, a Kubernetes projected token, Azure, Google Cloud); run where one is, or choose a source explicitly"
 		}
 	}
 	return "the token source failed: see its error"
