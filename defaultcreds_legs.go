@@ -24,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sso"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 
-	"github.com/awsoidc/awsoidc/internal/redact"
 	"github.com/awsoidc/awsoidc/provider"
 )
 
@@ -258,7 +257,7 @@ func (s *scrubbing) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	if t := s.last.Load(); t != nil {
 		secrets = append(secrets, *t, strings.TrimSpace(*t))
 	}
-	return aws.Credentials{}, fmt.Errorf("container credentials endpoint: %s", redact.Scrub(err.Error(), secrets...))
+	return aws.Credentials{}, scrub("container credentials endpoint: ", err, secrets...)
 }
 
 // String describes the provider without its tokens.
