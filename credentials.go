@@ -3,6 +3,7 @@ package awsoidc
 import (
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/awsoidc/awsoidc/cache"
@@ -24,7 +25,15 @@ import (
 // LoadDefaultConfig was given, wherever they stand among its options, and
 // the environment (AWS_ENDPOINT_URL_STS). A build that fails (a missing
 // profile, say) is tried again on the next refresh. Invalid inputs make
-// LoadDefaultConfig fail before any call to STS.
+// LoadDefaultConfig fail before any call to STS. A role ARN without an
+// account (Ceph RGW's arn:aws:iam:::role/<name>) needs an STS endpoint
+// outside AWS, set in the environment, the shared config, or by a
+// config.WithBaseEndpoint given before this option.
+//
+// When any service answers that the credentials a request was signed with
+// have expired (ExpiredToken, ExpiredTokenException), they are dropped, if
+// they are still the cached ones, and the request is retried once with
+// fresh ones ([RetryExpired], added to every client of the configuration).
 //
 // With [Options].Chain, the credentials are those of the chain's last hop:
 // each hop assumes its role with the previous step's credentials and has its
@@ -48,7 +57,7 @@ func WithWebIdentity(roleARN string, src tokensource.Source, optFns ...func(*Opt
 		if err != nil {
 			return err
 		}
-		lo.Credentials = creds
+		useCredentials(lo, creds)
 		return nil
 	}
 }
@@ -85,9 +94,26 @@ func WithIRSA(optFns ...func(*Options)) config.LoadOptionsFunc {
 		if err != nil {
 			return err
 		}
-		lo.Credentials = creds
+		useCredentials(lo, creds)
 		return nil
 	}
+}
+
+// useCredentials makes creds the credentials of the configuration being
+// loaded, inside the aws.CredentialsCache that LoadDefaultConfig would
+// otherwise put them in (it keeps an *aws.CredentialsCache as it is given),
+// and adds [RetryExpired] for that wrapper to every client: holding the
+// wrapper lets the middleware drop the credentials of both layers when a
+// service answers that they expired. The wrapper takes the
+// config.WithCredentialsCacheOptions given before this option.
+func useCredentials(lo *config.LoadOptions, creds aws.CredentialsProvider) {
+	wrapper := aws.NewCredentialsCache(creds, func(co *aws.CredentialsCacheOptions) {
+		if lo.CredentialsCacheOptions != nil {
+			lo.CredentialsCacheOptions(co)
+		}
+	})
+	lo.Credentials = wrapper
+	lo.APIOptions = append(lo.APIOptions, RetryExpired(wrapper))
 }
 
 // newCache puts p behind a cache. Unless the caller chose a key, a
