@@ -227,7 +227,7 @@ func TestQueryProtocolErrors(t *testing.T) {
 		wantStatus int
 		wantCode   string
 	}{
-		{"unknown action", "Action=AssumeRole&Version=2011-06-15", "AssumeRole", 400, "InvalidAction"},
+		{"unknown action", "Action=GetSessionToken&Version=2011-06-15", "GetSessionToken", 400, "InvalidAction"},
 		{"wrong version", "Action=GetCallerIdentity&Version=2010-01-01", ActionGetCallerIdentity, 400, "InvalidAction"},
 		{"missing action", "Version=2011-06-15", actionUnknown, 400, "MissingAction"},
 		{"body too large", "Action=GetCallerIdentity&X=" + strings.Repeat("a", 70<<10), actionUnknown, 413, "RequestEntityTooLarge"},
