@@ -105,7 +105,24 @@ func (r *resolver) sso(sc *config.SharedConfig) (aws.CredentialsProvider, error)
 		cfg.Region = sc.SSORegion
 	}
 	p := ssocreds.New(sso.NewFromConfig(cfg), sc.SSOAccountID, sc.SSORoleName, sc.SSOStartURL, fns...)
-	return r.cached(p, fmt.Sprintf("sso %s/%s (profile %s)", sc.SSOAccountID, sc.SSORoleName, sc.Profile)), nil
+	path, err := ssoCachePath(sc, fns)
+	if err != nil {
+		return nil, err
+	}
+	return r.cached(ssoScrubbing{p: p, path: path}, fmt.Sprintf("sso %s/%s (profile %s)", sc.SSOAccountID, sc.SSORoleName, sc.Profile)), nil
+}
+
+// ssoCachePath is the SSO token cache file the provider of fns reads: the
+// one its options name, else the start URL's (legacy keys).
+func ssoCachePath(sc *config.SharedConfig, fns []func(*ssocreds.Options)) (string, error) {
+	var o ssocreds.Options
+	for _, fn := range fns {
+		fn(&o)
+	}
+	if o.CachedTokenFilepath != "" {
+		return o.CachedTokenFilepath, nil
+	}
+	return ssocreds.StandardCachedTokenFilepath(sc.SSOStartURL)
 }
 
 // login is the leg of a profile's login_session (aws login).

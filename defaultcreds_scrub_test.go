@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -51,5 +52,50 @@ func TestDefaultCredentialsContainerErrorKeepsClass(t *testing.T) {
 		if strings.Contains(s, "s3cr3t") {
 			t.Fatalf("the token leaked: %s", s)
 		}
+	}
+}
+
+// TestDefaultCredentialsSSOTokenScrubbed: an SSO portal that echoes the
+// bearer access token in its error does not put the token into our error;
+// the SDK's error carries it.
+func TestDefaultCredentialsSSOTokenScrubbed(t *testing.T) {
+	for name, profile := range map[string]string{
+		"legacy":      "[profile dev]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Developer\n",
+		"sso-session": "[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Developer\n\n[sso-session corp]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			const accessToken = "sso-s3cr3t-access-token"
+			key := "https://example.awsapps.com/start"
+			if name == "sso-session" {
+				key = "corp"
+			}
+			f.ssoPortal(f.issue("from-sso", "sso"), "123456789012", "Developer", accessToken, key)
+			echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("X-Amzn-Errortype", "UnauthorizedException")
+				w.WriteHeader(http.StatusUnauthorized)
+				fmt.Fprintf(w, `{"message":"Session token %s not found or invalid"}`, r.Header.Get("X-Amz-Sso_bearer_token")) //nolint:gosec // G705: the fake portal echoes the token on purpose: the test checks that it is scrubbed
+			}))
+			t.Cleanup(echo.Close)
+			t.Setenv("AWS_ENDPOINT_URL_SSO", echo.URL)
+			f.write("config", profile)
+			t.Setenv("AWS_PROFILE", "dev")
+			if sdk := resolve(); sdk.err == nil || !strings.Contains(sdk.err.Error(), accessToken) {
+				t.Fatalf("SDK error = %v; want the echoed token in it (the portal must echo it)", sdk.err)
+			}
+			ours := resolve(awsoidc.WithDefaultCredentials())
+			if ours.err == nil {
+				t.Fatal("resolved with a refused SSO token")
+			}
+			var api smithy.APIError
+			if !errors.As(ours.err, &api) || api.ErrorCode() != "UnauthorizedException" {
+				t.Fatalf("error %v; want the portal's UnauthorizedException", ours.err)
+			}
+			for _, s := range []string{ours.err.Error(), fmt.Sprintf("%+v", ours.err), fmt.Sprintf("%#v", ours.err), api.ErrorMessage()} {
+				if strings.Contains(s, "s3cr3t") {
+					t.Fatalf("the SSO access token leaked: %s", s)
+				}
+			}
+		})
 	}
 }
