@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -73,15 +74,18 @@ func resolveChain(ctx context.Context, lo config.LoadOptions, o Options) (*resol
 // loadSharedConfig loads the profile LoadDefaultConfig loads: the one
 // chosen in code, else AWS_PROFILE, else "default", from the files chosen
 // in code, else AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE, else
-// ~/.aws/config and ~/.aws/credentials. A "default" profile that does not
-// exist is an empty one, as in the SDK; a named one is an error.
+// ~/.aws/config and ~/.aws/credentials. A profile that does not exist is
+// an error only when code or AWS_PROFILE names it, as in the SDK
+// (config's resolveConfigLoaders); otherwise (the "default" profile, or
+// the one of AWS_DEFAULT_PROFILE) it is an empty profile.
 func loadSharedConfig(ctx context.Context, lo config.LoadOptions, env config.EnvConfig) (config.SharedConfig, error) {
-	profile, named := lo.SharedConfigProfile, true
+	named := lo.SharedConfigProfile != "" || os.Getenv("AWS_PROFILE") != ""
+	profile := lo.SharedConfigProfile
 	if profile == "" {
 		profile = env.SharedConfigProfile
 	}
 	if profile == "" {
-		profile, named = config.DefaultSharedConfigProfile, false
+		profile = config.DefaultSharedConfigProfile
 	}
 	configFiles, credentialsFiles := lo.SharedConfigFiles, lo.SharedCredentialsFiles
 	if configFiles == nil && env.SharedConfigFile != "" {

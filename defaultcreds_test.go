@@ -164,7 +164,7 @@ func resolutionRows() []resolutionRow {
 // account and identity (a SigV4-verified GetCallerIdentity), or fail with
 // the same class of error.
 func TestDefaultCredentialsResolveLikeSDK(t *testing.T) {
-	rows := append(resolutionRows(), chainRows()...)
+	rows := append(append(resolutionRows(), chainRows()...), reviewRows()...)
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			f := newFixture(t)
