@@ -523,5 +523,5 @@ func matrixRows() []row {
 			inject: deviceExpired(fail(ststest.ActionDiscovery, ststest.Fault{Times: -1})),
 			cold:   outcome{class: "token-source", hint: "openid-configuration"}, warm: kept(0)},
 	}
-	return rows
+	return append(rows, sourceRows()...)
 }

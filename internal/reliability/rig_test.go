@@ -214,9 +214,11 @@ type rigOptions struct {
 	offset   time.Duration                          // STS's clock minus the local clock
 	slowIdP  bool                                   // use the server whose IdP timeout is short
 	noSkew   bool                                   // provider.Options.DisableClockSkewCorrection
+	source   string                                 // token source: a kind (kindGitHub, ..., kindExec) instead of the token file
 }
 
-// rig is the whole chain for one row: token file (or device flow) →
+// rig is the whole chain for one row: token file (or device flow, an HTTP
+// identity endpoint, a command) →
 // provider (real sts client over HTTP) → cache (optional FileStore), on a
 // fake clock shared with ststest.
 type rig struct {
@@ -244,6 +246,7 @@ type rig struct {
 	changed  chan struct{}      // closed and replaced on every event
 	releases []func()           // of Hold, called by releaseHolds and at cleanup
 	daemon   *deviceflow.Source // the device-flow source the provider reads, if any
+	idp      *identityEndpoint  // the identity endpoint of an HTTP source, if any
 }
 
 func newRig(t *testing.T, s *server, shared *capture, sec *secrets, o rigOptions) *rig {
@@ -304,8 +307,15 @@ func newRig(t *testing.T, s *server, shared *capture, sec *secrets, o rigOptions
 		src = daemon
 	} else {
 		r.writeToken(r.mint(0))
-		src = tokensource.File(r.path)
-		testhook.SetClock(src, r.fileClk)
+		switch o.source {
+		case "":
+			src = tokensource.File(r.path)
+			testhook.SetClock(src, r.fileClk)
+		case kindExec:
+			src = newExecSource(t, r)
+		default:
+			r.idp, src = newIdentityEndpoint(t, r, o.source)
+		}
 	}
 	p, err := provider.New(provider.NewSTSClient(s.srv.Config(nil)), r.role, src, func(po *provider.Options) {
 		po.Clock = r.clk

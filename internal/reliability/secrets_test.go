@@ -305,8 +305,10 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	if err := awsoidc.WithWebIdentity("arn:aws:iam::123456789012:role/r", static, func(o *awsoidc.Options) { o.STSClient = stsOK })(&lo); err != nil {
 		t.Fatal(err)
 	}
-	creds := lo.Credentials.(*cache.Cache)
-	defer func() { _ = creds.Close() }()
+	// The root option puts its cache inside the aws.CredentialsCache that
+	// LoadDefaultConfig keeps (for RetryExpired): print that wrapper, as
+	// a configuration holds it.
+	creds := lo.Credentials
 	if _, err := creds.Retrieve(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -322,9 +324,7 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 	})(&recLO); err != nil {
 		t.Fatal(err)
 	}
-	recCache := recLO.Credentials.(*cache.Cache)
-	defer func() { _ = recCache.Close() }()
-	if _, err := recCache.Retrieve(ctx); err != nil {
+	if _, err := recLO.Credentials.Retrieve(ctx); err != nil {
 		t.Fatal(err)
 	}
 	rec.Collect(ctx)
