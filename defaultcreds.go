@@ -63,7 +63,10 @@ import (
 //
 // The sources are resolved on the first Retrieve (the first SDK call), not
 // by LoadDefaultConfig: an option runs before the options after it, and
-// those (a profile, shared files, a region) decide the result. What
+// those (a profile, shared files, a region) decide the result. The
+// environment variables that choose the sources are read while
+// LoadDefaultConfig runs, as the SDK reads them, so that clearing them
+// after loading changes nothing. What
 // LoadDefaultConfig checks itself still fails there: a profile named in code
 // or by AWS_PROFILE that does not exist (config.SharedConfigProfileNotExistError),
 // a source_profile that does not exist, a malformed file. The first
@@ -84,7 +87,11 @@ func WithDefaultCredentials(optFns ...func(*Options)) config.LoadOptionsFunc {
 		if err := validateHops(o.Chain); err != nil {
 			return err
 		}
-		d := &defaultCreds{lo: lo, opts: o}
+		env, err := readEnv()
+		if err != nil {
+			return err
+		}
+		d := &defaultCreds{lo: lo, env: env, opts: o}
 		d.resolving.Timeout = resolveTimeout
 		lo.Credentials = d
 		return nil
@@ -101,6 +108,7 @@ const resolveTimeout = time.Minute
 // finally given.
 type defaultCreds struct {
 	lo   *config.LoadOptions // read once per resolution, after LoadDefaultConfig applied every option
+	env  envSnapshot         // the environment while LoadDefaultConfig ran
 	opts Options
 
 	resolving flight.Group[*resolvedChain]  // runs one resolution at a time; waiters leave with their ctx
@@ -132,7 +140,7 @@ func (d *defaultCreds) get(ctx context.Context) (*resolvedChain, error) {
 		if c := d.chain.Load(); c != nil {
 			return c, nil
 		}
-		c, err := resolveChain(ctx, *d.lo, d.opts)
+		c, err := resolveChain(ctx, *d.lo, d.env, d.opts)
 		if err != nil {
 			return nil, err
 		}

@@ -127,7 +127,7 @@ func ssoCachePath(sc *config.SharedConfig, fns []func(*ssocreds.Options)) (strin
 
 // login is the leg of a profile's login_session (aws login).
 func (r *resolver) login(sc *config.SharedConfig) (aws.CredentialsProvider, error) {
-	path, err := logincreds.StandardCachedTokenFilepath(sc.LoginSession, os.Getenv("AWS_LOGIN_CACHE_DIRECTORY"))
+	path, err := logincreds.StandardCachedTokenFilepath(sc.LoginSession, r.env.loginCacheDir)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (r *resolver) container(endpoint string) aws.CredentialsProvider {
 		if s.static != "" {
 			o.AuthorizationToken = s.static
 		}
-		if path := os.Getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); path != "" {
+		if path := r.env.containerTokenFile; path != "" {
 			o.AuthorizationTokenProvider = endpointcreds.TokenProviderFunc(func() (string, error) {
 				b, err := os.ReadFile(path) //nolint:gosec // G304: the file AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE names, read as the SDK reads it
 				if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,19 +22,15 @@ import (
 // providers and caches in place of theirs.
 type resolver struct {
 	lo   config.LoadOptions // every option LoadDefaultConfig was given
-	env  config.EnvConfig
-	cfg  aws.Config // the loaded configuration, with anonymous credentials: the legs' clients start from it
+	env  envSnapshot        // the environment when LoadDefaultConfig ran
+	cfg  aws.Config         // the loaded configuration, with anonymous credentials: the legs' clients start from it
 	opts Options
 	legs []string
 }
 
 // resolveChain resolves the credential chain that config.LoadDefaultConfig
-// would resolve from lo and the environment.
-func resolveChain(ctx context.Context, lo config.LoadOptions, o Options) (*resolvedChain, error) {
-	env, err := config.NewEnvConfig()
-	if err != nil {
-		return nil, fmt.Errorf("awsoidc: reading the environment: %w", err)
-	}
+// would resolve from lo and env.
+func resolveChain(ctx context.Context, lo config.LoadOptions, env envSnapshot, o Options) (*resolvedChain, error) {
 	base := lo
 	base.Credentials = aws.AnonymousCredentials{}
 	cfg, err := config.LoadDefaultConfig(ctx, func(bo *config.LoadOptions) error {
@@ -78,8 +73,8 @@ func resolveChain(ctx context.Context, lo config.LoadOptions, o Options) (*resol
 // an error only when code or AWS_PROFILE names it, as in the SDK
 // (config's resolveConfigLoaders); otherwise (the "default" profile, or
 // the one of AWS_DEFAULT_PROFILE) it is an empty profile.
-func loadSharedConfig(ctx context.Context, lo config.LoadOptions, env config.EnvConfig) (config.SharedConfig, error) {
-	named := lo.SharedConfigProfile != "" || os.Getenv("AWS_PROFILE") != ""
+func loadSharedConfig(ctx context.Context, lo config.LoadOptions, env envSnapshot) (config.SharedConfig, error) {
+	named := lo.SharedConfigProfile != "" || env.profileSet
 	profile := lo.SharedConfigProfile
 	if profile == "" {
 		profile = env.SharedConfigProfile
@@ -171,18 +166,20 @@ func (r *resolver) fromCredentialSource(ctx context.Context, sc *config.SharedCo
 // envWebIdentity is the web identity leg of AWS_WEB_IDENTITY_TOKEN_FILE,
 // AWS_ROLE_ARN and AWS_ROLE_SESSION_NAME: [provider.FromEnvironment], or
 // [provider.New] with the role that config.WithWebIdentityRoleCredentialOptions
-// sets in place of AWS_ROLE_ARN.
+// sets in place of AWS_ROLE_ARN, or with the variables of the snapshot when
+// they have changed since.
 func (r *resolver) envWebIdentity() (aws.CredentialsProvider, error) {
 	s, err := r.webIdentitySettings("web identity (environment)", r.env.RoleARN, r.env.RoleSessionName)
 	if err != nil {
 		return nil, err
 	}
 	var p *provider.Provider
-	if s.roleARN == r.env.RoleARN {
+	if s.roleARN == r.env.RoleARN && r.env.webIdentityUnchanged() {
 		p, err = provider.FromEnvironment(s.stsClient(r), s.providerOptions(nil, r.opts)...)
 	} else {
 		path := r.env.WebIdentityTokenFilePath
 		p, err = provider.New(s.stsClient(r), s.roleARN, tokensource.File(path), s.providerOptions(func(po *provider.Options) {
+			po.RoleSessionName = r.env.RoleSessionName
 			po.SourceID = path
 		}, r.opts)...)
 	}

@@ -202,7 +202,8 @@ func TestDefaultCredentialsResolveLikeSDK(t *testing.T) {
 // LoadDefaultConfig does not check itself (here, credential_source
 // EcsContainer without a container endpoint) is reported by the first
 // Retrieve, naming the profile and what is missing, before any call; the
-// SDK fails too (in LoadDefaultConfig).
+// SDK fails too (in LoadDefaultConfig). A failed resolution is tried
+// again on the next Retrieve.
 func TestDefaultCredentialsResolutionErrorsAtFirstRetrieve(t *testing.T) {
 	f := newFixture(t)
 	f.write("config", "[profile ecs]\nrole_arn = "+f.role("admin")+"\ncredential_source = EcsContainer\n")
@@ -221,9 +222,18 @@ func TestDefaultCredentialsResolutionErrorsAtFirstRetrieve(t *testing.T) {
 	if n := f.srv.Calls("AssumeRoleWithWebIdentity"); n != 0 {
 		t.Fatalf("AssumeRoleWithWebIdentity calls = %d; want none", n)
 	}
-	// A failed resolution is not kept: once the container endpoint exists,
-	// the next Retrieve resolves the chain.
+	// A failed resolution is not kept: once the profile is fixed, the next
+	// Retrieve resolves the chain. (The environment is the one
+	// LoadDefaultConfig read, as in the SDK; the files are read again.)
 	f.container(f.issue("from-container", "container"), "container-token")
+	f.write("config", "[profile ecs]\nrole_arn = "+f.trusting("ecs-admin", "", "from-container")+"\ncredential_source = EcsContainr\nrole_session_name = ops\n")
+	cfg, err = config.LoadDefaultConfig(context.Background(), awsoidc.WithDefaultCredentials())
+	if err != nil {
+		t.Fatalf("LoadDefaultConfig() = %v; want the error at the first Retrieve", err)
+	}
+	if _, err := cfg.Credentials.Retrieve(context.Background()); err == nil || !strings.Contains(err.Error(), `credential_source "EcsContainr"`) {
+		t.Fatalf("Retrieve() = %v; want an error naming the unknown credential_source", err)
+	}
 	f.write("config", "[profile ecs]\nrole_arn = "+f.trusting("ecs-admin", "", "from-container")+"\ncredential_source = EcsContainer\nrole_session_name = ops\n")
 	creds, err := cfg.Credentials.Retrieve(context.Background())
 	if err != nil {
