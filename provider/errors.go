@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -217,6 +218,11 @@ func tokenSourceHint(err error) string {
 		case "env":
 			return "set the environment variable to the web identity token"
 		case "github-actions":
+			var se *tokensource.StatusError
+			denied := errors.As(err, &se) && (se.StatusCode == http.StatusUnauthorized || se.StatusCode == http.StatusForbidden)
+			if !denied && !errors.Is(err, tokensource.ErrEmpty) {
+				return "the token request to GitHub (ACTIONS_ID_TOKEN_REQUEST_URL) failed; see its error"
+			}
 			return "grant the job the permission id-token: write (permissions: id-token: write in the workflow or the job): the runner sets ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN only then, and a pull request from a fork never gets them"
 		case "gcp":
 			return "check that the workload runs on Google Cloud with a service account attached (on GKE, Workload Identity Federation for GKE enabled and the Kubernetes service account allowed to use it) and that the metadata server (169.254.169.254, or GCE_METADATA_HOST) is reachable"

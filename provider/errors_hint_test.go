@@ -40,6 +40,35 @@ func TestTokenSourceHints(t *testing.T) {
 	}
 }
 
+// TestGitHubActionsHintByCause checks that the permission hint is given
+// when the variables are missing or the endpoint denies the request (401,
+// 403), and not when the endpoint fails otherwise.
+func TestGitHubActionsHintByCause(t *testing.T) {
+	const permission, failed = "permissions: id-token: write", "the token request to GitHub (ACTIONS_ID_TOKEN_REQUEST_URL) failed"
+	for name, c := range map[string]struct {
+		cause error
+		hint  string
+	}{
+		"unset":     {tokensource.ErrEmpty, permission},
+		"401":       {&tokensource.StatusError{StatusCode: 401}, permission},
+		"403":       {&tokensource.StatusError{StatusCode: 403}, permission},
+		"503":       {&tokensource.StatusError{StatusCode: 503}, failed},
+		"429":       {&tokensource.StatusError{StatusCode: 429}, failed},
+		"transport": {errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), failed},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := retrieveWith(t, tokensource.Func(func(context.Context) (tokensource.Token, error) {
+				return tokensource.Token{}, &tokensource.Error{Source: "github-actions", Err: c.cause}
+			}))
+			checkHint(t, err, c.hint)
+			other := map[string]string{permission: failed, failed: permission}[c.hint]
+			if strings.Contains(err.Error(), other) {
+				t.Errorf("%q also has the other hint %q", err, other)
+			}
+		})
+	}
+}
+
 // TestGitHubActionsHintFromTheRealSource checks the hint on the error of
 // the real GitHubActions source in a job without the permission (the
 // runner's variables unset).
