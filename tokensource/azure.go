@@ -82,20 +82,19 @@ func (s *azureSource) Token(ctx context.Context) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
-	body, err := s.f.get(ctx, r)
-	if err != nil {
-		return Token{}, err
-	}
+	return s.f.fetch(ctx, r, parseAzureAnswer)
+}
+
+// parseAzureAnswer reads the token of the JSON answer; its expiry is the
+// earlier of the JWT's "exp" and "expires_on".
+func parseAzureAnswer(body []byte) (Token, error) {
 	var a azureAnswer
 	if err := json.Unmarshal(body, &a); err != nil {
-		return Token{}, s.f.fail(r, fmt.Errorf("%w: the answer is not a JSON object with an access_token", ErrMalformed))
+		return Token{}, fmt.Errorf("%w: the answer is not a JSON object with an access_token", ErrMalformed)
 	}
 	tok := newToken(a.AccessToken)
 	if on, ok := unixSeconds(a.ExpiresOn); ok && (tok.Expiry.IsZero() || on.Before(tok.Expiry)) {
 		tok.Expiry = on
-	}
-	if err := checkFetched(tok, s.f.clock.Now()); err != nil {
-		return Token{}, s.f.fail(r, err)
 	}
 	return tok, nil
 }

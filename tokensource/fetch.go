@@ -183,6 +183,25 @@ func (f *fetcher) get(ctx context.Context, r request) ([]byte, error) {
 	return body, nil
 }
 
+// fetch sends r and returns the token that parse reads from the body of
+// the 200 answer, refused when it is malformed or already expired (see
+// checkFetched). Every error is an [*Error] naming the source and the URL,
+// as get's.
+func (f *fetcher) fetch(ctx context.Context, r request, parse func(body []byte) (Token, error)) (Token, error) {
+	body, err := f.get(ctx, r)
+	if err != nil {
+		return Token{}, err
+	}
+	tok, err := parse(body)
+	if err == nil {
+		err = checkFetched(tok, f.clock.Now())
+	}
+	if err != nil {
+		return Token{}, f.fail(r, err)
+	}
+	return tok, nil
+}
+
 // clientFor returns f's client with a redirect policy that refuses any
 // redirect to another scheme, host or port (Go's client forwards every
 // header but Authorization and cookies to another host, and Authorization

@@ -67,15 +67,9 @@ func (s *gcpSource) Token(ctx context.Context) (Token, error) {
 		url:    &url.URL{Scheme: "http", Host: gcpMetadataHost(), Path: gcpIdentityPath, RawQuery: q.Encode()},
 		header: http.Header{"Metadata-Flavor": {"Google"}},
 	}
-	body, err := s.f.get(ctx, r)
-	if err != nil {
-		return Token{}, err
-	}
-	tok := newToken(strings.TrimSpace(string(body)))
-	if err := checkFetched(tok, s.f.clock.Now()); err != nil {
-		return Token{}, s.f.fail(r, err)
-	}
-	return tok, nil
+	return s.f.fetch(ctx, r, func(body []byte) (Token, error) {
+		return newToken(strings.TrimSpace(string(body))), nil // the answer is the JWT itself
+	})
 }
 
 func (s *gcpSource) describe() string { return "tokensource.GCP(" + strconv.Quote(s.audience) + ")" }

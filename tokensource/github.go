@@ -86,19 +86,16 @@ func (s *githubSource) Token(ctx context.Context) (Token, error) {
 		"Authorization": {"bearer " + token},
 		"Accept":        {"application/json"},
 	}, secrets: []string{token}}
-	body, err := s.f.get(ctx, r)
-	if err != nil {
-		return Token{}, err
-	}
+	return s.f.fetch(ctx, r, parseGitHubAnswer)
+}
+
+// parseGitHubAnswer reads the token of the JSON answer.
+func parseGitHubAnswer(body []byte) (Token, error) {
 	var a githubAnswer
 	if err := json.Unmarshal(body, &a); err != nil {
-		return Token{}, s.f.fail(r, fmt.Errorf("%w: the answer is not a JSON object with a value", ErrMalformed))
+		return Token{}, fmt.Errorf("%w: the answer is not a JSON object with a value", ErrMalformed)
 	}
-	tok := newToken(a.Value)
-	if err := checkFetched(tok, s.f.clock.Now()); err != nil {
-		return Token{}, s.f.fail(r, err)
-	}
-	return tok, nil
+	return newToken(a.Value), nil
 }
 
 func (s *githubSource) describe() string {
