@@ -65,7 +65,7 @@ func TestDefaultCredentialsSSOTokenScrubbed(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
-			const accessToken = "sso-s3cr3t-access-token"
+			const accessToken = "sso-s3cr3t-access-token" //nolint:gosec // G101: a fake token the fake portal echoes
 			key := "https://example.awsapps.com/start"
 			if name == "sso-session" {
 				key = "corp"
