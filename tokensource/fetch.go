@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode"
 
@@ -46,7 +48,10 @@ type HTTPOptions struct {
 
 // StatusError is the cause of an [*Error] when a server answers a token
 // request with an HTTP status other than 200 OK. Match it with
-// [errors.As].
+// [errors.As]. Like it, the cause of a timeout, a refused or reset
+// connection and an answer cut short has a method Retryable() bool that
+// reports true; match any of them with errors.As and an
+// interface{ Retryable() bool }.
 type StatusError struct {
 	// StatusCode is the HTTP status code, e.g. 429.
 	StatusCode int
@@ -143,6 +148,33 @@ func (e errRequestTimeout) Error() string { return "no answer within " + e.d.Str
 // Is makes the timeout match context.DeadlineExceeded, as a ctx deadline
 // does.
 func (e errRequestTimeout) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// Retryable reports true: another request may be answered in time.
+func (e errRequestTimeout) Retryable() bool { return true }
+
+// transportErr is a failed exchange, its text scrubbed of the request's
+// secrets. It keeps what the text alone no longer says: whether another
+// request later may succeed.
+type transportErr struct {
+	msg       string
+	retryable bool
+}
+
+func (e *transportErr) Error() string { return e.msg }
+
+// Retryable reports whether another request later may succeed: true for a
+// refused or reset connection, a network timeout and an answer cut short
+// (a metadata server starting, a restarting endpoint), false for the rest
+// (an unknown host, a TLS failure, a refused redirect).
+func (e *transportErr) Retryable() bool { return e.retryable }
+
+// retryableTransport reports whether err, from an HTTP exchange, is a
+// failure that another request later may not meet.
+func retryableTransport(err error) bool {
+	var ne net.Error
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || (errors.As(err, &ne) && ne.Timeout())
+}
 
 // errRedirect is the cause of a refused redirect.
 var errRedirect = errors.New("refused a redirect")
@@ -242,11 +274,12 @@ func (f *fetcher) transportError(ctx, reqCtx context.Context, r request, err err
 			return ue.Err // built by clientFor, already scrubbed
 		}
 	}
+	retryable := retryableTransport(err)
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return errors.New(redact.Scrub(err.Error(), r.secrets...))
+	return &transportErr{msg: redact.Scrub(err.Error(), r.secrets...), retryable: retryable}
 }
 
 // fail wraps err in an [*Error] naming the source and r's URL without its

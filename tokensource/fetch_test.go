@@ -131,6 +131,8 @@ func TestHTTPSourceFaults(t *testing.T) {
 		down    bool
 		timeout time.Duration
 		check   check
+		// retryable: the error's cause reports Retryable() true.
+		retryable bool
 	}{
 		{
 			name: "ok",
@@ -144,7 +146,7 @@ func TestHTTPSourceFaults(t *testing.T) {
 			},
 		},
 		{
-			name: "down", down: true,
+			name: "down", down: true, retryable: true,
 			handler: func(httpProvider, context.CancelFunc) http.HandlerFunc {
 				return func(http.ResponseWriter, *http.Request) {}
 			},
@@ -156,7 +158,7 @@ func TestHTTPSourceFaults(t *testing.T) {
 			},
 		},
 		{
-			name: "slow beyond the request timeout", timeout: 20 * time.Millisecond,
+			name: "slow beyond the request timeout", timeout: 20 * time.Millisecond, retryable: true,
 			handler: func(httpProvider, context.CancelFunc) http.HandlerFunc {
 				return func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
 			},
@@ -170,7 +172,7 @@ func TestHTTPSourceFaults(t *testing.T) {
 			check: wantIs(context.Canceled, "context canceled"),
 		},
 		{
-			name: "503",
+			name: "503", retryable: true,
 			handler: func(httpProvider, context.CancelFunc) http.HandlerFunc {
 				return func(w http.ResponseWriter, _ *http.Request) {
 					http.Error(w, "upstream down", http.StatusServiceUnavailable)
@@ -179,7 +181,7 @@ func TestHTTPSourceFaults(t *testing.T) {
 			check: wantStatus(503, true, 0),
 		},
 		{
-			name: "429 with Retry-After seconds",
+			name: "429 with Retry-After seconds", retryable: true,
 			handler: func(httpProvider, context.CancelFunc) http.HandlerFunc {
 				return func(w http.ResponseWriter, _ *http.Request) {
 					w.Header().Set("Retry-After", "7")
@@ -189,7 +191,7 @@ func TestHTTPSourceFaults(t *testing.T) {
 			check: wantStatus(429, true, 7*time.Second),
 		},
 		{
-			name: "429 with a Retry-After date",
+			name: "429 with a Retry-After date", retryable: true,
 			handler: func(httpProvider, context.CancelFunc) http.HandlerFunc {
 				return func(w http.ResponseWriter, _ *http.Request) {
 					w.Header().Set("Date", "Wed, 21 Oct 2015 07:28:00 GMT")
@@ -263,6 +265,10 @@ func TestHTTPSourceFaults(t *testing.T) {
 					}
 					if strings.Contains(te.Name, "?") {
 						t.Errorf("Name = %q, want the URL without its query", te.Name)
+					}
+					var r interface{ Retryable() bool }
+					if got := errors.As(err, &r) && r.Retryable(); got != c.retryable {
+						t.Errorf("err = %v: retryable %v, want %v", err, got, c.retryable)
 					}
 				}
 				c.check(t, tok, err)
