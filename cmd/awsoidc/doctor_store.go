@@ -56,6 +56,9 @@ func (d *doctor) checkStore(ctx context.Context) checkResult {
 		if info, err := e.Info(); err == nil && info.Mode().Perm()&0o077 != 0 {
 			loose = append(loose, name)
 		}
+		if strings.HasSuffix(name, ".identity.json") {
+			continue // a fetched source's last identity (lastidentity.go), not credentials
+		}
 		if strings.HasSuffix(name, ".outage.json") {
 			if loadOutage(filepath.Join(dir, name), now).Failures > 0 {
 				outages++

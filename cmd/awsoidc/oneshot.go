@@ -21,14 +21,30 @@ func (a *app) oneShot(cmd *cobra.Command, f *credFlags) (aws.Credentials, *sessi
 	if err != nil {
 		return aws.Credentials{}, nil, err
 	}
-	sctx, cancel := context.WithTimeout(cmd.Context(), cfg.timeout)
+	// A fetched source's token keys the stored credentials: while those of
+	// the identity it last produced are valid, the token gets staleBudget
+	// only, and they are printed when it does not come (lastidentity.go).
+	fb := a.loadFallback(cmd.Context(), cfg)
+	tokenBudget := cfg.timeout
+	if fb.valid(a) {
+		tokenBudget = min(tokenBudget, staleBudget)
+	}
+	start := time.Now()
+	sctx, cancel := context.WithTimeout(cmd.Context(), tokenBudget)
 	defer cancel()
 	s, err := a.newSession(sctx, cfg)
-	if err != nil {
+	var nte *noTokenError
+	switch {
+	case err == nil:
+	case errors.As(err, &nte) && cmd.Context().Err() == nil && fb.valid(a):
+		a.warn("%s; using stored credentials valid until %s", a.secrets.scrub(err.Error()), fb.creds.Expires.Local().Format(time.TimeOnly))
+		return fb.creds, &session{cfg: cfg, close: func() {}}, nil
+	default:
 		return aws.Credentials{}, nil, err
 	}
 	defer s.close()
-	creds, err := a.retrieve(cmd.Context(), s)
+	a.recordIdentity(fb, s.sourceID)
+	creds, err := a.retrieve(cmd.Context(), s, time.Since(start))
 	return creds, s, err
 }
 
@@ -127,8 +143,11 @@ func attempted(err error) bool {
 //   - every wait ends within --timeout, itself well inside the callers' own
 //     limits.
 //
+// spent is how long the command has already worked (reading a fetched
+// source's token): it counts against staleBudget.
+//
 // The store failing never stops the command: it then asks STS directly.
-func (a *app) retrieve(ctx context.Context, s *session) (aws.Credentials, error) {
+func (a *app) retrieve(ctx context.Context, s *session, spent time.Duration) (aws.Credentials, error) {
 	if s.store == nil {
 		return a.fetch(ctx, s, s.cfg.timeout)
 	}
@@ -185,7 +204,13 @@ func (a *app) retrieve(ctx context.Context, s *session) (aws.Credentials, error)
 	// than a lock timeout reported.
 	budget, wait := s.cfg.timeout, s.cfg.timeout+lockGrace
 	if valid() {
-		budget = min(budget, staleBudget)
+		left := staleBudget - spent
+		if left <= 0 {
+			a.warn("getting the web identity token took %s; using stored credentials valid until %s",
+				roundDuration(spent), stale.Expires.Local().Format(time.TimeOnly))
+			return stale, nil
+		}
+		budget = min(budget, left)
 		wait = budget
 	}
 	bctx, cancel := context.WithTimeout(ctx, wait)

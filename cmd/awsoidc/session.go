@@ -23,7 +23,10 @@ type session struct {
 	prov  *provider.Provider
 	store *cache.FileStore // nil with --no-cache
 	key   string           // the provider's CacheKey
-	close func()           // releases what the session opened (a terminal)
+	// sourceID is the identity of the first token of a file or fetched
+	// source (the provider's SourceID), "" for the other sources.
+	sourceID string
+	close    func() // releases what the session opened (a terminal)
 }
 
 // newSession builds the provider and the stores from cfg. It makes no
@@ -41,6 +44,9 @@ func (a *app) newSession(ctx context.Context, cfg *credConfig) (*session, error)
 	src, err := a.tokenSource(ctx, cfg, s)
 	if err != nil {
 		s.close()
+		if cfg.kind == sourceFetch {
+			return nil, &noTokenError{err: err} // --token-source auto found no source
+		}
 		return nil, err
 	}
 	opts := cfg.opts
@@ -49,10 +55,11 @@ func (a *app) newSession(ctx context.Context, cfg *credConfig) (*session, error)
 		tok, err := src.Token(ctx)
 		if err != nil {
 			s.close()
-			return nil, fmt.Errorf("web identity token of %s: %w", cfg.tokenOrigin(), err)
+			return nil, &noTokenError{err: fmt.Errorf("web identity token of %s: %w", cfg.tokenOrigin(), err)}
 		}
 		a.secrets.add(tok.Value)
 		opts.SourceID = tokenid.Of(tok.Value) + endpointScope(cfg.endpoint)
+		s.sourceID = opts.SourceID
 		pinned = tokenid.PinTo(src, tok)
 	} else {
 		pinned = tokenid.Pin(src)
@@ -80,6 +87,14 @@ func (a *app) newSession(ctx context.Context, cfg *credConfig) (*session, error)
 	}
 	return s, nil
 }
+
+// noTokenError is a session that could not be built because its source
+// gave no token: a one-shot command may then print stored credentials
+// (see storedFallback).
+type noTokenError struct{ err error }
+
+func (e *noTokenError) Error() string { return e.err.Error() }
+func (e *noTokenError) Unwrap() error { return e.err }
 
 // tokenSource builds the token source cfg names. With --token-source auto
 // it detects the source, within ctx.

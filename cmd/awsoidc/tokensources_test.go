@@ -51,12 +51,18 @@ type githubActions struct {
 	token        string
 	calls        atomic.Int32
 	audiences    chan string
+	hang         atomic.Bool            // the endpoint accepts requests and never answers
+	other        atomic.Pointer[string] // when set, the token served instead of token
 }
 
 func newGitHubActions(t *testing.T, token string) *githubActions {
 	g := &githubActions{requestToken: "ghs_requestTokenOfTheRunner0123456789", token: token, audiences: make(chan string, 100)}
 	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.calls.Add(1)
+		if g.hang.Load() {
+			<-r.Context().Done()
+			return
+		}
 		if r.Header.Get("Authorization") != "bearer "+g.requestToken && r.Header.Get("Authorization") != "Bearer "+g.requestToken {
 			http.Error(w, "bad credentials", http.StatusUnauthorized)
 			return
@@ -67,7 +73,11 @@ func newGitHubActions(t *testing.T, token string) *githubActions {
 		}
 		g.audiences <- r.URL.Query().Get("audience")
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{"value": g.token})
+		tok := g.token
+		if o := g.other.Load(); o != nil {
+			tok = *o
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"value": tok})
 	}))
 	t.Cleanup(g.srv.Close)
 	return g
@@ -274,4 +284,26 @@ func TestTokenSourceExecKeyedByIdentity(t *testing.T) {
 			t.Errorf("after call %d: AssumeRoleWithWebIdentity calls = %d, want %d", i+1, n, tc.wantCalls)
 		}
 	}
+}
+
+// TestTokenSourceAutoVerbose: with --verbose, --token-source auto says
+// which source it picked and why each source before it was passed over,
+// without any token or request token.
+func TestTokenSourceAutoVerbose(t *testing.T) {
+	f := newFixture(t)
+	g := newGitHubActions(t, f.token)
+	r := f.run(f.env(g.env()...), f.fetchArgs("credential-process", "--token-source", "auto", "--verbose")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"token source not detected", "AWS_WEB_IDENTITY_TOKEN_FILE is not set",
+		"detected a token source", "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are set",
+		"auto: github-actions",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, r.stderr)
+		}
+	}
+	assertNoSecrets(t, "--verbose output", r.stdout+r.stderr, f.token, g.requestToken)
 }
