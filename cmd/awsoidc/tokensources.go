@@ -142,7 +142,9 @@ func (a *app) fetchedSource(ctx context.Context, cfg *credConfig) (tokensource.S
 	if a.getenv(envSPIFFESocket) != "" {
 		return spiffe.JWTSource(cmp.Or(cfg.audience, defaultAudience)), "auto: " + srcSPIFFE + " (" + envSPIFFESocket + " is set)", nil
 	}
-	src, picked, err := tokensource.Detect(ctx, cfg.audience)
+	// With --verbose, Detect says which source it picked and why each one
+	// before it was passed over.
+	src, picked, err := tokensource.Detect(ctx, cfg.audience, func(o *tokensource.DetectOptions) { o.Logger = a.debugLog() })
 	if err != nil {
 		return nil, "", fmt.Errorf("--token-source auto: %w", err)
 	}
