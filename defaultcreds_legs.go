@@ -173,7 +173,7 @@ func (q quietProcess) ProviderSources() []aws.CredentialSource {
 // authorization token of AWS_CONTAINER_AUTHORIZATION_TOKEN, or of the file
 // AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE read on every call. Its errors are
 // scrubbed of the token, which an endpoint may echo back.
-func (r *resolver) container(endpoint string) aws.CredentialsProvider {
+func (r *resolver) container(endpoint string, optFns ...func(*endpointcreds.Options)) aws.CredentialsProvider {
 	s := &scrubbing{}
 	if t := r.env.ContainerAuthorizationToken; t != "" {
 		s.static = t
@@ -197,6 +197,7 @@ func (r *resolver) container(endpoint string) aws.CredentialsProvider {
 			o.Retryer = r.cfg.Retryer()
 		}
 	}}
+	fns = append(fns, optFns...)
 	if r.lo.EndpointCredentialOptions != nil {
 		fns = append(fns, r.lo.EndpointCredentialOptions)
 	}
@@ -205,7 +206,8 @@ func (r *resolver) container(endpoint string) aws.CredentialsProvider {
 }
 
 // localContainer is the leg of AWS_CONTAINER_CREDENTIALS_FULL_URI, which
-// over plain http must name a loopback host or the ECS or EKS agent.
+// over plain http must name a loopback host or the ECS or EKS agent, then
+// and at every connection (guardDial).
 func (r *resolver) localContainer(ctx context.Context, endpoint string) (aws.CredentialsProvider, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil {
@@ -223,6 +225,7 @@ func (r *resolver) localContainer(ctx context.Context, endpoint string) (aws.Cre
 		if !ok {
 			return nil, fmt.Errorf("AWS_CONTAINER_CREDENTIALS_FULL_URI: host %q must be a loopback address or the ECS or EKS container agent over http", host)
 		}
+		return r.container(endpoint, guardDial), nil
 	}
 	return r.container(endpoint), nil
 }
@@ -241,15 +244,7 @@ func allowedHost(ctx context.Context, host string) (bool, error) {
 		}
 	}
 	for _, a := range addrs {
-		ip := net.ParseIP(a)
-		if ip == nil {
-			return false, nil
-		}
-		ok := ip.IsLoopback()
-		for _, agent := range containerAgents {
-			ok = ok || ip.Equal(agent)
-		}
-		if !ok {
+		if ip := net.ParseIP(a); ip == nil || !allowedIP(ip) {
 			return false, nil
 		}
 	}

@@ -3,6 +3,7 @@ package awsoidc_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -90,5 +91,20 @@ func TestDefaultCredentialsContainerOffHost(t *testing.T) {
 				t.Fatalf("Retrieve() = %v; want the host refused, naming AWS_CONTAINER_CREDENTIALS_FULL_URI", err)
 			}
 		})
+	}
+}
+
+// TestDefaultCredentialsContainerByName: a plain-http container endpoint
+// named by a host name that resolves to loopback is reached, through the
+// dialer that refuses any other address, as the SDK reaches it.
+func TestDefaultCredentialsContainerByName(t *testing.T) {
+	f := newFixture(t)
+	f.container(f.issue("from-container", "container"), "container-token")
+	uri := os.Getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", strings.Replace(uri, "127.0.0.1", "localhost", 1))
+	for _, opts := range [][]func(*config.LoadOptions) error{nil, {awsoidc.WithDefaultCredentials()}} {
+		if got := resolve(opts...); got.err != nil || got.kind != "container" || got.caller != assumed("from-container", "container") {
+			t.Fatalf("with %d options: resolved to %+v; want the container endpoint's identity", len(opts), got)
+		}
 	}
 }
