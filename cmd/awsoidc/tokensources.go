@@ -116,6 +116,10 @@ func (f *credFlags) resolveFetched(r *resolver, c *credConfig) {
 			r.fail("token-exec", "", "%v", err)
 			return
 		}
+		if err := checkProgram(argv[0]); err != nil {
+			r.fail("token-exec", "", "%v", err)
+			return
+		}
 		c.execArgv = argv
 	}
 	// A placeholder: the session keys stored credentials by the identity of

@@ -187,6 +187,9 @@ func TestTokenSourceFlagErrors(t *testing.T) {
 		{"env without variable", []string{"--token-source", "env"}, []string{`invalid --token-source "env": needs --token-env NAME`}},
 		{"empty command", []string{"--token-exec", "  "}, []string{"invalid --token-exec: must name a command"}},
 		{"shell syntax", []string{"--token-exec", "get-token | jq -r .token"}, []string{"invalid --token-exec: `|` needs a shell"}},
+		{"empty program", []string{"--token-exec", "'' --audience sts.amazonaws.com"}, []string{"invalid --token-exec: its first word, the program, is empty"}},
+		{"program not in PATH", []string{"--token-exec", "no-such-token-command-r2 --audience a"}, []string{"invalid --token-exec: its first word, the program, is not an executable file in PATH"}},
+		{"program not at its path", []string{"--token-exec", "/nonexistent/get-token"}, []string{"invalid --token-exec: its first word, the program, is not an executable file at the path it gives"}},
 		{"unclosed quote", []string{"--token-exec", "get-token 'x"}, []string{"invalid --token-exec: a single quote is not closed"}},
 		{"audience with a file", []string{"--token-file", f.tokenFile, "--audience", "sts.amazonaws.com"}, []string{`invalid --audience "sts.amazonaws.com": only applies to --token-source github-actions, gcp, azure, spiffe, auto`}},
 		{"audience with exec", []string{"--token-source", "exec", "--token-exec", "x", "--audience", "a"}, []string{`invalid --audience "a": only applies to`}},
@@ -306,4 +309,28 @@ func TestTokenSourceAutoVerbose(t *testing.T) {
 		}
 	}
 	assertNoSecrets(t, "--verbose output", r.stdout+r.stderr, f.token, g.requestToken)
+}
+
+// TestTokenExecValueNotEchoed: a token given to --token-exec by mistake
+// (meant for --token-env) appears in no output, whatever its form and
+// length, with or without --verbose.
+func TestTokenExecValueNotEchoed(t *testing.T) {
+	f := newFixture(t)
+	for _, secret := range []string{f.token, "hvs.CAESIJ0pFakeVaultToken0123456789abcdefGHIJ", "ghs_0123456789abcdefghijABCDEFGHIJ012345"} {
+		for _, extra := range [][]string{nil, {"--verbose"}} {
+			for _, cmd := range []string{"credential-process", "env", "doctor"} {
+				r := f.run(f.env(), f.fetchArgs(cmd, append([]string{"--token-exec", secret}, extra...)...)...)
+				if r.code == 0 {
+					t.Fatalf("%s %q: exit 0", cmd, extra)
+				}
+				assertNoSecrets(t, cmd+" output", r.stdout+r.stderr, secret)
+				if !strings.Contains(r.stdout+r.stderr, "--token-exec") {
+					t.Errorf("%s: the error does not name --token-exec:\n%s%s", cmd, r.stdout, r.stderr)
+				}
+			}
+		}
+	}
+	if n := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity); n != 0 {
+		t.Errorf("AssumeRoleWithWebIdentity calls = %d, want 0", n)
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"os/exec"
 	"strings"
 )
 
@@ -73,4 +74,21 @@ func splitCommand(line string) ([]string, error) {
 		return nil, errors.New("must name a command")
 	}
 	return words, nil
+}
+
+// checkProgram checks the first word of --token-exec before any token is
+// asked for: empty, or not an executable file (in PATH, or at the path it
+// gives), it is refused. The error never quotes the word: a token given to
+// --token-exec by mistake (for --token-env) would otherwise be printed.
+func checkProgram(program string) error {
+	if program == "" {
+		return errors.New("its first word, the program, is empty")
+	}
+	if _, err := exec.LookPath(program); err != nil {
+		if strings.ContainsRune(program, '/') {
+			return errors.New("its first word, the program, is not an executable file at the path it gives")
+		}
+		return errors.New("its first word, the program, is not an executable file in PATH (give its path, or the token itself with --token-env)")
+	}
+	return nil
 }
