@@ -146,6 +146,21 @@ type fleetResult struct {
 // and checks that no call waited for a refresh after the cold start.
 func fleetSimulate(tb testing.TB, n int, jitter float64) fleetResult {
 	tb.Helper()
+	r := fleetSimulateWith(tb, n, fleetLifetime, func(o *Options) { o.Jitter = jitter })
+	r.Jitter = jitter
+	r.Name = "default jitter"
+	if jitter < 0 {
+		r.Name = "jitter off (NoJitter)"
+	}
+	return r
+}
+
+// fleetSimulateWith runs n caches, set up by optFn, in front of a provider
+// of credentials that live for lifetime, over fleetSpan, and checks that
+// no call waited for a refresh after the cold start. The steady figures
+// count from the end of the first lifetime.
+func fleetSimulateWith(tb testing.TB, n int, lifetime time.Duration, optFn func(*Options)) fleetResult {
+	tb.Helper()
 	wallStart := time.Now()
 	clk := clock.NewFake(fleetStart)
 	minutes := make([]atomic.Int64, fleetSpan/time.Minute)
@@ -161,7 +176,7 @@ func fleetSimulate(tb testing.TB, n int, jitter float64) fleetResult {
 			SecretAccessKey: "fleet-secret",
 			SessionToken:    "fleet-token",
 			CanExpire:       true,
-			Expires:         now.Add(fleetLifetime),
+			Expires:         now.Add(lifetime),
 		}, nil
 	})
 
@@ -172,7 +187,7 @@ func fleetSimulate(tb testing.TB, n int, jitter float64) fleetResult {
 	for i := range caches {
 		caches[i] = New(provider, func(o *Options) {
 			o.Clock = clk
-			o.Jitter = jitter
+			optFn(o)
 			o.Rand = rand.New(rand.NewPCG(fleetSeed, uint64(i))).Float64
 			o.OnRefresh = func(ev RefreshEvent) {
 				if ev.Err != nil {
@@ -229,7 +244,7 @@ func fleetSimulate(tb testing.TB, n int, jitter float64) fleetResult {
 		waitRefreshes(1) // already reported: the waiter wakes after the hook
 	}
 
-	r := fleetResult{Caches: n, Jitter: jitter}
+	r := fleetResult{Caches: n}
 	var pending []int
 	for s := 1; s < seconds; s++ {
 		if len(due[s]) == 0 {
@@ -269,16 +284,12 @@ func fleetSimulate(tb testing.TB, n int, jitter float64) fleetResult {
 		tb.Errorf("%d calls waited for a refresh; want %d, the cold starts only", r.Waiters, n)
 	}
 
-	r.Name = "default jitter"
-	if jitter < 0 {
-		r.Name = "jitter off (NoJitter)"
-	}
 	r.Calls = int(calls.Load())
 	r.Minutes = make([]int, len(minutes))
 	for m := range minutes {
 		r.Minutes[m] = int(minutes[m].Load())
 	}
-	first := int(fleetLifetime / time.Minute)
+	first := int(lifetime / time.Minute)
 	r.Cold = r.Minutes[0]
 	for _, k := range r.Minutes[:first] {
 		r.First += k
@@ -303,7 +314,7 @@ func fleetSimulate(tb testing.TB, n int, jitter float64) fleetResult {
 	r.P99 = sorted[min(len(sorted)-1, int(0.99*float64(len(sorted))))]
 	r.Median, r.Min = sorted[len(sorted)/2], sorted[0]
 	r.PerCacheDay = float64(r.Calls) / float64(n)
-	r.SteadyPerCacheDay = float64(total) / float64(n) * float64(fleetSpan) / float64(fleetSpan-fleetLifetime)
+	r.SteadyPerCacheDay = float64(total) / float64(n) * float64(fleetSpan) / float64(fleetSpan-lifetime)
 	r.Wall = time.Since(wallStart)
 	return r
 }
