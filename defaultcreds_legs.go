@@ -109,7 +109,8 @@ func (r *resolver) sso(sc *config.SharedConfig) (aws.CredentialsProvider, error)
 	if err != nil {
 		return nil, err
 	}
-	return r.cached(ssoScrubbing{p: p, path: path}, fmt.Sprintf("sso %s/%s (profile %s)", sc.SSOAccountID, sc.SSORoleName, sc.Profile)), nil
+	q := tokenFileScrubbing{p: p, path: path, secrets: ssoSecrets, sources: []aws.CredentialSource{aws.CredentialSourceSSO}, name: "sso"}
+	return r.cached(q, fmt.Sprintf("sso %s/%s (profile %s)", sc.SSOAccountID, sc.SSORoleName, sc.Profile)), nil
 }
 
 // ssoCachePath is the SSO token cache file the provider of fns reads: the
@@ -134,7 +135,8 @@ func (r *resolver) login(sc *config.SharedConfig) (aws.CredentialsProvider, erro
 	p := logincreds.New(signin.NewFromConfig(r.cfg), path, func(o *logincreds.Options) {
 		o.RestrictPermissions = r.cfg.RestrictFilePermissions != aws.RestrictFilePermissionsUnrestricted
 	})
-	return r.cached(p, fmt.Sprintf("login (profile %s)", sc.Profile)), nil
+	q := tokenFileScrubbing{p: p, path: path, secrets: loginSecrets, sources: []aws.CredentialSource{aws.CredentialSourceLogin}, name: "login"}
+	return r.cached(q, fmt.Sprintf("login (profile %s)", sc.Profile)), nil
 }
 
 // process is the leg of a profile's credential_process.
