@@ -125,6 +125,12 @@ func (s *execSource) Token(ctx context.Context) (Token, error) {
 	setProcessGroup(cmd)
 	err := cmd.Run()
 	killGroup(cmd) // what the command left running in its group
+	if errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Success() {
+		// The command exited 0, but a process it left in the background
+		// held its stdout open past execWaitDelay: what it printed before
+		// exiting is its answer, and killGroup ended the rest.
+		err = nil
+	}
 	out := stdout.String()
 	if cerr := context.Cause(killCtx); cerr != nil {
 		// Killed: for too much output, the timeout or the caller's ctx.

@@ -24,6 +24,14 @@ import (
 // and blocks (until the deadline) if it was left running as an orphan.
 func hangingCommand(t *testing.T) (argv []string, started func(), gone func() bool) {
 	t.Helper()
+	return fifoCommand(t, `echo partial output; sleep 1000 > "$1" & wait`)
+}
+
+// fifoCommand is hangingCommand with another script body, whose "$1" is the
+// FIFO that a process of the script must open (and keep open while it
+// lives).
+func fifoCommand(t *testing.T, body string) (argv []string, started func(), gone func() bool) {
+	t.Helper()
 	fifo := filepath.Join(t.TempDir(), "fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skip("no FIFO:", err)
@@ -59,8 +67,23 @@ func hangingCommand(t *testing.T) (argv []string, started func(), gone func() bo
 		_, err := io.ReadAll(r)
 		return err == nil
 	}
-	argv = script(t, `echo partial output; sleep 1000 > "$1" & wait`, fifo)
+	argv = script(t, body, fifo)
 	return argv, started, gone
+}
+
+// TestExecBackgroundChildKeepsStdout: a command that prints its token and
+// exits 0, leaving a process in the background that still holds its stdout
+// (a helper that starts an agent), gives its token, not os/exec's "WaitDelay
+// expired" error; and what it left running is killed.
+func TestExecBackgroundChildKeepsStdout(t *testing.T) {
+	argv, _, gone := fifoCommand(t, `echo opaque-token-value; sleep 1000 3> "$1" &`)
+	tok, err := tokensource.Exec(argv).Token(context.Background())
+	if err != nil || tok.Value != "opaque-token-value" {
+		t.Fatalf("got %q, %v; want the token printed", tok.Value, err)
+	}
+	if !gone() {
+		t.Error("the command's background sleep outlived it")
+	}
 }
 
 func TestExecTimeoutKillsGroup(t *testing.T) {
