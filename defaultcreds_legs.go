@@ -277,6 +277,12 @@ func (s *scrubbing) Retrieve(ctx context.Context) (aws.Credentials, error) {
 // String describes the provider without its tokens.
 func (s *scrubbing) String() string { return "container credentials endpoint" }
 
+// ProviderSources reports the container endpoint's source, as the SDK's
+// resolution reports it.
+func (s *scrubbing) ProviderSources() []aws.CredentialSource {
+	return []aws.CredentialSource{aws.CredentialSourceHTTP}
+}
+
 // imds is the leg of the EC2 instance metadata service, whose
 // credentials are extended through an outage as the SDK extends them.
 func (r *resolver) imds() aws.CredentialsProvider {

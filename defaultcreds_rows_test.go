@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/awsoidc/awsoidc"
@@ -105,6 +107,27 @@ func TestDefaultCredentialsContainerByName(t *testing.T) {
 	for _, opts := range [][]func(*config.LoadOptions) error{nil, {awsoidc.WithDefaultCredentials()}} {
 		if got := resolve(opts...); got.err != nil || got.kind != "container" || got.caller != assumed("from-container", "container") {
 			t.Fatalf("with %d options: resolved to %+v; want the container endpoint's identity", len(opts), got)
+		}
+	}
+}
+
+// TestDefaultCredentialsContainerFeatureTracking: the container leg
+// reports its source (CredentialSourceHTTP) for the SDK's User-Agent
+// feature tracking, as the SDK's own resolution does.
+func TestDefaultCredentialsContainerFeatureTracking(t *testing.T) {
+	f := newFixture(t)
+	f.container(f.issue("from-container", "container"), "container-token")
+	for _, opts := range [][]func(*config.LoadOptions) error{nil, {awsoidc.WithDefaultCredentials()}} {
+		cfg, err := config.LoadDefaultConfig(context.Background(), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cfg.Credentials.Retrieve(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ps, ok := cfg.Credentials.(aws.CredentialProviderSource)
+		if !ok || !slices.Contains(ps.ProviderSources(), aws.CredentialSourceHTTP) {
+			t.Fatalf("with %d options: sources %v; want CredentialSourceHTTP among them", len(opts), ps.ProviderSources())
 		}
 	}
 }
