@@ -307,8 +307,11 @@ func buildSpecimens(t *testing.T, sec *secrets) []specimen {
 		t.Fatal(err)
 	}
 	// The root option puts its cache inside the aws.CredentialsCache that
-	// LoadDefaultConfig keeps (for RetryExpired): print that wrapper, as
-	// a configuration holds it.
+	// LoadDefaultConfig keeps (for RetryExpired). That wrapper is not a
+	// specimen: it is the SDK's, in every configuration LoadDefaultConfig
+	// returns, and fmt's %s of it (a bad verb, printed with %v's rules from
+	// depth 0) shows the credentials it holds. Our cache inside it, and the
+	// Retrieve below, are what this test covers.
 	creds := lo.Credentials
 	if _, err := creds.Retrieve(ctx); err != nil {
 		t.Fatal(err)
