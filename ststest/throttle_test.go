@@ -104,7 +104,8 @@ func TestTransportSynctest(t *testing.T) {
 		}
 	})
 	other := &http.Client{Transport: s.Transport()}
-	if _, err := other.Get("http://example.invalid/"); err == nil {
+	if resp, err := other.Get("http://example.invalid/"); err == nil {
+		_ = resp.Body.Close()
 		t.Error("Transport served another host")
 	}
 }
