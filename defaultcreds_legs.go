@@ -204,7 +204,7 @@ func (r *resolver) container(endpoint string, optFns ...func(*endpointcreds.Opti
 		fns = append(fns, r.lo.EndpointCredentialOptions)
 	}
 	s.p = endpointcreds.New(endpoint, fns...)
-	return r.cached(s, "container endpoint "+endpoint)
+	return r.cached(s, "container endpoint "+redactedURL(endpoint))
 }
 
 // localContainer is the leg of AWS_CONTAINER_CREDENTIALS_FULL_URI, which
@@ -213,11 +213,12 @@ func (r *resolver) container(endpoint string, optFns ...func(*endpointcreds.Opti
 func (r *resolver) localContainer(ctx context.Context, endpoint string) (aws.CredentialsProvider, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return nil, fmt.Errorf("AWS_CONTAINER_CREDENTIALS_FULL_URI: %w", err)
+		// Not quoted: url.Parse's error quotes the URL, password included.
+		return nil, errors.New("AWS_CONTAINER_CREDENTIALS_FULL_URI is not a valid URL")
 	}
 	host := u.Hostname()
 	if host == "" {
-		return nil, fmt.Errorf("AWS_CONTAINER_CREDENTIALS_FULL_URI %q has no host", endpoint)
+		return nil, fmt.Errorf("AWS_CONTAINER_CREDENTIALS_FULL_URI %q has no host", u.Redacted())
 	}
 	if u.Scheme == "http" {
 		ok, err := allowedHost(ctx, host)
@@ -230,6 +231,16 @@ func (r *resolver) localContainer(ctx context.Context, endpoint string) (aws.Cre
 		return r.container(endpoint, guardDial), nil
 	}
 	return r.container(endpoint), nil
+}
+
+// redactedURL is endpoint with any password of its user info masked, for
+// the leg's description.
+func redactedURL(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "(not a valid URL)"
+	}
+	return u.Redacted()
 }
 
 // containerAgents are the addresses of the ECS and EKS container agents.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -97,5 +98,34 @@ func TestDefaultCredentialsSSOTokenScrubbed(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDefaultCredentialsContainerURLPasswordHidden: a password in the
+// user info of AWS_CONTAINER_CREDENTIALS_FULL_URI appears neither in the
+// description of the resolved chain nor in the error of a URL that does
+// not parse.
+func TestDefaultCredentialsContainerURLPasswordHidden(t *testing.T) {
+	f := newFixture(t)
+	f.container(f.issue("from-container", "container"), "container-token")
+	uri := os.Getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", strings.Replace(uri, "http://", "http://agent:s3cr3t-password@", 1))
+	var lo config.LoadOptions
+	if err := awsoidc.WithDefaultCredentials()(&lo); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = lo.Credentials.Retrieve(context.Background())
+	desc := fmt.Sprintf("%v %+v %#v", lo.Credentials, lo.Credentials, lo.Credentials)
+	if !strings.Contains(desc, "container endpoint") || strings.Contains(desc, "s3cr3t") {
+		t.Fatalf("description %s; want the container leg, without the password", desc)
+	}
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://agent:s3cr3t-password@127.0.0.1:80%zz/creds")
+	lo = config.LoadOptions{}
+	if err := awsoidc.WithDefaultCredentials()(&lo); err != nil {
+		t.Fatal(err)
+	}
+	_, err := lo.Credentials.Retrieve(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "AWS_CONTAINER_CREDENTIALS_FULL_URI") || strings.Contains(fmt.Sprintf("%v %+v %#v", err, err, err), "s3cr3t") {
+		t.Fatalf("Retrieve() = %v; want an error naming the variable, without the password", err)
 	}
 }
