@@ -148,9 +148,15 @@ func (a *app) fetchedSource(ctx context.Context, cfg *credConfig) (tokensource.S
 	}
 	// With --verbose, Detect says which source it picked and why each one
 	// before it was passed over.
+	spiffeWhy := envSPIFFESocket + " is not set"
+	a.debugLog().Debug("tokensource: token source not detected", "source", srcSPIFFE, "reason", spiffeWhy)
 	src, picked, err := tokensource.Detect(ctx, cfg.audience, func(o *tokensource.DetectOptions) { o.Logger = a.debugLog() })
 	if err != nil {
-		return nil, "", fmt.Errorf("--token-source auto: %w", err)
+		if ctx.Err() != nil {
+			return nil, "", fmt.Errorf("--token-source auto: %w", err)
+		}
+		return nil, "", fmt.Errorf("--token-source auto: %s: %s; %w; name the source with --token-source %s",
+			srcSPIFFE, spiffeWhy, err, strings.Join(fetchedNames[:len(fetchedNames)-1], "|"))
 	}
 	return src, "auto: " + picked, nil
 }

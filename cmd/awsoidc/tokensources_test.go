@@ -302,7 +302,7 @@ func TestTokenSourceAutoVerbose(t *testing.T) {
 	for _, want := range []string{
 		"token source not detected", "AWS_WEB_IDENTITY_TOKEN_FILE is not set",
 		"detected a token source", "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are set",
-		"auto: github-actions",
+		"auto: github-actions", "source=spiffe reason=\"SPIFFE_ENDPOINT_SOCKET is not set\"",
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr does not say %q:\n%s", want, r.stderr)
@@ -328,6 +328,29 @@ func TestTokenExecValueNotEchoed(t *testing.T) {
 					t.Errorf("%s: the error does not name --token-exec:\n%s%s", cmd, r.stdout, r.stderr)
 				}
 			}
+		}
+	}
+	if n := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity); n != 0 {
+		t.Errorf("AssumeRoleWithWebIdentity calls = %d, want 0", n)
+	}
+}
+
+// TestTokenSourceAutoNothingFound: when --token-source auto finds no
+// source, the error lists every source it tried, SPIFFE included, and says
+// how to name one.
+func TestTokenSourceAutoNothingFound(t *testing.T) {
+	f := newFixture(t)
+	r := f.run(f.env(), f.fetchArgs("credential-process", "--token-source", "auto", "--timeout", "5s")...)
+	if r.code == 0 || strings.Contains(r.stderr, "awsoidc: web identity token of") {
+		t.Skipf("this machine has an ambient identity (a cloud metadata server answered): %s", r.stderr)
+	}
+	for _, want := range []string{
+		"--token-source auto: spiffe: SPIFFE_ENDPOINT_SOCKET is not set;",
+		"file: AWS_WEB_IDENTITY_TOKEN_FILE is not set", "github-actions: ACTIONS_ID_TOKEN_REQUEST_URL is not set", "gcp: ", "azure-imds: ",
+		"name the source with --token-source github-actions|gcp|azure|spiffe|exec",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, r.stderr)
 		}
 	}
 	if n := f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity); n != 0 {
