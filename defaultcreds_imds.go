@@ -52,23 +52,35 @@ func newIMDSStable(p aws.CredentialsProvider, o Options) *imdsStable {
 }
 
 // Retrieve calls the metadata service, and extends the last credentials
-// when it fails and they are about to expire.
+// when it fails and they are about to expire. Credentials the service
+// serves already expired (it keeps serving the last ones through an outage
+// of its credential backend, and EC2 keeps accepting them) are extended
+// too, where the SDK hands them out as they are and the cache would refuse
+// them.
 func (s *imdsStable) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	creds, err := s.p.Retrieve(ctx)
+	now := s.clk.Now()
 	if err == nil {
 		s.last.Store(&creds)
+		if creds.CanExpire && !creds.Expires.After(now) {
+			return s.extend(creds, now, "the instance metadata service served expired credentials"), nil
+		}
 		return creds, nil
 	}
 	last := s.last.Load()
-	now := s.clk.Now()
 	if last == nil || !last.CanExpire || last.Expires.After(now.Add(imdsMinValidity)) {
 		return aws.Credentials{}, err
 	}
-	ext := *last
-	ext.Expires = now.Add(imdsMinValidity + time.Duration(rand.Float64()*float64(imdsExtensionSpread))) //nolint:gosec // G404: spreads retries in time, no secret
-	s.log.Warn("awsoidc: the instance metadata service failed; extending the instance's credentials, as EC2 still accepts them",
-		slog.Time("expires", ext.Expires), slog.Any("error", err))
-	return ext, nil
+	return s.extend(*last, now, "the instance metadata service failed", slog.Any("error", err)), nil
+}
+
+// extend returns creds expiring imdsMinValidity plus up to
+// imdsExtensionSpread from now, and logs why.
+func (s *imdsStable) extend(creds aws.Credentials, now time.Time, why string, attrs ...any) aws.Credentials {
+	creds.Expires = now.Add(imdsMinValidity + time.Duration(rand.Float64()*float64(imdsExtensionSpread))) //nolint:gosec // G404: spreads retries in time, no secret
+	s.log.Warn("awsoidc: "+why+"; extending the instance's credentials, as EC2 still accepts them",
+		append([]any{slog.Time("expires", creds.Expires)}, attrs...)...)
+	return creds
 }
 
 // ProviderSources reports the metadata service's sources.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -128,6 +129,23 @@ func TestDefaultCredentialsContainerFeatureTracking(t *testing.T) {
 		ps, ok := cfg.Credentials.(aws.CredentialProviderSource)
 		if !ok || !slices.Contains(ps.ProviderSources(), aws.CredentialSourceHTTP) {
 			t.Fatalf("with %d options: sources %v; want CredentialSourceHTTP among them", len(opts), ps.ProviderSources())
+		}
+	}
+}
+
+// TestDefaultCredentialsIMDSServesExpired: during an outage of its
+// credential backend the instance metadata service keeps serving the
+// instance's last credentials past their expiry, and EC2 keeps accepting
+// them (static stability). The SDK hands them out; so does ours, extended
+// 5 to 15 minutes, where the cache alone would refuse them as expired.
+func TestDefaultCredentialsIMDSServesExpired(t *testing.T) {
+	f := newFixture(t)
+	creds := f.issue("from-imds", "imds")
+	creds.Expires = time.Now().Add(-10 * time.Minute)
+	f.imds(creds)
+	for _, opts := range [][]func(*config.LoadOptions) error{nil, {awsoidc.WithDefaultCredentials()}} {
+		if got := resolve(opts...); got.err != nil || got.caller != assumed("from-imds", "imds") {
+			t.Fatalf("with %d options: resolved to %+v; want the instance's identity", len(opts), got)
 		}
 	}
 }
