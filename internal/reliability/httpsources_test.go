@@ -153,6 +153,7 @@ func (e *identityEndpoint) serve(w http.ResponseWriter, req *http.Request) {
 	echo := func(status int) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
+		//nolint:gosec // G705: the fake endpoint echoes the secret on purpose: the test checks that it is scrubbed
 		_, _ = fmt.Fprintf(w, `{"error":"unavailable","message":"no token for the request with %q; the last token issued was %s","token":%q}`,
 			e.secretHeader(req), e.r.mint(0), e.r.mint(time.Hour))
 	}
@@ -164,7 +165,7 @@ func (e *identityEndpoint) serve(w http.ResponseWriter, req *http.Request) {
 		echo(http.StatusTooManyRequests)
 	case answerGarbage:
 		w.Header().Set("Content-Type", "text/html")
-		_, _ = fmt.Fprintf(w, "<html><body>Sign in to continue\n<!-- %s --></body></html>\n", e.secretHeader(req))
+		_, _ = fmt.Fprintf(w, "<html><body>Sign in to continue\n<!-- %s --></body></html>\n", e.secretHeader(req)) //nolint:gosec // G705: echoed on purpose, as above
 	case answerHang:
 		select {
 		case e.arrived <- struct{}{}:

@@ -18,7 +18,7 @@ import (
 )
 
 // plantedRequestToken is the planted ACTIONS_ID_TOKEN_REQUEST_TOKEN.
-const plantedRequestToken = "S3CR3T-github-request-token-5b1e9c"
+const plantedRequestToken = "S3CR3T-github-request-token-5b1e9c" //nolint:gosec // G101: a planted fake, searched for in every output
 
 // fetchingSpecimens are the specimens of the sources that fetch a token
 // (their options, a real StatusError from a GitHub token endpoint that
