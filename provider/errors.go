@@ -201,6 +201,10 @@ func (e *RetrieveError) hint() string {
 	case ClassTokenSource:
 		return tokenSourceHint(e.Err)
 	case ClassCanceled:
+		var te *tokensource.Error
+		if errors.Is(e.Err, context.DeadlineExceeded) && (e.Attempts == 0 || errors.As(e.Err, &te)) {
+			return "the deadline passed before the token source answered (the caller's, or a cache's refresh timeout); the token source or its endpoint may be slow or hanging, see its error"
+		}
 		if errors.Is(e.Err, context.DeadlineExceeded) {
 			return "the deadline passed before STS answered (the caller's, or a cache's refresh timeout); STS, the identity provider or the network may be slow, retry later"
 		}

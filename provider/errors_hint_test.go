@@ -86,6 +86,12 @@ func TestGitHubActionsHintFromTheRealSource(t *testing.T) {
 // with an STS client that fails the test when called.
 func retrieveWith(t *testing.T, src tokensource.Source) error {
 	t.Helper()
+	return retrieveWithCtx(t, context.Background(), src)
+}
+
+// retrieveWithCtx is retrieveWith with the caller's ctx.
+func retrieveWithCtx(t *testing.T, ctx context.Context, src tokensource.Source) error {
+	t.Helper()
 	stsCalled := provider.STSClientFunc(func(context.Context, *sts.AssumeRoleWithWebIdentityInput, ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
 		t.Error("STS was called although the token source failed")
 		return nil, errors.New("unexpected call")
@@ -94,7 +100,7 @@ func retrieveWith(t *testing.T, src tokensource.Source) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = p.Retrieve(context.Background())
+	_, err = p.Retrieve(ctx)
 	if err == nil {
 		t.Fatal("Retrieve succeeded with a failing token source")
 	}
@@ -111,5 +117,23 @@ func checkHint(t *testing.T, err error, hint string) {
 	}
 	if !strings.Contains(err.Error(), hint) {
 		t.Errorf("%q lacks the hint %q", err, hint)
+	}
+}
+
+// TestDeadlineHintNamesTheStage checks that a deadline that passes while the
+// token source works says so, rather than blaming STS.
+func TestDeadlineHintNamesTheStage(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	err := retrieveWithCtx(t, ctx, tokensource.Func(func(context.Context) (tokensource.Token, error) {
+		cancel() // the caller's deadline passes while the source works
+		return tokensource.Token{}, &tokensource.Error{Source: "gcp", Name: "http://metadata.google.internal/", Err: context.DeadlineExceeded}
+	}))
+	var re *provider.RetrieveError
+	if !errors.As(err, &re) || re.Class != provider.ClassCanceled {
+		t.Fatalf("%v: want class %s", err, provider.ClassCanceled)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "the deadline passed before the token source answered") || strings.Contains(msg, "before STS answered") {
+		t.Errorf("%q: want the token source named as the stage that outlived the deadline", msg)
 	}
 }

@@ -263,7 +263,7 @@ func newExecSource(t *testing.T, r *rig) tokensource.Source {
 // refresh: each fault of the identity endpoint, for each HTTP source, and
 // a failing command for Exec.
 func sourceRows() []row {
-	const hintDeadline = "the deadline passed before STS answered"
+	const hintDeadline = "the deadline passed before the token source answered"
 	kept := outcome{ok: true, kept: true}
 	var rows []row
 	for _, kind := range []string{kindGitHub, kindGCP, kindIMDS, kindAppService} {

@@ -326,7 +326,10 @@ func matrixRows() []row {
 		hintInvalid   = "check the IAM OIDC provider's issuer URL, audience and signing keys"
 		hintFile      = "check that the web identity token file exists"
 		hintDeadline  = "the deadline passed before STS answered"
-		hintSource    = "the token source failed: see its error"
+		// hintSourceDeadline: the deadline passed while the token source
+		// worked, before any STS call.
+		hintSourceDeadline = "the deadline passed before the token source answered"
+		hintSource         = "the token source failed: see its error"
 	)
 	fail := func(action ststest.Action, f ststest.Fault) func(*testing.T, *rig, phase) {
 		return func(_ *testing.T, r *rig, _ phase) { r.s.srv.Fail(action, f) }
@@ -512,7 +515,7 @@ func matrixRows() []row {
 			check: recoversAfterBackoff, note: "not retried at once; the cache's next attempt (1 s) succeeds"},
 		{stage: "device flow", fault: "token endpoint hangs; cache refresh timeout", opts: rigOptions{device: true},
 			inject: deviceExpired(holdToken), during: passTokenTimeout,
-			cold: outcome{is: context.DeadlineExceeded, class: "canceled", hint: hintDeadline}, warm: kept(0)},
+			cold: outcome{is: context.DeadlineExceeded, class: "canceled", hint: hintSourceDeadline}, warm: kept(0)},
 		{stage: "device flow", fault: "token endpoint slow (30 ms)", opts: rigOptions{device: true},
 			inject: deviceExpired(func(_ *testing.T, r *rig, _ phase) { r.srv().SetLatency(ststest.ActionToken, 30*time.Millisecond) }),
 			cold:   ok(1), warm: ok(1)},
