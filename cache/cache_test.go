@@ -858,7 +858,7 @@ func TestOptionsNormalize(t *testing.T) {
 	}
 	o = Options{Jitter: NoJitter}
 	o.normalize()
-	if o.Jitter != 0 || o.AdvisoryWindow != defaultAdvisoryWindow || o.RefreshTimeout != defaultRefreshTimeout {
+	if o.Jitter != 0 || o.AdvisoryWindow != 0 || o.RefreshTimeout != defaultRefreshTimeout {
 		t.Errorf("normalized: %+v", o)
 	}
 }

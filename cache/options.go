@@ -14,7 +14,6 @@ import (
 
 // Defaults of [Options], stated in its field docs.
 const (
-	defaultAdvisoryWindow  = 15 * time.Minute
 	defaultMandatoryWindow = 5 * time.Minute
 	defaultJitter          = 0.5
 	defaultMinBackoff      = time.Second
@@ -45,7 +44,10 @@ type Options struct {
 	// at once. The window used for credentials that live for L is
 	// min(AdvisoryWindow, L/4), so that 15-minute credentials do not sit in
 	// a 15-minute window forever and the policy holds from 1-second to
-	// 12-hour lifetimes. Default 15 minutes.
+	// 12-hour lifetimes. Zero (the default) takes the cap by lifetime, as
+	// botocore and the Java SDK do since 2026: 5 minutes for L ≤ 20 min,
+	// 15 minutes below 90 min, 1 hour from 90 min on (so a 12-hour session
+	// rides out a one-hour STS outage).
 	AdvisoryWindow time.Duration
 
 	// MandatoryWindow caps how long before the credentials expire callers
@@ -202,13 +204,13 @@ type Options struct {
 
 // normalize fills in defaults and clamps out-of-range values.
 func (o *Options) normalize() {
-	if o.AdvisoryWindow <= 0 {
-		o.AdvisoryWindow = defaultAdvisoryWindow
+	if o.AdvisoryWindow < 0 {
+		o.AdvisoryWindow = 0 // by lifetime
 	}
 	if o.MandatoryWindow <= 0 {
 		o.MandatoryWindow = defaultMandatoryWindow
 	}
-	if o.MandatoryWindow > o.AdvisoryWindow {
+	if o.AdvisoryWindow > 0 && o.MandatoryWindow > o.AdvisoryWindow {
 		o.MandatoryWindow = o.AdvisoryWindow
 	}
 	switch {

@@ -18,7 +18,7 @@ var farFuture = time.Date(9999, time.December, 31, 0, 0, 0, 0, time.UTC)
 
 // policy is the normalized refresh rule set of one cache.
 type policy struct {
-	advisory  time.Duration // cap of the advisory window
+	advisory  time.Duration // cap of the advisory window; 0: by lifetime (advisoryByLifetime)
 	mandatory time.Duration // cap of the mandatory window
 	jitter    float64       // in [0, 1]; 0 turns jitter off
 }
@@ -30,9 +30,30 @@ func (p policy) windows(lifetime time.Duration) (advisory, mandatory time.Durati
 	if lifetime < 0 {
 		lifetime = 0
 	}
-	advisory = min(p.advisory, lifetime/4)
+	advisory = p.advisory
+	if advisory == 0 {
+		advisory = advisoryByLifetime(lifetime)
+	}
+	advisory = min(advisory, lifetime/4)
 	mandatory = min(p.mandatory, lifetime/10, advisory)
 	return advisory, mandatory
+}
+
+// advisoryByLifetime is the default cap of the advisory window for
+// credentials that live for lifetime: the tiers botocore and the Java SDK
+// adopted in 2026 (boto/botocore#3760, aws/aws-sdk-java-v2#7053), which
+// cost no more STS calls than a fixed 15 minutes up to 90-minute sessions
+// and give longer ones an hour to ride out an outage (docs/performance.md,
+// section 6).
+func advisoryByLifetime(lifetime time.Duration) time.Duration {
+	switch {
+	case lifetime <= 20*time.Minute:
+		return 5 * time.Minute
+	case lifetime < 90*time.Minute:
+		return 15 * time.Minute
+	default:
+		return time.Hour
+	}
 }
 
 // entry is one immutable snapshot of cached credentials with the moments

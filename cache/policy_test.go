@@ -10,7 +10,7 @@ import (
 
 // The policy is pure: these tests use no clock, only values of now.
 
-var defaultPolicy = policy{advisory: defaultAdvisoryWindow, mandatory: defaultMandatoryWindow, jitter: defaultJitter}
+var defaultPolicy = policy{mandatory: defaultMandatoryWindow, jitter: defaultJitter}
 
 func TestWindows(t *testing.T) {
 	tests := []struct {
@@ -22,7 +22,12 @@ func TestWindows(t *testing.T) {
 		{name: "1s", lifetime: time.Second, advisory: 250 * time.Millisecond, mand: 100 * time.Millisecond},
 		{name: "15m", lifetime: 15 * time.Minute, advisory: 225 * time.Second, mand: 90 * time.Second},
 		{name: "1h", lifetime: time.Hour, advisory: 15 * time.Minute, mand: 5 * time.Minute},
-		{name: "12h", lifetime: 12 * time.Hour, advisory: 15 * time.Minute, mand: 5 * time.Minute},
+		{name: "20m: the 5-minute tier", lifetime: 20 * time.Minute, advisory: 5 * time.Minute, mand: 2 * time.Minute},
+		{name: "21m: the 15-minute tier, a quarter", lifetime: 21 * time.Minute, advisory: 315 * time.Second, mand: 126 * time.Second},
+		{name: "89m: the 15-minute tier", lifetime: 89 * time.Minute, advisory: 15 * time.Minute, mand: 5 * time.Minute},
+		{name: "90m: the 1-hour tier, a quarter", lifetime: 90 * time.Minute, advisory: 22*time.Minute + 30*time.Second, mand: 5 * time.Minute},
+		{name: "12h: the 1-hour tier", lifetime: 12 * time.Hour, advisory: time.Hour, mand: 5 * time.Minute},
+		{name: "12h, a 15-minute cap", lifetime: 12 * time.Hour, advCap: 15 * time.Minute, mandCap: 5 * time.Minute, advisory: 15 * time.Minute, mand: 5 * time.Minute},
 		{name: "zero", lifetime: 0, advisory: 0, mand: 0},
 		{name: "negative", lifetime: -time.Hour, advisory: 0, mand: 0},
 		{name: "mandatory capped by advisory", lifetime: time.Hour, advCap: 2 * time.Minute, mandCap: 5 * time.Minute, advisory: 2 * time.Minute, mand: 2 * time.Minute},
@@ -129,7 +134,7 @@ func TestPlanInvariants(t *testing.T) {
 	lifetimes := []time.Duration{time.Second, 10 * time.Second, time.Minute, 15 * time.Minute, time.Hour, 6 * time.Hour, 12 * time.Hour}
 	for _, lt := range lifetimes {
 		for _, j := range []float64{0, 0.5, 1} {
-			p := policy{advisory: defaultAdvisoryWindow, mandatory: defaultMandatoryWindow, jitter: j}
+			p := policy{mandatory: defaultMandatoryWindow, jitter: j}
 			for i := 0; i < 1000; i++ {
 				now := t0
 				spread := r.IntN(2) == 0
@@ -312,7 +317,7 @@ func TestHandoutWhileRefreshing(t *testing.T) {
 		})
 	}
 	t.Run("short-lived credentials: capped by the mandatory window", func(t *testing.T) {
-		e := policy{advisory: defaultAdvisoryWindow, mandatory: defaultMandatoryWindow}.plan(credsExpiring(t0.Add(time.Second)), t0, time.Second, 0, 0, false)
+		e := policy{mandatory: defaultMandatoryWindow}.plan(credsExpiring(t0.Add(time.Second)), t0, time.Second, 0, 0, false)
 		now := e.refreshAt // +750ms; mandatory from +900ms
 		if got := e.handout(now, time.Time{}, true); !got.Expires.Equal(e.mandatoryAt) {
 			t.Errorf("1-second credentials: Expires +%v; want the mandatory window at +%v", got.Expires.Sub(t0), e.mandatoryAt.Sub(t0))
