@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/awsoidc/awsoidc/cache"
 	"github.com/awsoidc/awsoidc/provider"
@@ -105,7 +106,10 @@ func WithIRSA(optFns ...func(*Options)) config.LoadOptionsFunc {
 // and adds [RetryExpired] for that wrapper to every client: holding the
 // wrapper lets the middleware drop the credentials of both layers when a
 // service answers that they expired. The wrapper takes the
-// config.WithCredentialsCacheOptions given before this option.
+// config.WithCredentialsCacheOptions given before this option. The
+// middleware reads lo when a client builds a request, after
+// LoadDefaultConfig applied every option: it stays out when a later
+// config.WithCredentialsProvider replaced creds.
 func useCredentials(lo *config.LoadOptions, creds aws.CredentialsProvider) {
 	wrapper := aws.NewCredentialsCache(creds, func(co *aws.CredentialsCacheOptions) {
 		if lo.CredentialsCacheOptions != nil {
@@ -113,7 +117,13 @@ func useCredentials(lo *config.LoadOptions, creds aws.CredentialsProvider) {
 		}
 	})
 	lo.Credentials = wrapper
-	lo.APIOptions = append(lo.APIOptions, RetryExpired(wrapper))
+	retry := RetryExpired(wrapper)
+	lo.APIOptions = append(lo.APIOptions, func(stack *middleware.Stack) error {
+		if lo.Credentials != aws.CredentialsProvider(wrapper) {
+			return nil // a later config.WithCredentialsProvider replaced ours
+		}
+		return retry(stack)
+	})
 }
 
 // newCache puts p behind a cache. Unless the caller chose a key, a

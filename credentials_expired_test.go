@@ -24,7 +24,7 @@ import (
 // the caller sees success. Without the wiring the second call fails with
 // ExpiredToken.
 func TestRootOptionsRetryExpired(t *testing.T) {
-	for _, opt := range []string{"WithWebIdentity", "WithIRSA"} {
+	for _, opt := range []string{"WithWebIdentity", "WithIRSA", "WithDefaultCredentials"} {
 		t.Run(opt, func(t *testing.T) {
 			var skew atomic.Int64
 			srv := ststest.NewServer(func(o *ststest.Options) {
@@ -52,9 +52,12 @@ func TestRootOptionsRetryExpired(t *testing.T) {
 			}
 			withSTS := func(o *awsoidc.Options) { o.STSClient = srv.STSClient() }
 			var load config.LoadOptionsFunc
-			if opt == "WithIRSA" {
+			switch opt {
+			case "WithIRSA":
 				load = awsoidc.WithIRSA(withSTS)
-			} else {
+			case "WithDefaultCredentials": // the environment's web identity leg
+				load = awsoidc.WithDefaultCredentials(withSTS)
+			default:
 				load = awsoidc.WithWebIdentity(roleARN, tokensource.File(tokenFile), withSTS)
 			}
 			cfg, err := config.LoadDefaultConfig(context.Background(), load, config.WithRegion("us-east-1"),
@@ -81,5 +84,40 @@ func TestRootOptionsRetryExpired(t *testing.T) {
 				t.Errorf("AssumeRoleWithWebIdentity calls = %d, want 1 refresh", got)
 			}
 		})
+	}
+}
+
+// TestRetryExpiredStaysOutWhenReplaced: a config.WithCredentialsProvider
+// after the root option replaces its credentials, and the middleware the
+// option added stays out of the requests: an ExpiredToken is returned as
+// the service sent it, after one request, and the option's credentials are
+// never retrieved.
+func TestRetryExpiredStaysOutWhenReplaced(t *testing.T) {
+	srv, roleARN, tokenFile := setup(t)
+	var retrieved atomic.Int64
+	src := tokensource.Func(func(ctx context.Context) (tokensource.Token, error) {
+		retrieved.Add(1)
+		return tokensource.File(tokenFile).Token(ctx)
+	})
+	mine := aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{AccessKeyID: "AKIDMINE", SecretAccessKey: "secret", CanExpire: false}, nil
+	}))
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		awsoidc.WithWebIdentity(roleARN, src, func(o *awsoidc.Options) { o.STSClient = srv.STSClient() }),
+		config.WithCredentialsProvider(mine), config.WithRegion("us-east-1"), config.WithBaseEndpoint(srv.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Fail(ststest.ActionGetCallerIdentity, ststest.Fault{Code: "ExpiredToken", Status: 403})
+	before := srv.Calls(ststest.ActionGetCallerIdentity)
+	_, err = sts.NewFromConfig(cfg).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	if err == nil {
+		t.Fatal("GetCallerIdentity succeeded; want the scripted ExpiredToken")
+	}
+	if got := srv.Calls(ststest.ActionGetCallerIdentity) - before; got != 1 {
+		t.Errorf("GetCallerIdentity requests = %d, want 1: RetryExpired of a replaced provider retried", got)
+	}
+	if n := retrieved.Load(); n != 0 {
+		t.Errorf("the replaced option's token source was read %d times, want 0", n)
 	}
 }

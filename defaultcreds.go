@@ -93,7 +93,7 @@ func WithDefaultCredentials(optFns ...func(*Options)) config.LoadOptionsFunc {
 		}
 		d := &defaultCreds{lo: lo, env: env, opts: o}
 		d.resolving.Timeout = resolveTimeout
-		lo.Credentials = d
+		useCredentials(lo, d)
 		return nil
 	}
 }
@@ -147,6 +147,15 @@ func (d *defaultCreds) get(ctx context.Context) (*resolvedChain, error) {
 		d.chain.Store(c)
 		return c, nil
 	})
+}
+
+// IsCredentialsProvider reports whether target is the resolved chain's
+// last leg or what that leg wraps, as aws.IsCredentialsProvider does; before
+// a resolution succeeds, nothing is. Through it [RetryExpired] reaches the
+// last leg's cache.
+func (d *defaultCreds) IsCredentialsProvider(target aws.CredentialsProvider) bool {
+	c := d.chain.Load()
+	return c != nil && aws.IsCredentialsProvider(c.top, target)
 }
 
 // AdjustExpiresBy implements aws.AdjustExpiresByCredentialsCacheStrategy
