@@ -120,6 +120,12 @@ func (a *AssumeRole) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	return creds, nil
 }
 
+// ProviderSources reports an STS AssumeRole to the SDK's user-agent feature
+// tracking (aws.CredentialProviderSource).
+func (a *AssumeRole) ProviderSources() []aws.CredentialSource {
+	return []aws.CredentialSource{aws.CredentialSourceSTSAssumeRole}
+}
+
 // String describes the hop without its external ID.
 func (a *AssumeRole) String() string {
 	return fmt.Sprintf("provider.AssumeRole(%s, session %s)", a.hop.RoleARN, a.hop.RoleSessionName)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -186,6 +187,7 @@ func TestAssumeRoleErrors(t *testing.T) {
 		{"tags not allowed", ststest.Role{TrustedPrincipals: []string{podARN}}, provider.Hop{Tags: map[string]string{"k": "v"}}, nil, provider.ClassPermanent, "AccessDenied", "sts:TagSession"},
 		{"throttled", ststest.Role{TrustedPrincipals: []string{podARN}}, provider.Hop{}, &ststest.Fault{Code: "Throttling"}, provider.ClassTransient, "Throttling", "retry later"},
 		{"5xx", ststest.Role{TrustedPrincipals: []string{podARN}}, provider.Hop{}, &ststest.Fault{Code: "ServiceUnavailable"}, provider.ClassTransient, "ServiceUnavailable", "retry later"},
+		{"base credentials expired on the way", ststest.Role{TrustedPrincipals: []string{podARN}}, provider.Hop{}, &ststest.Fault{Code: "ExpiredToken"}, provider.ClassTransient, "ExpiredToken", "the next refresh signs with fresh ones"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -349,6 +351,21 @@ func TestAssumeRoleCanceled(t *testing.T) {
 	var he *provider.HopError
 	if !errors.As(err, &he) || he.Class != provider.ClassCanceled || !errors.Is(err, context.Canceled) {
 		t.Fatalf("Retrieve() = %v, want a canceled HopError", err)
+	}
+}
+
+// TestAssumeRoleProviderSources: a hop reports STS AssumeRole to the SDK's
+// feature tracking, as stscreds.AssumeRoleProvider does.
+func TestAssumeRoleProviderSources(t *testing.T) {
+	a, err := provider.NewAssumeRole(assumeRoleFunc(func(context.Context, *sts.AssumeRoleInput, ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
+		return nil, errors.New("not called")
+	}), credentialsOf(aws.Credentials{}), provider.Hop{RoleARN: "arn:aws:iam::123456789012:role/next"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src aws.CredentialProviderSource = a
+	if got := src.ProviderSources(); !slices.Equal(got, []aws.CredentialSource{aws.CredentialSourceSTSAssumeRole}) {
+		t.Errorf("ProviderSources() = %v, want [%v]", got, aws.CredentialSourceSTSAssumeRole)
 	}
 }
 

@@ -243,12 +243,14 @@ func tokenSourceHint(err error) string {
 	return "the token source failed: see its error"
 }
 
-// IsRetryable reports whether err, from [Provider.Retrieve] or from the STS
-// client itself, is transient: IDPCommunicationError, an InvalidIdentityToken
-// saying "Couldn't retrieve verification key", throttling, a 5xx answer, an
-// unreadable answer or a transport error. Trying again later may
-// succeed. It is false for nil, for a canceled context, for invalid input and
-// for every refusal by STS.
+// IsRetryable reports whether err, from [Provider.Retrieve],
+// [AssumeRole.Retrieve] or the STS client itself, is transient:
+// IDPCommunicationError, an InvalidIdentityToken saying "Couldn't retrieve
+// verification key", throttling, a 5xx answer, an unreadable answer or a
+// transport error; for a hop, an ExpiredToken (its base credentials
+// expired on the way). Trying again later may succeed. It is false for
+// nil, for a canceled context, for invalid input and for every refusal by
+// STS.
 func IsRetryable(err error) bool {
 	if err == nil {
 		return false
@@ -256,6 +258,10 @@ func IsRetryable(err error) bool {
 	var re *RetrieveError
 	if errors.As(err, &re) {
 		return re.Class == ClassTransient
+	}
+	var he *HopError
+	if errors.As(err, &he) {
+		return he.Class == ClassTransient
 	}
 	c, _ := classify(err)
 	return c == ClassTransient

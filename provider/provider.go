@@ -94,7 +94,11 @@ type Provider struct {
 // Every input is checked here, before any request: the role ARN
 // (arn:<partition>:iam::<12-digit account>:role/<path><name> in the AWS
 // partitions; any well-formed ARN for other STS-compatible servers, e.g.
-// MinIO's arn:minio:iam:::role/<id>), and each field of [Options]. A bad
+// MinIO's arn:minio:iam:::role/<id>), and each field of [Options]. An
+// aws-partition role ARN without an account (Ceph RGW's
+// arn:aws:iam:::role/<name>) is accepted only when client reports, through
+// an Options() sts.Options method as *sts.Client has, a BaseEndpoint
+// outside AWS. A bad
 // input returns a [ValidationError] naming the field and the rule; several
 // are joined with [errors.Join]. Zero retry options get their defaults.
 func New(client STSClient, roleARN string, src tokensource.Source, optFns ...func(*Options)) (*Provider, error) {
