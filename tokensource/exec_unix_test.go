@@ -62,6 +62,17 @@ func fifoCommand(t *testing.T, body string) (argv []string, started func(), gone
 		}
 	})
 	gone = func() bool {
+		if r == nil {
+			// The command may have been killed before its sleep opened the
+			// FIFO (a timeout that fires before sh forks, on a loaded
+			// machine): open a writer of ours, which the opener's pending
+			// open accepts, so that started returns either way; closed at
+			// once, it leaves the sleep's end, if any, as the only writer.
+			if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				started()
+				_ = w.Close()
+			}
+		}
 		started()
 		_ = r.SetReadDeadline(time.Now().Add(30 * time.Second))
 		_, err := io.ReadAll(r)
