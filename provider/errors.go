@@ -48,7 +48,8 @@ const (
 	ClassInvalidInput Class = "invalid-input"
 	// ClassTokenSource means the token source failed, for the first token
 	// (nothing was sent) or for the fresh one after ExpiredTokenException
-	// or InvalidIdentityToken.
+	// or InvalidIdentityToken; a failure the source marks retryable was
+	// retried first, and [IsRetryable] reports it.
 	ClassTokenSource Class = "token-source"
 	// ClassTransient means IDPCommunicationError, an InvalidIdentityToken
 	// saying "Couldn't retrieve verification key" (STS could not fetch the
@@ -247,7 +248,9 @@ func tokenSourceHint(err error) string {
 // [AssumeRole.Retrieve] or the STS client itself, is transient:
 // IDPCommunicationError, an InvalidIdentityToken saying "Couldn't retrieve
 // verification key", throttling, a 5xx answer, an unreadable answer or a
-// transport error; for a hop, an ExpiredToken (its base credentials
+// transport error; a token source's failure that the source marks
+// retryable (a 408, 429 or 5xx answer, a refused or reset connection, a
+// timeout); for a hop, an ExpiredToken (its base credentials
 // expired on the way). Trying again later may succeed. It is false for
 // nil, for a canceled context, for invalid input and for every refusal by
 // STS.
@@ -257,7 +260,7 @@ func IsRetryable(err error) bool {
 	}
 	var re *RetrieveError
 	if errors.As(err, &re) {
-		return re.Class == ClassTransient
+		return re.Class == ClassTransient || re.Class == ClassTokenSource && sourceRetryable(re.Err)
 	}
 	var he *HopError
 	if errors.As(err, &he) {

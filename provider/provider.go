@@ -172,7 +172,11 @@ func New(client STSClient, roleARN string, src tokensource.Source, optFns ...fun
 // credentials rather than failing on the first throttle. All waiting ends
 // when ctx does; when ctx's deadline would pass before the next attempt,
 // the transient error is returned at once instead of waiting in vain.
-// Every failure is a *[RetrieveError].
+// Failures of the token source that it marks retryable (a metadata server
+// refusing connections while it starts, a 429 or 5xx answer) are retried
+// the same way, up to Options.MaxAttempts token requests, at least a
+// Retry-After apart; the last one is reported as [ClassTokenSource], which
+// [IsRetryable] reports as retryable. Every failure is a *[RetrieveError].
 func (p *Provider) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	r := &retrieval{p: p}
 	creds, md, err := r.run(ctx)
@@ -212,13 +216,14 @@ func (p *Provider) ProviderSources() []aws.CredentialSource {
 
 // retrieval is the state of one Retrieve call.
 type retrieval struct {
-	p         *Provider
-	token     redact.Secret
-	attempts  int
-	refreshed bool
-	throttles int    // throttled calls
-	transient int    // other transient failures
-	keyedBy   string // the identity StoreKey keyed this retrieval's credentials by; "" if none
+	p              *Provider
+	token          redact.Secret
+	attempts       int
+	refreshed      bool
+	throttles      int    // throttled calls
+	transient      int    // other transient failures
+	sourceFailures int    // retryable failures of the token source
+	keyedBy        string // the identity StoreKey keyed this retrieval's credentials by; "" if none
 }
 
 func (r *retrieval) run(ctx context.Context) (aws.Credentials, Metadata, error) {
@@ -348,7 +353,7 @@ func hasDeadline(ctx context.Context) bool {
 // input fetches a token and builds the request around it.
 func (r *retrieval) input(ctx context.Context) (*sts.AssumeRoleWithWebIdentityInput, error) {
 	p := r.p
-	tok, err := r.nextToken(ctx)
+	tok, err := r.sourceToken(ctx)
 	if err != nil {
 		class := ClassTokenSource
 		if ctx.Err() != nil {
