@@ -115,7 +115,7 @@ func TestIdentityRecord(t *testing.T) {
 	if got := loadIdentityRecord(path); got != want {
 		t.Fatalf("loaded %q, want %q", got, want)
 	}
-	for name, content := range map[string]string{
+	for name, content := range map[string]string{ //nolint:gosec // G101: records of hashes and a fake JWT, no credential
 		"corrupt":       `{"version": 1, "source_id": `,
 		"other version": `{"version": 2, "source_id": "jwt-identity sha256:0123"}`,
 		"unknown field": `{"version": 1, "source_id": "jwt-identity sha256:0123", "token": "x"}`,
