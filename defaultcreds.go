@@ -80,22 +80,32 @@ func WithDefaultCredentials(optFns ...func(*Options)) config.LoadOptionsFunc {
 		if lo.Credentials != nil {
 			return nil
 		}
-		var o Options
-		for _, fn := range optFns {
-			fn(&o)
-		}
-		if err := validateHops(o.Chain); err != nil {
-			return err
-		}
-		env, err := readEnv()
+		d, err := newDefaultCreds(lo, optFns)
 		if err != nil {
 			return err
 		}
-		d := &defaultCreds{lo: lo, env: env, opts: o}
-		d.resolving.Timeout = resolveTimeout
 		useCredentials(lo, d)
 		return nil
 	}
+}
+
+// newDefaultCreds checks the options and reads the environment for
+// [WithDefaultCredentials]; the chain is resolved on first use.
+func newDefaultCreds(lo *config.LoadOptions, optFns []func(*Options)) (*defaultCreds, error) {
+	var o Options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if err := validateHops(o.Chain); err != nil {
+		return nil, err
+	}
+	env, err := readEnv()
+	if err != nil {
+		return nil, err
+	}
+	d := &defaultCreds{lo: lo, env: env, opts: o}
+	d.resolving.Timeout = resolveTimeout
+	return d, nil
 }
 
 // resolveTimeout bounds one resolution, which runs on when its callers

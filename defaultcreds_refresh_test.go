@@ -208,14 +208,15 @@ func TestDefaultCredentialsContainerTokenScrubbed(t *testing.T) {
 	}
 	// Ours, without the SDK's wrapper, printed after a resolution.
 	var lo config.LoadOptions
-	if err := awsoidc.WithDefaultCredentials()(&lo); err != nil {
-		t.Fatal(err)
+	ours, derr := awsoidc.DefaultCreds(&lo)
+	if derr != nil {
+		t.Fatal(derr)
 	}
-	if _, err := lo.Credentials.Retrieve(context.Background()); err == nil {
+	if _, err := ours.Retrieve(context.Background()); err == nil {
 		t.Fatal("Retrieve() succeeded with a refused token")
 	}
 	for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err),
-		fmt.Sprintf("%v", lo.Credentials), fmt.Sprintf("%+v", lo.Credentials), fmt.Sprintf("%#v", lo.Credentials)} {
+		fmt.Sprintf("%v", ours), fmt.Sprintf("%+v", ours), fmt.Sprintf("%#v", ours)} {
 		if strings.Contains(s, "s3cr3t") {
 			t.Fatalf("the token leaked: %s", s)
 		}

@@ -111,11 +111,12 @@ func TestDefaultCredentialsContainerURLPasswordHidden(t *testing.T) {
 	uri := os.Getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")
 	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", strings.Replace(uri, "http://", "http://agent:s3cr3t-password@", 1))
 	var lo config.LoadOptions
-	if err := awsoidc.WithDefaultCredentials()(&lo); err != nil {
+	ours, err := awsoidc.DefaultCreds(&lo)
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = lo.Credentials.Retrieve(context.Background())
-	desc := fmt.Sprintf("%v %+v %#v", lo.Credentials, lo.Credentials, lo.Credentials)
+	_, _ = ours.Retrieve(context.Background())
+	desc := fmt.Sprintf("%v %+v %#v", ours, ours, ours)
 	if !strings.Contains(desc, "container endpoint") || strings.Contains(desc, "s3cr3t") {
 		t.Fatalf("description %s; want the container leg, without the password", desc)
 	}
@@ -124,7 +125,7 @@ func TestDefaultCredentialsContainerURLPasswordHidden(t *testing.T) {
 	if err := awsoidc.WithDefaultCredentials()(&lo); err != nil {
 		t.Fatal(err)
 	}
-	_, err := lo.Credentials.Retrieve(context.Background())
+	_, err = lo.Credentials.Retrieve(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "AWS_CONTAINER_CREDENTIALS_FULL_URI") || strings.Contains(fmt.Sprintf("%v %+v %#v", err, err, err), "s3cr3t") {
 		t.Fatalf("Retrieve() = %v; want an error naming the variable, without the password", err)
 	}
