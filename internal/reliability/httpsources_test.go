@@ -64,7 +64,7 @@ type endpointMode int32
 const (
 	answerToken   endpointMode = iota // 200 with a valid token, in the kind's format
 	answer503                         // 503, the body echoing the request's secret header and a valid token
-	answer429                         // 429 with Retry-After: 30, echoing as 503 does
+	answer429                         // 429 with Retry-After: 30, echoing as 503 does; signals arrived
 	answerGarbage                     // 200 with an HTML page (a captive portal), echoing the secret header
 	answerExpired                     // 200 with a token that expired a minute ago
 	answerHang                        // no answer until the client gives up
@@ -79,7 +79,7 @@ type identityEndpoint struct {
 	client  *http.Client
 	secret  string // the bearer token (GitHub) or the identity header (App Service), else ""
 	mode    atomic.Int32
-	arrived chan struct{} // one per request held by answerHang
+	arrived chan struct{} // one per request held by answerHang or answered by answer429
 	release chan struct{} // closed at cleanup: held requests end
 }
 
@@ -161,6 +161,10 @@ func (e *identityEndpoint) serve(w http.ResponseWriter, req *http.Request) {
 	case answer503:
 		echo(http.StatusServiceUnavailable)
 	case answer429:
+		select {
+		case e.arrived <- struct{}{}:
+		default:
+		}
 		w.Header().Set("Retry-After", "30")
 		echo(http.StatusTooManyRequests)
 	case answerGarbage:
@@ -284,8 +288,10 @@ func sourceRows() []row {
 			row{stage: kind, fault: "503 echoing the request's secret and tokens", opts: opts, inject: mode(answer503),
 				cold: outcome{as: new(*tokensource.StatusError), class: "token-source", hint: name + ": HTTP 503 Service Unavailable"}, warm: kept,
 				check: endpointRecovers, note: "then up: the cache's next attempt (1 s) succeeds"},
-			row{stage: kind, fault: "429 with Retry-After: 30", opts: opts, inject: mode(answer429),
-				cold: outcome{as: new(*tokensource.StatusError), class: "token-source", hint: name + ": HTTP 429 Too Many Requests (retry after 30s)"}, warm: kept},
+			row{stage: kind, fault: "429 with Retry-After: 30, then up", opts: opts, inject: mode(answer429),
+				during: retryAfterThenUp, check: servedAfterRetryAfter,
+				cold: outcome{ok: true, calls: 1}, warm: kept,
+				note: "the provider retries after 30 s of fake time; warm: served after MaxWait (1 s), then refreshed"},
 			row{stage: kind, fault: "malformed answer (an HTML page)", opts: opts, inject: mode(answerGarbage),
 				cold: outcome{is: tokensource.ErrMalformed, class: "token-source", hint: name + ": not a token"}, warm: kept},
 			row{stage: kind, fault: "expired token answered", opts: opts, inject: mode(answerExpired),
@@ -308,4 +314,44 @@ func sourceRows() []row {
 func endpointRecovers(t *testing.T, r *rig, ph phase) {
 	r.idp.set(answerToken)
 	recoversAfterBackoff(t, r, ph)
+}
+
+// retryAfterThenUp waits for the endpoint's 429 and brings it up, then for
+// the provider's wait of the answer's Retry-After (30 s), and moves the
+// fake clock: cold, by the 30 s, so the provider's retry gets a token; warm,
+// by MaxWait (1 s) only, so the caller is served the cached credentials
+// while the refresh still waits (servedAfterRetryAfter ends that wait).
+func retryAfterThenUp(t *testing.T, r *rig, _ int) {
+	t.Helper()
+	r.idp.waitHeld(t)
+	r.idp.set(answerToken)
+	_, warm := r.lastEvent()
+	r.waitProviderWait(t, retryAfterWait)
+	if warm {
+		r.clk.Advance(time.Second)
+		return
+	}
+	r.clk.Advance(retryAfterWait)
+}
+
+// retryAfterWait is the Retry-After of answer429.
+const retryAfterWait = 30 * time.Second
+
+// servedAfterRetryAfter checks, warm, that the refresh that met the 429
+// ends once its Retry-After has passed: with one STS call and new
+// credentials.
+func servedAfterRetryAfter(t *testing.T, r *rig, ph phase) {
+	t.Helper()
+	if ph == cold {
+		return
+	}
+	base := r.s.calls()
+	r.clk.Advance(retryAfterWait - time.Second)
+	r.waitEvents(2)
+	if ev, _ := r.lastEvent(); ev.Err != nil {
+		t.Errorf("warm: the refresh after the Retry-After failed: %v", ev.Err)
+	}
+	if n := r.s.calls() - base; n != 1 {
+		t.Errorf("warm: %d STS calls after the Retry-After, want 1", n)
+	}
 }

@@ -225,6 +225,7 @@ type rig struct {
 	t       *testing.T
 	s       *server
 	clk     *clock.Fake
+	provClk *providerClock // clk, as the provider sees it
 	fileClk *instant
 	dir     string
 	path    string // token file
@@ -255,6 +256,7 @@ func newRig(t *testing.T, s *server, shared *capture, sec *secrets, o rigOptions
 	log := &capture{}
 	r := &rig{t: t, s: s, clk: clock.NewFake(t0), fileClk: &instant{now: t0}, dir: t.TempDir(), log: log, sec: sec, role: s.role,
 		changed: make(chan struct{})}
+	r.provClk = &providerClock{Fake: r.clk, waits: make(chan time.Duration, 16)}
 	t.Cleanup(func() {
 		r.releaseHolds()
 		// A device-flow renewal runs on, detached, after the caller that
@@ -318,7 +320,7 @@ func newRig(t *testing.T, s *server, shared *capture, sec *secrets, o rigOptions
 		}
 	}
 	p, err := provider.New(provider.NewSTSClient(s.srv.Config(nil)), r.role, src, func(po *provider.Options) {
-		po.Clock = r.clk
+		po.Clock = r.provClk
 		po.Rand = func() float64 { return 0 } // retries at once: the matrix counts calls, not waits
 		po.MaxAttempts = o.attempts
 		po.Logger = log.logger("provider")
@@ -535,5 +537,40 @@ func (r *rig) waitCalls(action ststest.Action, n int) {
 	defer cancel()
 	if err := r.s.srv.WaitCalls(ctx, action, n); err != nil {
 		r.t.Fatalf("waiting for %d %s requests: %v", n, action, err)
+	}
+}
+
+// providerClock is the provider's view of the rig's fake clock: it reports
+// the length of every wait the provider begins on waits.
+type providerClock struct {
+	*clock.Fake
+	waits chan time.Duration
+}
+
+// NewTimer starts a timer of the fake clock and reports d.
+func (c *providerClock) NewTimer(d time.Duration) clock.Timer {
+	tm := c.Fake.NewTimer(d)
+	select {
+	case c.waits <- d:
+	default: // nobody waits for it: the rows that do not look
+	}
+	return tm
+}
+
+// waitProviderWait blocks until the provider begins a wait of d on the
+// fake clock (a backoff, a Retry-After).
+func (r *rig) waitProviderWait(t *testing.T, d time.Duration) {
+	t.Helper()
+	timeout := time.NewTimer(guard)
+	defer timeout.Stop()
+	for {
+		select {
+		case got := <-r.provClk.waits:
+			if got == d {
+				return
+			}
+		case <-timeout.C:
+			t.Fatalf("the provider began no wait of %s within %s", d, guard)
+		}
 	}
 }
