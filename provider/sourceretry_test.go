@@ -141,7 +141,9 @@ func retrieveOnFakeClock(t *testing.T, ctx context.Context, p *provider.Provider
 		select {
 		case err := <-done:
 			stop()
-			<-waiting
+			if werr := <-waiting; werr != nil && !errors.Is(werr, context.Canceled) {
+				t.Errorf("waiting for timers: %v", werr)
+			}
 			return clk.Now().Sub(start), err
 		case werr := <-waiting:
 			stop()
