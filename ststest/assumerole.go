@@ -73,12 +73,7 @@ func (s *Server) assumeRole(w http.ResponseWriter, req *stsRequest) {
 		return
 	}
 	res := assumeRoleResult{
-		Credentials: xmlCredentials{
-			AccessKeyID:     sess.AccessKeyID,
-			SecretAccessKey: sess.secretAccessKey,
-			SessionToken:    sess.sessionToken,
-			Expiration:      sess.Expiration.UTC().Format(time.RFC3339),
-		},
+		Credentials:     sess.xmlCredentials(),
 		AssumedRoleUser: xmlAssumedRoleUser{Arn: sess.assumedRoleARN, AssumedRoleID: sess.assumedRoleID},
 		SourceIdentity:  sess.SourceIdentity,
 	}

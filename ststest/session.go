@@ -74,3 +74,13 @@ func (s *Server) lookup(accessKeyID string) (*session, bool) {
 	sess, ok := s.sessions[accessKeyID]
 	return sess, ok
 }
+
+// xmlCredentials is the Credentials element of an answer that issued s.
+func (s *session) xmlCredentials() xmlCredentials {
+	return xmlCredentials{
+		AccessKeyID:     s.AccessKeyID,
+		SecretAccessKey: s.secretAccessKey,
+		SessionToken:    s.sessionToken,
+		Expiration:      s.Expiration.UTC().Format(time.RFC3339),
+	}
+}

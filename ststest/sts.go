@@ -43,12 +43,7 @@ func (s *Server) assumeRoleWithWebIdentity(w http.ResponseWriter, req *stsReques
 		return
 	}
 	res := assumeRoleWithWebIdentityResult{
-		Credentials: xmlCredentials{
-			AccessKeyID:     sess.AccessKeyID,
-			SecretAccessKey: sess.secretAccessKey,
-			SessionToken:    sess.sessionToken,
-			Expiration:      sess.Expiration.UTC().Format(time.RFC3339),
-		},
+		Credentials:                 sess.xmlCredentials(),
 		SubjectFromWebIdentityToken: sess.Subject,
 		AssumedRoleUser:             xmlAssumedRoleUser{Arn: sess.assumedRoleARN, AssumedRoleID: sess.assumedRoleID},
 		Provider:                    sess.provider,
@@ -125,7 +120,6 @@ func parseAssumeInput(req *stsRequest) (assumeInput, *apiError) {
 		token:       p.Get("WebIdentityToken"),
 		policy:      p.Get("Policy"),
 		providerID:  p.Get("ProviderId"),
-		duration:    time.Hour,
 	}
 	var v validation
 	v.length("roleArn", in.roleARN, p.Has("RoleArn"), 20, 2048, true)
@@ -140,37 +134,7 @@ func parseAssumeInput(req *stsRequest) (assumeInput, *apiError) {
 	case len(in.token) < 4 || len(in.token) > maxTokenLength:
 		v.add("Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between 4 and %d", maxTokenLength)
 	}
-	if p.Has("DurationSeconds") {
-		n, err := strconv.Atoi(p.Get("DurationSeconds"))
-		switch {
-		case err != nil:
-			v.add("Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must be an integer", p.Get("DurationSeconds"))
-		case n < 900:
-			v.add("Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900", n)
-		case n > 43200:
-			v.add("Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200", n)
-		default:
-			in.duration = time.Duration(n) * time.Second
-		}
-	}
-	if p.Has("Policy") {
-		v.length("policy", in.policy, true, 1, maxPolicyPlaintext, false)
-		if in.policy != "" && !policyCharset.MatchString(in.policy) {
-			v.add("Value at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+")
-		}
-	}
-	for i := 1; ; i++ {
-		key := fmt.Sprintf("PolicyArns.member.%d.arn", i)
-		if !p.Has(key) {
-			break
-		}
-		arn := p.Get(key)
-		v.length(fmt.Sprintf("policyArns.%d.member.arn", i), arn, true, 20, 2048, true)
-		in.policyARNs = append(in.policyARNs, arn)
-	}
-	if len(in.policyARNs) > 10 {
-		v.add("Value '[...]' at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10")
-	}
+	in.duration, in.policyARNs = sessionParams(&v, p, in.policy)
 	if p.Has("MinimumSessionTokenSize") {
 		n, err := strconv.Atoi(p.Get("MinimumSessionTokenSize"))
 		switch {
