@@ -13,5 +13,16 @@
 //
 // Both put a [provider.Provider], which calls STS, behind a [cache.Cache],
 // which refreshes ahead of expiry; build those parts with [provider.New]
-// and [cache.New] for anything else.
+// and [cache.New] for anything else. [Options].Chain adds AssumeRole hops
+// after web identity, each behind its own cache.
+//
+// The same binary in a pod, in CI and on a laptop, with the sources and
+// precedence of config.LoadDefaultConfig itself and every leg refreshed
+// ahead:
+//
+//	cfg, err := config.LoadDefaultConfig(ctx, awsoidc.WithDefaultCredentials())
+//
+// All three retry a request once with fresh credentials when a service
+// answers that its credentials expired; [RetryExpired] does it for a
+// configuration built otherwise.
 package awsoidc
