@@ -40,9 +40,11 @@ func isExpired(err error) bool {
 // retry it drops the credentials the request was signed with from creds,
 // with [cache.InvalidateIfUsed], only if creds still holds them, so that
 // the retry is signed with fresh credentials and a hundred requests
-// failing at once cause one refresh. A retry that fails again is returned
-// as is: there is never a second retry. Any other error is returned
-// untouched.
+// failing at once cause one refresh. A request that creds did not sign
+// (a client whose Credentials were replaced by another provider's) is not
+// retried, nor one whose body cannot be rewound, nor one whose context
+// ended. A retry that fails again is returned as is: there is never a
+// second retry. Any other error is returned untouched.
 //
 // creds must be the provider the client signs with. After
 //
@@ -109,7 +111,12 @@ func (m *retryExpired) HandleFinalize(ctx context.Context, in middleware.Finaliz
 	if rerr := again.RewindStream(); rerr != nil {
 		return out, md, err
 	}
-	cache.InvalidateIfUsed(ctx, m.creds, used.accessKeyID)
+	// A request signed by another provider (a client whose Credentials
+	// were replaced, static keys) would be signed with the same keys
+	// again: no retry. Nor when the caller has given up.
+	if !cache.InvalidateIfUsed(ctx, m.creds, used.accessKeyID) || ctx.Err() != nil {
+		return out, md, err
+	}
 	in.Request = again
 	return next.HandleFinalize(ctx, in)
 }

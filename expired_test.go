@@ -309,3 +309,66 @@ func TestRetryExpiredCodes(t *testing.T) {
 		})
 	}
 }
+
+// A client that shares the config but signs with another provider's
+// credentials is not retried: the retry would be signed with the same
+// expired keys, and the cache's credentials are kept.
+func TestRetryExpiredLeavesOtherProvidersCredentials(t *testing.T) {
+	for _, wiring := range wirings {
+		t.Run(wiring, func(t *testing.T) {
+			f := newExpiredFixture(t, wiring)
+			ours := f.cachedKey(t)
+			out, err := f.srv.STSClient().AssumeRoleWithWebIdentity(context.Background(), &sts.AssumeRoleWithWebIdentityInput{
+				RoleArn:          aws.String(f.srv.AddRole(ststest.Role{Name: "other", Subject: subject})),
+				RoleSessionName:  aws.String("other"),
+				WebIdentityToken: aws.String(f.srv.MintToken(ststest.Claims{Subject: subject})),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := credentials.NewStaticCredentialsProvider(aws.ToString(out.Credentials.AccessKeyId),
+				aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
+			f.expireAtServer()
+			calls, arwwi := f.srv.Calls(ststest.ActionGetCallerIdentity), f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity)
+			_, err = f.client.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{}, func(o *sts.Options) {
+				o.Credentials = other
+			})
+			if code := errorCode(err); code != "ExpiredToken" {
+				t.Fatalf("GetCallerIdentity with another provider's expired keys = %v, want ExpiredToken", err)
+			}
+			if got := f.srv.Calls(ststest.ActionGetCallerIdentity) - calls; got != 1 {
+				t.Errorf("%d GetCallerIdentity requests, want 1: a request another provider signed was retried", got)
+			}
+			if f.srv.Calls(ststest.ActionAssumeRoleWithWebIdentity) != arwwi || f.cachedKey(t) != ours {
+				t.Error("the cache's credentials were dropped for another provider's request")
+			}
+		})
+	}
+}
+
+// A caller whose context ends after the expired answer gets that answer,
+// not a retry.
+func TestRetryExpiredNoRetryAfterCancel(t *testing.T) {
+	f := newExpiredFixture(t, "root")
+	f.cachedKey(t)
+	f.expireAtServer()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	calls := f.srv.Calls(ststest.ActionGetCallerIdentity)
+	_, err := f.client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(o *sts.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Finalize.Insert(middleware.FinalizeMiddlewareFunc("cancelAfterAnswer",
+				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+					out, md, err := next.HandleFinalize(ctx, in)
+					cancel()
+					return out, md, err
+				}), "awsoidc.RetryExpired", middleware.After)
+		})
+	})
+	if code := errorCode(err); code != "ExpiredToken" {
+		t.Fatalf("GetCallerIdentity cancelled after the expired answer = %v, want ExpiredToken", err)
+	}
+	if got := f.srv.Calls(ststest.ActionGetCallerIdentity) - calls; got != 1 {
+		t.Errorf("%d GetCallerIdentity requests after the caller gave up, want 1", got)
+	}
+}

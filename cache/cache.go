@@ -87,6 +87,7 @@ type inner struct {
 	nextAttempt  time.Time              // no provider call before it (failure backoff)
 	lastLifetime time.Duration          // lifetime of the last credentials from the provider
 	revoked      string                 // access key ID dropped by Invalidate, not reloaded from the store
+	retired      string                 // access key ID of the credentials last dropped or replaced (see InvalidateIfUsed)
 	events       []RefreshEvent         // refresh events not yet logged and reported
 	started      bool                   // Start was called
 	closed       bool                   // Close was called
@@ -404,6 +405,7 @@ func (c *Cache) Invalidate() {
 	defer in.mu.Unlock()
 	if e := c.cur.Load(); e != nil {
 		in.revoked = e.creds.AccessKeyID
+		in.retired = e.creds.AccessKeyID
 	}
 	c.cur.Store(nil)
 }

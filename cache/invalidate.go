@@ -12,7 +12,11 @@ import (
 // request signed with them that they have expired: the next Retrieve
 // fetches new ones. Credentials that a concurrent refresh already replaced
 // are kept, so that many requests failing at once cause one refresh, not
-// one each. It reports whether anything was dropped.
+// one each. It reports whether accessKeyID is p's: the credentials it held,
+// now dropped, or the ones it last dropped or replaced; so a caller that
+// gets true and retries is served other credentials, and one that gets
+// false (a request signed by another provider, say) knows a retry would
+// be signed with the same.
 //
 // p is the provider the request was signed with: a [*Cache], or the
 // [aws.CredentialsCache] in front of one that config.LoadDefaultConfig
@@ -35,7 +39,7 @@ func InvalidateIfUsed(ctx context.Context, p aws.CredentialsProvider, accessKeyI
 			c = f.found
 		}
 	}
-	dropped := c != nil && c.invalidateIfUsed(accessKeyID)
+	ours := c != nil && c.invalidateIfUsed(accessKeyID)
 	if wrapper != nil {
 		// The wrapper has no way to read what it holds without Retrieve.
 		// Between that Retrieve and Invalidate another caller may store
@@ -43,23 +47,25 @@ func InvalidateIfUsed(ctx context.Context, p aws.CredentialsProvider, accessKeyI
 		// ask the Cache again, from memory.
 		if held, err := wrapper.Retrieve(ctx); err == nil && held.AccessKeyID == accessKeyID {
 			wrapper.Invalidate()
-			dropped = true
+			ours = true
 		}
 	}
-	return dropped
+	return ours
 }
 
 // invalidateIfUsed is [Cache.Invalidate] if the cached credentials have
-// accessKeyID; it reports whether they were dropped.
+// accessKeyID; it reports whether accessKeyID is the cache's: the one
+// dropped now, or the one it last dropped or replaced.
 func (c *Cache) invalidateIfUsed(accessKeyID string) bool {
 	in := c.in
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	e := c.cur.Load()
 	if e == nil || e.creds.AccessKeyID != accessKeyID {
-		return false
+		return in.retired == accessKeyID
 	}
 	in.revoked = accessKeyID
+	in.retired = accessKeyID
 	c.cur.Store(nil)
 	return true
 }

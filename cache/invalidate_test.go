@@ -48,9 +48,14 @@ func TestInvalidateIfUsed(t *testing.T) {
 			if second.AccessKeyID == first.AccessKeyID || p.calls.Load() != 2 {
 				t.Fatalf("after InvalidateIfUsed: %s, %d provider calls; want new credentials, 2", second.AccessKeyID, p.calls.Load())
 			}
-			// A late caller with the first key keeps the second credentials.
-			if InvalidateIfUsed(ctx, creds, first.AccessKeyID) {
-				t.Error("a second InvalidateIfUsed of the first key dropped the new credentials")
+			// A late caller with the first key keeps the second credentials,
+			// and learns that the key was the cache's (a retry gets other
+			// credentials); a key the cache never served is not.
+			if !InvalidateIfUsed(ctx, creds, first.AccessKeyID) {
+				t.Error("a second InvalidateIfUsed of the first key = false, want true: the cache served it")
+			}
+			if InvalidateIfUsed(ctx, creds, "AKID-other") {
+				t.Error("InvalidateIfUsed(a key never served) = true")
 			}
 			if got, _ := creds.Retrieve(ctx); got.AccessKeyID != second.AccessKeyID || p.calls.Load() != 2 {
 				t.Errorf("after a late InvalidateIfUsed: %s, %d provider calls; want %s, 2", got.AccessKeyID, p.calls.Load(), second.AccessKeyID)
@@ -85,5 +90,32 @@ func TestInvalidateIfUsedOtherProviders(t *testing.T) {
 func TestFinderRetrieveFails(t *testing.T) {
 	if _, err := (&finder{}).Retrieve(context.Background()); err == nil {
 		t.Error("finder.Retrieve succeeded")
+	}
+}
+
+// Credentials a refresh replaced are the cache's: InvalidateIfUsed reports
+// them, so a request they signed is retried, and keeps the new ones.
+func TestInvalidateIfUsedReplacedByRefresh(t *testing.T) {
+	clk := clock.NewFake(t0)
+	p := newTestProvider(clk, time.Hour)
+	c, _ := newTestCache(t, clk, p)
+	ctx := context.Background()
+	first, err := c.Retrieve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(2 * time.Hour)
+	second, err := c.Retrieve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.AccessKeyID == first.AccessKeyID {
+		t.Fatal("the cache did not refresh expired credentials")
+	}
+	if !InvalidateIfUsed(ctx, c, first.AccessKeyID) {
+		t.Error("InvalidateIfUsed(the key a refresh replaced) = false, want true")
+	}
+	if got, _ := c.Retrieve(ctx); got.AccessKeyID != second.AccessKeyID || p.calls.Load() != 2 {
+		t.Errorf("after InvalidateIfUsed of the replaced key: %s, %d provider calls; want %s, 2", got.AccessKeyID, p.calls.Load(), second.AccessKeyID)
 	}
 }

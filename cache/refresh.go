@@ -96,6 +96,9 @@ func (c *Cache) refresh(ctx context.Context) {
 			}
 			ev.Outcome = OutcomeFetched
 		}
+		if cur != nil && cur.creds.AccessKeyID != creds.AccessKeyID {
+			in.retired = cur.creds.AccessKeyID
+		}
 		c.cur.Store(e)
 		in.failures, in.lastErr, in.nextAttempt = 0, nil, time.Time{}
 		if creds.AccessKeyID != in.revoked {
