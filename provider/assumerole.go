@@ -166,7 +166,7 @@ func (a *AssumeRole) input() *sts.AssumeRoleInput {
 
 // fail classifies err into a [*HopError].
 func (a *AssumeRole) fail(err error, signer *recordingCreds) error {
-	e := &HopError{RoleARN: a.hop.RoleARN, Err: err, secrets: signer.seen()}
+	e := &HopError{RoleARN: a.hop.RoleARN, Err: err, secrets: append(signer.seen(), a.hop.ExternalID)}
 	if baseErr := signer.failure(); baseErr != nil && errors.Is(err, baseErr) {
 		// The base credentials failed: nothing reached STS for this hop.
 		e.Class = baseClass(baseErr)

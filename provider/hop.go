@@ -39,7 +39,8 @@ type Hop struct {
 	RoleSessionName string
 	// ExternalID is the sts:ExternalId the role's trust policy requires,
 	// as a third party's cross-account role asks for (2 to 1,224
-	// characters of [\w+=,.@:/-]). It is never shown in an error.
+	// characters of [\w+=,.@:/-]). It is never shown: not in an error,
+	// nor by fmt (see [Hop.Format]).
 	ExternalID string
 	// Duration is the session's lifetime: 0 for the STS default (1 h), else
 	// 15 min to 1 h. STS caps a role-chained session at 1 h whatever the

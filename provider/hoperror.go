@@ -12,7 +12,7 @@ import (
 // role chain. It wraps the cause with %w (the SDK's smithy.APIError, or the
 // error of the base credentials), so errors.As still reaches it. Its
 // message never holds the base credentials' secret key or session token,
-// even when a server quotes them.
+// nor the hop's external ID, even when a server quotes them.
 type HopError struct {
 	// Class says what the caller can do: [ClassTransient] (throttling, 5xx,
 	// transport, the base credentials expired in flight), [ClassPermanent]
