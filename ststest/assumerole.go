@@ -124,13 +124,25 @@ func (s *Server) chain(caller *session, in assumeRoleInput) (*session, int, *api
 			return nil, 0, newError("InvalidParameterValue", fmt.Sprintf("Transitive tag key %s is not among the session tags", k))
 		}
 	}
+	// Tag keys are not case sensitive. A session tag with the key of a
+	// tag the calling session passes on (a transitive tag) fails, whatever
+	// its value: an inherited tag cannot be passed again, let alone changed.
 	tags := make(map[string]string, len(in.tags)+len(from.transitive))
 	transitive := slices.Clone(from.transitive)
+	keys := make(map[string]string, len(in.tags)+len(from.transitive)) // lower case -> key
 	for _, k := range from.transitive {
 		tags[k] = from.tags[k]
-		if v, ok := in.tags[k]; ok && v != from.tags[k] {
-			return nil, 0, newError("InvalidParameterValue", fmt.Sprintf("The transitive tag %s cannot be changed by a later session of the chain", k))
+		keys[strings.ToLower(k)] = k
+	}
+	for _, k := range slices.Sorted(maps.Keys(in.tags)) {
+		other, ok := keys[strings.ToLower(k)]
+		switch {
+		case ok && slices.Contains(from.transitive, other):
+			return nil, 0, newError("InvalidParameterValue", fmt.Sprintf("The session tag %s has the key of the transitive tag %s inherited from the calling session, which a later session of the chain cannot pass again", k, other))
+		case ok:
+			return nil, 0, newError("InvalidParameterValue", fmt.Sprintf("Duplicate tag keys found: %s and %s (tag keys are not case sensitive)", other, k))
 		}
+		keys[strings.ToLower(k)] = k
 	}
 	for k, v := range in.tags {
 		tags[k] = v

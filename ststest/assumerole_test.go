@@ -242,3 +242,46 @@ func TestAssumeRoleAuthentication(t *testing.T) {
 		t.Errorf("Calls(AssumeRole) = %d, want 3", n)
 	}
 }
+
+// TestAssumeRoleTransitiveTagsCannotBePassedAgain: as STS documents for
+// AssumeRole, a later hop that passes a session tag with the key of an
+// inherited transitive tag fails, whatever the value and whatever the case
+// of the key (tag keys are not case sensitive); so does one request with
+// two keys that differ by case only.
+func TestAssumeRoleTransitiveTagsCannotBePassedAgain(t *testing.T) {
+	s, _ := newTestServer(t)
+	base := assumeCreds(t, s)
+	appARN := "arn:aws:iam::" + DefaultAccountID + ":role/app"
+	first := s.AddRole(Role{Name: "first", TrustedPrincipals: []string{appARN}, TagSession: true})
+	out, err := hop(t, s, base, &sts.AssumeRoleInput{
+		RoleArn:           aws.String(first),
+		Tags:              []types.Tag{{Key: aws.String("Team"), Value: aws.String("blue")}},
+		TransitiveTagKeys: []string{"Team"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstARN := "arn:aws:iam::" + DefaultAccountID + ":role/first"
+	next := s.AddRole(Role{Name: "next", TrustedPrincipals: []string{firstARN}, TagSession: true})
+	for _, tag := range []types.Tag{
+		{Key: aws.String("Team"), Value: aws.String("blue")},
+		{Key: aws.String("team"), Value: aws.String("red")},
+		{Key: aws.String("TEAM"), Value: aws.String("blue")},
+	} {
+		_, err := hop(t, s, credsOf(out), &sts.AssumeRoleInput{RoleArn: aws.String(next), Tags: []types.Tag{tag}})
+		if err == nil {
+			t.Errorf("a later hop passed %s=%s over the inherited transitive tag Team=blue", aws.ToString(tag.Key), aws.ToString(tag.Value))
+		} else if code, _ := apiCode(t, err); code != "InvalidParameterValue" {
+			t.Errorf("passing %s again: code %s, want InvalidParameterValue", aws.ToString(tag.Key), code)
+		}
+	}
+	_, err = hop(t, s, base, &sts.AssumeRoleInput{
+		RoleArn: aws.String(first),
+		Tags:    []types.Tag{{Key: aws.String("Dept"), Value: aws.String("a")}, {Key: aws.String("dept"), Value: aws.String("b")}},
+	})
+	if err == nil {
+		t.Error("one request with tag keys Dept and dept was accepted")
+	} else if code, _ := apiCode(t, err); code != "InvalidParameterValue" {
+		t.Errorf("keys Dept and dept: code %s, want InvalidParameterValue", code)
+	}
+}
