@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -43,6 +45,7 @@ func newHopChain(client provider.AssumeRoleClient, o Options) (hopChain, error) 
 		}
 		c.hops[i] = a
 	}
+	errs = append(errs, inheritedTagErrors(o.Chain)...)
 	if len(errs) > 0 {
 		return hopChain{}, fmt.Errorf("awsoidc: %w", errors.Join(errs...))
 	}
@@ -96,6 +99,30 @@ func hopStoreKey(hopKey string, baseKey func(context.Context) (string, error)) f
 		}
 		return "chain " + hopKey + " <- " + k, nil
 	}
+}
+
+// inheritedTagErrors refuses a hop's session tag whose key (not case
+// sensitive) an earlier hop made transitive: every later session inherits
+// that tag, and STS fails a call that passes it again, whatever its value.
+func inheritedTagErrors(chain []provider.Hop) []error {
+	var errs []error
+	transitive := map[string]int{} // lower-case key -> the hop that made it transitive
+	for i, hop := range chain {
+		for _, k := range slices.Sorted(maps.Keys(hop.Tags)) {
+			if j, ok := transitive[strings.ToLower(k)]; ok {
+				errs = append(errs, &provider.ValidationError{
+					Field: fmt.Sprintf("Chain[%d].Tags[%q]", i, k),
+					Rule:  fmt.Sprintf("Chain[%d] made this key transitive, so every later session of the chain inherits it, and STS refuses a hop that passes it again (tag keys are not case sensitive)", j),
+				})
+			}
+		}
+		for _, k := range hop.TransitiveTagKeys {
+			if _, ok := transitive[strings.ToLower(k)]; !ok {
+				transitive[strings.ToLower(k)] = i
+			}
+		}
+	}
+	return errs
 }
 
 // renameHopFields names the hop's index in its ValidationErrors:

@@ -120,3 +120,32 @@ func TestWithWebIdentityChainStore(t *testing.T) {
 		t.Fatalf("after another identity: AssumeRole calls = %d, AssumeRoleWithWebIdentity calls = %d; want 2 and 2", a, w)
 	}
 }
+
+// TestChainValidationInheritedTag: a hop that passes a session tag whose
+// key an earlier hop made transitive (case aside) fails LoadDefaultConfig
+// before any call, naming the hop, the tag and the hop that made it
+// transitive, instead of an InvalidParameterValue from STS at the first
+// refresh.
+func TestChainValidationInheritedTag(t *testing.T) {
+	srv, roleARN, tokenFile := setup(t)
+	mid, target := chainRoles(srv, roleARN)
+	_, err := config.LoadDefaultConfig(context.Background(),
+		awsoidc.WithWebIdentity(roleARN, tokensource.File(tokenFile), func(o *awsoidc.Options) {
+			o.Chain = []provider.Hop{
+				{RoleARN: mid, ExternalID: "partner-7", Tags: map[string]string{"Team": "blue"}, TransitiveTagKeys: []string{"Team"}},
+				{RoleARN: target, Tags: map[string]string{"team": "red"}},
+			}
+		}),
+		config.WithRegion(ststest.DefaultRegion),
+	)
+	var ve *provider.ValidationError
+	if !errors.As(err, &ve) || ve.Field != `Chain[1].Tags["team"]` {
+		t.Fatalf("LoadDefaultConfig() = %v, want a ValidationError for Chain[1].Tags[\"team\"]", err)
+	}
+	if !strings.Contains(ve.Rule, "Chain[0] made this key transitive") {
+		t.Errorf("rule %q does not name the hop that made the key transitive", ve.Rule)
+	}
+	if n := srv.Calls(ststest.ActionAssumeRole) + srv.Calls(ststest.ActionAssumeRoleWithWebIdentity); n != 0 {
+		t.Errorf("%d calls to STS, want none", n)
+	}
+}

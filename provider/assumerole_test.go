@@ -128,6 +128,7 @@ func TestNewAssumeRoleValidation(t *testing.T) {
 		{"policy", provider.Hop{RoleARN: role, Policy: "[]"}, nil, "Hop.Policy", "JSON object"},
 		{"policy ARN", provider.Hop{RoleARN: role, PolicyARNs: []string{""}}, nil, "Hop.PolicyARNs[0]", "must not be empty"},
 		{"tag chars", provider.Hop{RoleARN: role, Tags: map[string]string{"team": "a*b"}}, nil, `Hop.Tags["team"]`, "may contain only"},
+		{"tag keys differing by case", provider.Hop{RoleARN: role, Tags: map[string]string{"Dept": "a", "dept": "b"}}, nil, `Hop.Tags["dept"]`, "not case sensitive"},
 		{"transitive not a tag", provider.Hop{RoleARN: role, TransitiveTagKeys: []string{"team"}}, nil, "Hop.TransitiveTagKeys[0]", "must be a key of Hop.Tags"},
 		{"source identity", provider.Hop{RoleARN: role, SourceIdentity: "a"}, nil, "Hop.SourceIdentity", "2 to 64"},
 		{"web identity option", provider.Hop{RoleARN: role}, func(o *provider.Options) { o.Duration = time.Hour }, "Options.Duration", "set Hop.Duration"},

@@ -2,7 +2,9 @@ package provider
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -118,6 +120,13 @@ func validateHop(client AssumeRoleClient, base any, h Hop, o Options) []error {
 func (v *validator) tags(tags map[string]string, transitive []string) {
 	if len(tags) > maxTags {
 		v.add("Hop.Tags", "", "must hold at most %d tags, not %d", maxTags, len(tags))
+	}
+	lower := make(map[string]string, len(tags))
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		if other, ok := lower[strings.ToLower(k)]; ok {
+			v.add(fmt.Sprintf("Hop.Tags[%q]", k), "", "tag keys are not case sensitive: %q is already a key", other)
+		}
+		lower[strings.ToLower(k)] = k
 	}
 	for k, val := range tags {
 		field := fmt.Sprintf("Hop.Tags[%q]", k)
