@@ -372,3 +372,28 @@ func TestRetryExpiredNoRetryAfterCancel(t *testing.T) {
 		t.Errorf("%d GetCallerIdentity requests after the caller gave up, want 1", got)
 	}
 }
+
+// A config with static keys (which cannot expire, whatever the service
+// says) is not retried: its provider would sign the retry with the same.
+func TestRetryExpiredStaticKeysNotRetried(t *testing.T) {
+	f := newExpiredFixture(t, "user")
+	creds, err := f.cache.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.APIOptions = append(cfg.APIOptions, awsoidc.RetryExpired(cfg.Credentials))
+	f.expireAtServer()
+	calls := f.srv.Calls(ststest.ActionGetCallerIdentity)
+	_, err = sts.NewFromConfig(cfg).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	if code := errorCode(err); code != "ExpiredToken" {
+		t.Fatalf("GetCallerIdentity with expired static keys = %v, want ExpiredToken", err)
+	}
+	if got := f.srv.Calls(ststest.ActionGetCallerIdentity) - calls; got != 1 {
+		t.Errorf("%d GetCallerIdentity requests with static keys, want 1", got)
+	}
+}

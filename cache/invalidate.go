@@ -26,7 +26,9 @@ import (
 // given and, once invalidated alone, asks the Cache, which would answer the
 // same. An aws.CredentialsCache around any other provider is invalidated
 // alone when it still holds accessKeyID; ctx bounds the Retrieve that
-// reads what it holds. Any other provider is left alone.
+// reads what it holds; it reports false when those credentials cannot
+// expire (static keys, which its provider would serve again). Any other
+// provider is left alone.
 func InvalidateIfUsed(ctx context.Context, p aws.CredentialsProvider, accessKeyID string) bool {
 	if accessKeyID == "" {
 		return false
@@ -47,7 +49,9 @@ func InvalidateIfUsed(ctx context.Context, p aws.CredentialsProvider, accessKeyI
 		// ask the Cache again, from memory.
 		if held, err := wrapper.Retrieve(ctx); err == nil && held.AccessKeyID == accessKeyID {
 			wrapper.Invalidate()
-			ours = true
+			// Credentials that cannot expire (static keys) come back the
+			// same from the wrapped provider: a retry gets nothing new.
+			ours = ours || held.CanExpire
 		}
 	}
 	return ours

@@ -119,3 +119,18 @@ func TestInvalidateIfUsedReplacedByRefresh(t *testing.T) {
 		t.Errorf("after InvalidateIfUsed of the replaced key: %s, %d provider calls; want %s, 2", got.AccessKeyID, p.calls.Load(), second.AccessKeyID)
 	}
 }
+
+// Static keys behind an aws.CredentialsCache are not reported as dropped:
+// the wrapped provider serves the same again, so a retry gains nothing.
+func TestInvalidateIfUsedStaticKeys(t *testing.T) {
+	ctx := context.Background()
+	wrapper := aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{AccessKeyID: "AKIDSTATIC", SecretAccessKey: "static-secret"}, nil
+	}))
+	if _, err := wrapper.Retrieve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if InvalidateIfUsed(ctx, wrapper, "AKIDSTATIC") {
+		t.Error("InvalidateIfUsed(static keys behind an aws.CredentialsCache) = true, want false")
+	}
+}
