@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -395,5 +396,23 @@ func TestRetryExpiredStaticKeysNotRetried(t *testing.T) {
 	}
 	if got := f.srv.Calls(ststest.ActionGetCallerIdentity) - calls; got != 1 {
 		t.Errorf("%d GetCallerIdentity requests with static keys, want 1", got)
+	}
+}
+
+// A presign client built from a client with the middleware presigns as
+// before: the presigned stack has no retry loop and no Authorization
+// header, and the middleware neither fails it nor sends anything.
+func TestRetryExpiredPresign(t *testing.T) {
+	f := newExpiredFixture(t, "root")
+	calls := f.srv.Calls(ststest.ActionGetCallerIdentity)
+	req, err := sts.NewPresignClient(f.client).PresignGetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatalf("PresignGetCallerIdentity() = %v", err)
+	}
+	if !strings.Contains(req.URL, "X-Amz-Credential=") || req.SignedHeader.Get("Authorization") != "" {
+		t.Errorf("presigned request %s: want query authentication", req.Method)
+	}
+	if n := f.srv.Calls(ststest.ActionGetCallerIdentity) - calls; n != 0 {
+		t.Errorf("presigning sent %d requests", n)
 	}
 }
