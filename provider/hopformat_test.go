@@ -55,7 +55,7 @@ func TestHopErrorScrubsEchoedExternalID(t *testing.T) {
 		_ = r.ParseForm()
 		w.Header().Set("Content-Type", "text/xml")
 		w.WriteHeader(http.StatusForbidden)
-		_, _ = fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>external id %s does not match</Message></Error><RequestId>r1</RequestId></ErrorResponse>`, r.Form.Get("ExternalId"))
+		_, _ = fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>external id %s does not match</Message></Error><RequestId>r1</RequestId></ErrorResponse>`, r.Form.Get("ExternalId")) //nolint:gosec // G705: the fake STS echoes the external ID on purpose: the test checks that it is scrubbed
 	}))
 	defer srv.Close()
 	client := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: srv.Client()})
